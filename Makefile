@@ -1,0 +1,98 @@
+# rill — plain Makefile. `make`, `make check`, `make demo`, `make install PREFIX=...`, `make clean`.
+# SPDX-License-Identifier: Apache-2.0
+
+PREFIX ?= /usr/local
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+# Debian packages the build needs (checked, and installed when run as root).
+DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libssl-dev pkg-config
+# Extra packages the tests need.
+DEB_CHECK_PKGS :=
+
+WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
+ifdef SANITIZE
+SAN := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+endif
+OPT ?= -O2 -g
+override CFLAGS := $(CFLAGS) -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN)
+override LDFLAGS := $(LDFLAGS) $(SAN)
+
+DEPS_STAMP := .deps-ok
+YAML_CFLAGS = $(shell $(PKG_CONFIG) --cflags yaml-0.1 2>/dev/null)
+YAML_LIBS = $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
+CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
+
+CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
+CORE_OBJS := $(CORE_SRCS:.c=.o)
+FRONT_SRCS := $(wildcard frontends/*.c)
+FRONT_OBJS := $(FRONT_SRCS:.c=.o)
+ELEMENT_PLUGINS := $(patsubst %.c,%.so,$(wildcard plugins/elements/*.c))
+SOURCE_PLUGINS := $(patsubst %.c,%.so,$(wildcard plugins/sources/*.c))
+PLUGINS := $(ELEMENT_PLUGINS) $(SOURCE_PLUGINS)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:.c=)
+EXAMPLE_PLUGIN := examples/plugins/elements/checksum.so
+
+all: rill rill-backend $(PLUGINS)
+
+$(DEPS_STAMP): Makefile
+	@missing=""; \
+	for p in $(DEB_BUILD_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "rill: installing missing Debian packages:$$missing"; \
+	    (apt-get install -y -q $$missing || (apt-get update -q && apt-get install -y -q $$missing)) >&2 || exit 1; \
+	  else \
+	    echo "rill: missing build dependencies. Install them with:" >&2; \
+	    echo "    sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	fi; touch $@
+
+core/%.o: core/%.c core/*.h $(DEPS_STAMP)
+	$(CC) $(CFLAGS) $(YAML_CFLAGS) -c -o $@ $<
+
+core/libcore.a: $(CORE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+rill-backend: core/main.o core/libcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(YAML_LIBS) $(CRYPTO_LIBS) -ldl
+
+frontends/%.o: frontends/%.c frontends/*.h $(DEPS_STAMP)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+rill: $(FRONT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+plugins/%.so: plugins/%.c core/rill-plugin.h plugins/common.h $(DEPS_STAMP)
+	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
+
+$(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/rill-plugin.h
+	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
+
+tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a
+	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -o $@ $< core/libcore.a $(LDFLAGS) $(YAML_LIBS) $(CRYPTO_LIBS) -ldl
+
+check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN)
+	@sh tests/run.sh $(UNIT_BINS) tests/e2e/t*.sh
+
+demo: all
+	./rill -C examples/hello show --deps all
+	./rill -C examples/hello show --format '%{name: <24} %{kind: <10} %{key}' hello.bst
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/rill/plugins/elements \
+		$(DESTDIR)$(PREFIX)/lib/rill/plugins/sources $(DESTDIR)$(PREFIX)/include/rill
+	install -m 755 rill rill-backend $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(ELEMENT_PLUGINS) plugins/elements/*.yaml $(DESTDIR)$(PREFIX)/lib/rill/plugins/elements/
+	install -m 644 $(SOURCE_PLUGINS) $(DESTDIR)$(PREFIX)/lib/rill/plugins/sources/
+	install -m 644 core/rill-plugin.h $(DESTDIR)$(PREFIX)/include/rill/
+
+clean:
+	rm -f rill rill-backend core/*.o core/libcore.a frontends/*.o plugins/*/*.so $(UNIT_BINS) \
+		$(EXAMPLE_PLUGIN) $(DEPS_STAMP)
+
+.PHONY: all check demo install clean
+.SUFFIXES:

@@ -1,0 +1,437 @@
+/* element — composition of an element from project, plugin defaults and its own file, and its
+ * cache keys.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "element.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cachekey.h"
+#include "compose.h"
+#include "loader.h"
+#include "plugin.h"
+#include "variables.h"
+
+/* The artifact version BuildStream 1.6.8 writes into every key ("core.plugin"): rill keeps its
+ * keys identical to bst's so a project's keys can be checked against BuildStream itself. */
+#define CORE_ARTIFACT_VERSION "('bst-1.2', 5)"
+
+static struct node *empty_map(struct project *p)
+{
+	return node_new_map(p->a, NULL);
+}
+
+static int check_protected(const struct node *vars, struct error *err)
+{
+	static const char *const names[] = {"project-name", "element-name", "max-jobs"};
+	size_t i;
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		struct node *v = node_map_get(vars, names[i]);
+		if (v)
+			return node_error(err, v, "invalid redefinition of protected variable '%s'", names[i]);
+	}
+	return 0;
+}
+
+static int resolve_variables(struct project *p, struct element *e, struct error *err)
+{
+	struct node *evars;
+	const char *np;
+	if (node_get_map(e->node, "variables", &evars, err) || check_protected(evars, err))
+		return -1;
+	if (evars && compose_final_assertions(evars, err))
+		return -1;
+	e->vars = variables_new(p->a, e->ki->vars, evars ? evars : empty_map(p), err);
+	if (!e->vars)
+		return -1;
+	variables_set(e->vars, "element-name", e->name);
+	np = variables_get(e->vars, "notparallel");
+	if (np) {
+		struct node *n = node_map_get(evars, "notparallel");
+		int b = 0;
+		struct node tmp = {0};
+		if (!n) {
+			tmp.type = NODE_SCALAR;
+			tmp.u.scalar.str = np;
+			tmp.u.scalar.len = strlen(np);
+			n = &tmp;
+		}
+		if (node_scalar_bool(n, "notparallel", &b, err))
+			return -1;
+		if (b)
+			variables_set(e->vars, "max-jobs", "1");
+	}
+	return variables_check(e->vars, err);
+}
+
+static int resolve_environment(struct project *p, struct element *e, struct error *err)
+{
+	struct node *eenv, *env, *out, *nc, *dnc;
+	size_t i;
+	if (node_get_map(e->node, "environment", &eenv, err) ||
+	    compose(p->a, e->ki->environment, eenv, &env, err) || compose_final_assertions(env, err))
+		return -1;
+	out = node_new_map(p->a, env);
+	for (i = 0; i < env->u.map.n; i++) {
+		const struct node_entry *en = &env->u.map.entries[i];
+		const char *v;
+		if (en->value->type != NODE_SCALAR)
+			return node_error(err, en->value, "Value of '%s' is not of the expected type 'str'", en->key);
+		if (variables_expand(e->vars, en->value, &v, err))
+			return -1;
+		node_map_put(p->a, out, en->key, node_new_str(p->a, en->value, v));
+	}
+	e->environment = out;
+	/* nocache: project ∪ plugin defaults ∪ element */
+	if (node_get_str_list(e->node, "environment-nocache", &nc, err) ||
+	    node_get_str_list(e->ki->defaults, "environment-nocache", &dnc, err))
+		return -1;
+	e->env_nocache = node_new_list(p->a, NULL);
+	{
+		struct node *lists[3] = {p->env_nocache, dnc, nc};
+		size_t k;
+		for (k = 0; k < 3; k++)
+			for (i = 0; lists[k] && i < lists[k]->u.list.n; i++)
+				node_list_push(p->a, e->env_nocache, lists[k]->u.list.items[i]);
+	}
+	return 0;
+}
+
+static int resolve_public(struct project *p, struct element *e, struct error *err)
+{
+	struct node *pub, *bst, *splits, *merged, *expanded;
+	size_t i, j;
+	if (node_get_map(e->node, "public", &pub, err))
+		return -1;
+	pub = pub ? pub : empty_map(p);
+	if (node_get_map(pub, "bst", &bst, err))
+		return -1;
+	bst = bst ? bst : empty_map(p);
+	if (node_get_map(bst, "split-rules", &splits, err) ||
+	    compose(p->a, e->ki->split_rules ? e->ki->split_rules : empty_map(p), splits, &merged, err))
+		return -1;
+	expanded = node_new_map(p->a, merged);
+	for (i = 0; i < merged->u.map.n; i++) {
+		const struct node_entry *d = &merged->u.map.entries[i];
+		struct node *l;
+		if (d->value->type != NODE_LIST)
+			return node_error(err, d->value, "Value of '%s' is not of the expected type 'list'", d->key);
+		l = node_new_list(p->a, d->value);
+		for (j = 0; j < d->value->u.list.n; j++) {
+			const struct node *r = d->value->u.list.items[j];
+			const char *s = node_str(r), *v;
+			size_t len;
+			struct node tmp;
+			if (!s)
+				return node_error(err, r, "List item is not of the expected type 'str'");
+			/* BuildStream strips each rule before expanding it */
+			while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+				s++;
+			len = strlen(s);
+			while (len && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+				len--;
+			tmp = *r;
+			tmp.u.scalar.str = arena_strndup(p->a, s, len);
+			tmp.u.scalar.len = len;
+			if (variables_expand(e->vars, &tmp, &v, err))
+				return -1;
+			node_list_push(p->a, l, node_new_str(p->a, r, v));
+		}
+		node_map_put(p->a, expanded, d->key, l);
+	}
+	bst = node_shallow_copy(p->a, bst);
+	node_map_put(p->a, bst, "split-rules", expanded);
+	pub = node_shallow_copy(p->a, pub);
+	node_map_put(p->a, pub, "bst", bst);
+	if (compose_final_assertions(pub, err))
+		return -1;
+	e->public = pub;
+	return 0;
+}
+
+static int expand_member(struct element *e, const struct node *map, const char *key, const char *def,
+			 const char **out, struct error *err)
+{
+	struct node *v = node_map_get(map, key);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (v->type != NODE_SCALAR)
+		return node_error(err, v, "Value of '%s' is not of the expected type 'str'", key);
+	return variables_expand(e->vars, v, out, err);
+}
+
+static int parse_id(const struct node *map, const char *key, const char *s, long *out, struct error *err)
+{
+	char *end;
+	*out = strtol(s, &end, 10);
+	if (!*s || *end)
+		return node_error(err, node_map_get(map, key), "Value of '%s' is not of the expected type 'int'", key);
+	return 0;
+}
+
+static int resolve_sandbox(struct project *p, struct element *e, struct error *err)
+{
+	static const char *const keys[] = {"build-uid", "build-gid", "build-os", "build-arch", NULL};
+	struct node *dsb, *esb, *sb;
+	const char *uid, *gid;
+	if (node_get_map(e->ki->defaults, "sandbox", &dsb, err) || node_get_map(e->node, "sandbox", &esb, err) ||
+	    compose(p->a, p->sandbox ? p->sandbox : empty_map(p), dsb, &sb, err) || compose(p->a, sb, esb, &sb, err) ||
+	    compose_final_assertions(sb, err) || node_validate(sb, keys, err))
+		return -1;
+	if (expand_member(e, sb, "build-uid", "0", &uid, err) || expand_member(e, sb, "build-gid", "0", &gid, err) ||
+	    parse_id(sb, "build-uid", uid, &e->build_uid, err) || parse_id(sb, "build-gid", gid, &e->build_gid, err) ||
+	    expand_member(e, sb, "build-os", p->host_os, &e->build_os, err) ||
+	    expand_member(e, sb, "build-arch", p->host_arch, &e->build_arch, err))
+		return -1;
+	e->sandbox = sb;
+	return 0;
+}
+
+/* The ref a project.refs file holds for source index i of e, or NULL. */
+static const struct node *project_ref(struct project *p, const struct element *e, size_t i)
+{
+	struct node *l = node_map_get(p->refs, e->name);
+	if (!l || l->type != NODE_LIST || i >= l->u.list.n || l->u.list.items[i]->type != NODE_MAP)
+		return NULL;
+	return l->u.list.items[i];
+}
+
+static int resolve_sources(struct project *p, struct element *e, struct error *err)
+{
+	struct node *list;
+	size_t i;
+	if (node_get_list(e->node, "sources", &list, err))
+		return -1;
+	e->consistency = CONSISTENCY_CACHED;
+	if (!list)
+		return 0;
+	e->sources = arena_alloc(p->a, (list->u.list.n + 1) * sizeof(struct source));
+	for (i = 0; i < list->u.list.n; i++) {
+		struct source *s = &e->sources[e->nsources++];
+		struct node *sn = list->u.list.items[i], *ov, *ovc;
+		const char *kind, *dir;
+		if (sn->type != NODE_MAP)
+			return node_error(err, sn, "Value of 'sources' item is not of the expected type 'dict'");
+		if (node_get_required_str(sn, "kind", &kind, err) || node_get_str(sn, "directory", NULL, &dir, err))
+			return -1;
+		s->kind = kind;
+		s->directory = dir && *dir ? dir : NULL;
+		ov = node_map_get(p->source_overrides, kind);
+		if (ov && (node_get_map(ov, "config", &ovc, err) || (ovc && compose(p->a, ovc, sn, &sn, err))))
+			return -1;
+		if (p->refs_in_project_refs) {
+			const struct node *r = project_ref(p, e, i);
+			sn = node_map_without(p->a, sn, "ref");
+			if (r && compose(p->a, sn, r, &sn, err))
+				return -1;
+		}
+		if (compose_final_assertions(sn, err))
+			return -1;
+		s->node = sn;
+		s->plugin = plugin_load(p, RILL_PLUGIN_SOURCE, kind, node_map_get(sn, "kind"), err);
+		if (!s->plugin || plugin_configure_source(p, e, s, err))
+			return -1;
+		if (!s->unique_key)
+			e->consistency = CONSISTENCY_INCONSISTENT;
+		else if (!s->always_cached && e->consistency == CONSISTENCY_CACHED)
+			e->consistency = CONSISTENCY_RESOLVED;
+	}
+	return 0;
+}
+
+static int preflight(struct element *e, struct error *err)
+{
+	unsigned f = e->ki->plugin->desc->flags;
+	const char *k = e->kind;
+	if ((f & RILL_ELEMENT_FORBID_RDEPENDS) && (f & RILL_ELEMENT_FORBID_BDEPENDS) && e->ndeps)
+		return node_error(err, e->node, "Dependencies are forbidden for '%s' elements", k);
+	if ((f & RILL_ELEMENT_FORBID_RDEPENDS) && e->nrun_deps)
+		return node_error(err, e->node, "Runtime dependencies are forbidden for '%s' elements", k);
+	if ((f & RILL_ELEMENT_FORBID_BDEPENDS) && e->nbuild_deps)
+		return node_error(err, e->node, "Build dependencies are forbidden for '%s' elements", k);
+	if ((f & RILL_ELEMENT_FORBID_SOURCES) && e->nsources)
+		return node_error(err, e->node, "Sources are forbidden for '%s' elements", k);
+	if ((f & RILL_ELEMENT_REQUIRE_SOURCES) && !e->nsources)
+		return node_error(err, e->node, "An %s element must have at least one source.", k);
+	if (f & RILL_ELEMENT_ONE_BUILD_DEP) {
+		size_t i;
+		if (e->nbuild_deps != 1)
+			return node_error(err, e->node, "%s element must have exactly 1 build-dependency, actually have %zu",
+					  k, e->nbuild_deps);
+		for (i = 0; i < e->nrun_deps; i++)
+			if (e->run_deps[i] == e->build_deps[0])
+				return node_error(err, e->node, "%s element's build dependency must not also be a runtime dependency", k);
+	}
+	return 0;
+}
+
+int element_resolve(struct project *p, struct element *e, struct error *err)
+{
+	struct node *dconf, *econf;
+	if (e->resolved)
+		return 0;
+	e->ki = project_kind(p, e->kind, node_map_get(e->node, "kind"), err);
+	if (!e->ki || resolve_variables(p, e, err) || resolve_environment(p, e, err))
+		return -1;
+	if (node_get_map(e->ki->defaults, "config", &dconf, err) || node_get_map(e->node, "config", &econf, err) ||
+	    compose(p->a, dconf ? dconf : empty_map(p), econf, &e->config, err) ||
+	    compose_final_assertions(e->config, err))
+		return -1;
+	if (resolve_public(p, e, err) || resolve_sandbox(p, e, err) || resolve_sources(p, e, err) ||
+	    preflight(e, err) || plugin_configure_element(p, e, err))
+		return -1;
+	e->resolved = 1;
+	return 0;
+}
+
+/* The parts of the key dictionary that do not depend on the dependencies, as JSON members
+ * (sorted), split around "dependencies": head is everything before it, tail everything after. */
+static void key_parts(struct project *p, struct element *e, struct buf *head, struct buf *tail)
+{
+	struct node *env = node_new_map(p->a, NULL), *exec = node_new_map(p->a, NULL), *srcs;
+	size_t i, j;
+	char ver[64], num[32];
+	snprintf(ver, sizeof(ver), "%s.%d", CORE_ARTIFACT_VERSION, e->ki->plugin->desc->artifact_version);
+	buf_adds(head, "{\"artifact-version\":");
+	cachekey_json(head, node_new_str(p->a, NULL, ver));
+	buf_adds(head, ",\"cache\":\"CASCache\",\"context\":\"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",");
+
+	buf_adds(tail, ",\"element\":");
+	cachekey_json(tail, e->unique_key);
+	for (i = 0; i < e->environment->u.map.n; i++) {
+		const struct node_entry *en = &e->environment->u.map.entries[i];
+		int skip = 0;
+		for (j = 0; j < e->env_nocache->u.list.n && !skip; j++)
+			skip = strcmp(node_str(e->env_nocache->u.list.items[j]), en->key) == 0;
+		if (!skip)
+			node_map_put(p->a, env, en->key, en->value);
+	}
+	buf_adds(tail, ",\"environment\":");
+	cachekey_json(tail, env);
+	node_map_put(p->a, exec, "arch", node_new_str(p->a, NULL, e->build_arch));
+	node_map_put(p->a, exec, "os", node_new_str(p->a, NULL, e->build_os));
+	if (e->build_uid) {
+		snprintf(num, sizeof(num), "%ld", e->build_uid);
+		node_map_put(p->a, exec, "build-uid", node_new_kind(p->a, SCALAR_INT, num));
+	}
+	if (e->build_gid) {
+		snprintf(num, sizeof(num), "%ld", e->build_gid);
+		node_map_put(p->a, exec, "build-gid", node_new_kind(p->a, SCALAR_INT, num));
+	}
+	buf_adds(tail, ",\"execution-environment\":");
+	cachekey_json(tail, exec);
+	buf_adds(tail, ",\"fatal-warnings\":");
+	cachekey_json(tail, p->fatal_warnings);
+	buf_adds(tail, ",\"project\":\"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"public\":");
+	cachekey_json(tail, e->public);
+	srcs = node_new_list(p->a, NULL);
+	for (i = 0; i < e->nsources; i++) {
+		struct node *s = node_new_map(p->a, NULL);
+		node_map_put(p->a, s, "directory",
+			     e->sources[i].directory ? node_new_str(p->a, NULL, e->sources[i].directory)
+						     : node_new_kind(p->a, SCALAR_NULL, ""));
+		node_map_put(p->a, s, "unique", (struct node *)e->sources[i].unique_key);
+		node_list_push(p->a, srcs, s);
+	}
+	buf_adds(tail, ",\"sources\":");
+	cachekey_json(tail, srcs);
+	buf_adds(tail, ",\"workspace\":\"\"}");
+}
+
+static int is_strict_dep(const struct element *e, const struct element *d)
+{
+	size_t i;
+	for (i = 0; i < e->ndeps; i++)
+		if (e->deps[i].element == d && e->deps[i].strict)
+			return 1;
+	return 0;
+}
+
+static void compute_keys(struct project *p, struct element *e, struct buf *scratch,
+			 struct element ***list, size_t *cap)
+{
+	struct buf head = BUF_INIT, tail = BUF_INIT;
+	size_t n = 0, i;
+	int strict_rebuild = (e->ki->plugin->desc->flags & RILL_ELEMENT_STRICT_REBUILD) != 0;
+	e->keys_done = 1;
+	e->weak_key[0] = e->strict_key[0] = '\0';
+	if (e->consistency == CONSISTENCY_INCONSISTENT)
+		return;
+	loader_walk(p, &e, 1, SCOPE_BUILD, list, &n, cap);
+	for (i = 0; i < n; i++)
+		if (!(*list)[i]->strict_key[0])
+			return;
+	key_parts(p, e, &head, &tail);
+	/* weak */
+	buf_reset(scratch);
+	buf_add(scratch, head.data, head.len);
+	buf_adds(scratch, "\"dependencies\":[");
+	for (i = 0; i < n; i++) {
+		struct element *d = (*list)[i];
+		if (i)
+			buf_addch(scratch, ',');
+		buf_addch(scratch, '"');
+		if (strict_rebuild || is_strict_dep(e, d))
+			buf_adds(scratch, d->weak_key);
+		else
+			cachekey_json_string(scratch, d->name);
+		buf_addch(scratch, '"');
+	}
+	buf_addch(scratch, ']');
+	buf_add(scratch, tail.data, tail.len);
+	cachekey_sha256_hex(scratch->data, scratch->len, e->weak_key);
+	/* strict */
+	buf_reset(scratch);
+	buf_add(scratch, head.data, head.len);
+	buf_adds(scratch, "\"dependencies\":[");
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_addch(scratch, ',');
+		buf_addch(scratch, '"');
+		buf_adds(scratch, (*list)[i]->strict_key);
+		buf_addch(scratch, '"');
+	}
+	buf_addch(scratch, ']');
+	buf_add(scratch, tail.data, tail.len);
+	cachekey_sha256_hex(scratch->data, scratch->len, e->strict_key);
+	if (getenv("RILL_DEBUG_KEYS"))
+		fprintf(stderr, "%s %s\n", e->name, scratch->data);
+	buf_release(&head);
+	buf_release(&tail);
+}
+
+int element_resolve_all(struct project *p, struct element *const *list, size_t n, struct error *err)
+{
+	struct buf scratch = BUF_INIT;
+	struct element **tmp = NULL;
+	size_t cap = 0, i;
+	for (i = 0; i < n; i++)
+		if (element_resolve(p, list[i], err))
+			goto fail;
+	for (i = 0; i < n; i++)
+		if (!list[i]->keys_done)
+			compute_keys(p, list[i], &scratch, &tmp, &cap);
+	free(tmp);
+	buf_release(&scratch);
+	return 0;
+fail:
+	free(tmp);
+	buf_release(&scratch);
+	return -1;
+}
+
+const char *element_state(const struct element *e)
+{
+	size_t i;
+	if (e->consistency == CONSISTENCY_INCONSISTENT)
+		return "no reference";
+	if (e->consistency == CONSISTENCY_RESOLVED)
+		return "fetch needed";
+	/* No artifact cache yet: nothing is cached, so an element is buildable when it has no
+	 * build dependencies left to build. */
+	for (i = 0; i < e->nbuild_deps; i++)
+		(void)e->build_deps[i];
+	return e->nbuild_deps ? "waiting" : "buildable";
+}

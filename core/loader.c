@@ -1,0 +1,508 @@
+/* loader — element files to a sorted, cycle-free dependency graph.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "loader.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "compose.h"
+#include "yaml.h"
+
+static const char *const element_keys[] = {
+	"kind", "description", "depends", "build-depends", "runtime-depends", "sources", "variables",
+	"environment", "environment-nocache", "config", "public", "sandbox", NULL};
+
+static size_t name_hash(const char *s, size_t size)
+{
+	return (size_t)(hash_bytes(s, strlen(s)) & (size - 1));
+}
+
+struct element *loader_find(struct project *p, const char *name)
+{
+	struct element *e;
+	if (!p->table)
+		return NULL;
+	for (e = p->table[name_hash(name, p->table_size)]; e; e = e->hnext)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static void table_insert(struct project *p, struct element *e)
+{
+	size_t h, i;
+	if (p->nelements + 1 > p->table_size / 2) {
+		size_t nsize = p->table_size ? p->table_size * 2 : 1024;
+		struct element **nt = xcalloc(nsize, sizeof(*nt));
+		for (i = 0; i < p->nelements; i++) {
+			struct element *x = p->elements[i];
+			h = name_hash(x->name, nsize);
+			x->hnext = nt[h];
+			nt[h] = x;
+		}
+		free(p->table);
+		p->table = nt;
+		p->table_size = nsize;
+	}
+	h = name_hash(e->name, p->table_size);
+	e->hnext = p->table[h];
+	p->table[h] = e;
+	GROW(p->elements, p->elements_cap, p->nelements + 1);
+	p->elements[p->nelements++] = e;
+}
+
+static int parse_dep(struct project *p, const struct node *item, enum dep_type deflt, int typed,
+		     struct dep *d, struct error *err)
+{
+	memset(d, 0, sizeof(*d));
+	d->at = item;
+	d->type = deflt;
+	if (item->type == NODE_SCALAR) {
+		d->name = node_str(item);
+	} else if (item->type == NODE_MAP) {
+		static const char *const keys_typed[] = {"filename", "junction", "strict", NULL};
+		static const char *const keys_all[] = {"filename", "type", "junction", "strict", NULL};
+		const char *type = NULL, *junction = NULL;
+		if (node_validate(item, typed ? keys_typed : keys_all, err))
+			return -1;
+		if (!typed) {
+			if (node_get_str(item, "type", NULL, &type, err))
+				return -1;
+			if (!type || strcmp(type, "all") == 0)
+				d->type = DEP_ALL;
+			else if (strcmp(type, "build") == 0)
+				d->type = DEP_BUILD;
+			else if (strcmp(type, "runtime") == 0)
+				d->type = DEP_RUNTIME;
+			else
+				return node_error(err, node_map_get(item, "type"),
+						  "Dependency type '%s' is not 'build', 'runtime' or 'all'", type);
+		}
+		if (node_get_required_str(item, "filename", &d->name, err) ||
+		    node_get_str(item, "junction", NULL, &junction, err) ||
+		    node_get_bool(item, "strict", 0, &d->strict, err))
+			return -1;
+		if (!d->strict && node_map_get(item, "strict"))
+			return node_error(err, node_map_get(item, "strict"), "Setting 'strict' to False is unsupported");
+		if (junction && strchr(d->name, ':'))
+			return node_error(err, item, "Dependency %s contains `:` in its name. `:` is not allowed in names when junction attribute is specified.",
+					  d->name);
+		if (junction)
+			return node_error(err, node_map_get(item, "junction"),
+					  "Junction dependencies are not supported by rill yet");
+	} else {
+		return node_error(err, item, "Dependency is not specified as a string or a dictionary");
+	}
+	if (d->strict && d->type == DEP_RUNTIME)
+		return node_error(err, item, "Runtime dependency %s specified as `strict`.", d->name);
+	if (strchr(d->name, ':')) {
+		if (strchr(strchr(d->name, ':') + 1, ':'))
+			return node_error(err, item, "Dependency %s contains multiple `:` in its name. Recursive lookups for cross-junction elements is not allowed.",
+					  d->name);
+		return node_error(err, item, "Junction dependencies ('%s') are not supported by rill yet", d->name);
+	}
+	(void)p;
+	return 0;
+}
+
+static int extract_deps(struct project *p, struct element *e, struct error *err)
+{
+	static const char *const keys[] = {"build-depends", "runtime-depends", "depends"};
+	static const enum dep_type types[] = {DEP_BUILD, DEP_RUNTIME, DEP_ALL};
+	size_t k, i, total = 0;
+	struct node *lists[3];
+	for (k = 0; k < 3; k++) {
+		if (node_get_list(e->node, keys[k], &lists[k], err))
+			return -1;
+		total += lists[k] ? lists[k]->u.list.n : 0;
+	}
+	e->deps = arena_alloc(p->a, (total + 1) * sizeof(struct dep));
+	for (k = 0; k < 3; k++)
+		for (i = 0; lists[k] && i < lists[k]->u.list.n; i++)
+			if (parse_dep(p, lists[k]->u.list.items[i], types[k], k < 2, &e->deps[e->ndeps++], err))
+				return -1;
+	return 0;
+}
+
+static int load_file(struct project *p, const char *name, const struct dep *from, struct element **out,
+		     struct error *err)
+{
+	struct element *e;
+	char *path;
+	struct node *n;
+	struct include_ctx ic;
+	struct stat st;
+	const char *kind;
+
+	if (!str_has_suffix(name, ".bst")) {
+		if (from)
+			return node_error(err, from->at, "Element name '%s' does not end in '.bst'", name);
+		return error_set(err, "Element name '%s' does not end in '.bst'", name);
+	}
+	if (name[0] == '/' || strstr(name, "../") || strncmp(name, "..", 2) == 0) {
+		if (from)
+			return node_error(err, from->at, "Element name '%s' must be relative to the element path", name);
+		return error_set(err, "Element name '%s' must be relative to the element path", name);
+	}
+	path = xasprintf("%s/%s", p->element_dir, name);
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		int isdir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+		free(path);
+		if (from)
+			return node_error(err, from->at, isdir ? "%s is a directory, not an element file" :
+						"Could not find element '%s' in elements directory '%s'",
+					  name, p->element_path);
+		return error_set(err, isdir ? "%s is a directory, not an element file" :
+						"Could not find element '%s' in elements directory '%s'",
+				 name, p->element_path);
+	}
+	{
+		char *display = strcmp(p->element_path, ".") == 0 ? xstrdup(name)
+								  : xasprintf("%s/%s", p->element_path, name);
+		n = yaml_load_file(p->a, path, display, err);
+		free(display);
+	}
+	free(path);
+	if (!n)
+		return -1;
+	memset(&ic, 0, sizeof(ic));
+	ic.a = p->a;
+	ic.load = NULL;
+	/* conditionals first, then includes (whose files get their conditionals processed too) */
+	if (compose_conditionals(p->a, n, options_lookup, &p->options, &n, err))
+		return -1;
+	{
+		ic.load = project_include_loader;
+		ic.load_ctx = p;
+		ic.lookup = options_lookup;
+		ic.lookup_ctx = &p->options;
+		if (compose_includes(&ic, n, &n, err))
+			return -1;
+	}
+	if (node_validate(n, element_keys, err))
+		return -1;
+	if (!node_map_get(n, "kind"))
+		return node_error(err, n, "Dictionary did not contain expected key 'kind'");
+	if (node_get_str(n, "kind", NULL, &kind, err))
+		return -1;
+	e = arena_alloc(p->a, sizeof(*e));
+	e->name = arena_strdup(p->a, name);
+	e->node = n;
+	e->kind = kind;
+	table_insert(p, e);
+	if (extract_deps(p, e, err))
+		return -1;
+	*out = e;
+	return 0;
+}
+
+/* Iterative depth-first load with cycle detection (state 1 = on stack, 2 = done). */
+struct frame {
+	struct element *e;
+	size_t next;
+};
+
+static int report_cycle(struct frame *stack, size_t depth, struct element *again, struct error *err)
+{
+	struct buf b = BUF_INIT;
+	size_t i, start = 0;
+	for (i = 0; i < depth; i++)
+		if (stack[i].e == again)
+			start = i;
+	buf_addf(&b, "Circular dependency detected for element: %s\nDependency chain: ", again->name);
+	for (i = start; i < depth; i++)
+		buf_addf(&b, "%s -> ", stack[i].e->name);
+	buf_adds(&b, again->name);
+	{
+		/* point at the dependency that closes the cycle */
+		struct element *last = stack[depth - 1].e;
+		const struct dep *d = &last->deps[stack[depth - 1].next - 1];
+		node_error(err, d->at, "%s", buf_str(&b));
+	}
+	buf_release(&b);
+	return -1;
+}
+
+static int is_runtime(const struct dep *d)
+{
+	return d->type != DEP_BUILD;
+}
+
+static int is_build(const struct dep *d)
+{
+	return d->type != DEP_RUNTIME;
+}
+
+/* a depends on b, transitively, through any dependency type */
+static int depends_on(struct project *p, struct element *a, struct element *b)
+{
+	struct element **stack;
+	size_t n = 0, cap = 64, i;
+	int found = 0;
+	if (a->depth <= b->depth)
+		return 0;
+	p->mark_gen++;
+	stack = xmalloc(cap * sizeof(*stack));
+	stack[n++] = a;
+	a->mark = p->mark_gen;
+	while (n && !found) {
+		struct element *x = stack[--n];
+		for (i = 0; i < x->ndeps; i++) {
+			struct element *y = x->deps[i].element;
+			if (y == b) {
+				found = 1;
+				break;
+			}
+			if (y->mark == p->mark_gen || y->depth <= b->depth)
+				continue;
+			y->mark = p->mark_gen;
+			GROW(stack, cap, n + 1);
+			stack[n++] = y;
+		}
+	}
+	free(stack);
+	return found;
+}
+
+static int dep_cmp(struct project *p, const struct dep *a, const struct dep *b)
+{
+	int c;
+	if (depends_on(p, a->element, b->element))
+		return 1;
+	if (depends_on(p, b->element, a->element))
+		return -1;
+	if (a->type != b->type) {
+		if (a->type == DEP_RUNTIME)
+			return 1;
+		if (b->type == DEP_RUNTIME)
+			return -1;
+	}
+	c = strcmp(a->name, b->name);
+	return c > 0 ? 1 : c < 0 ? -1 : 0;
+}
+
+/* Python's list.sort for short lists: count the initial run (reversing a strictly descending
+ * one), then binary insertion. Reproduced exactly because BuildStream's comparator is not a
+ * total order, so the algorithm decides the result. */
+static void sort_deps(struct project *p, struct dep *d, size_t n)
+{
+	size_t run, i;
+	if (n < 2)
+		return;
+	run = 2;
+	if (dep_cmp(p, &d[1], &d[0]) < 0) {
+		while (run < n && dep_cmp(p, &d[run], &d[run - 1]) < 0)
+			run++;
+		for (i = 0; i < run / 2; i++) {
+			struct dep t = d[i];
+			d[i] = d[run - 1 - i];
+			d[run - 1 - i] = t;
+		}
+	} else {
+		while (run < n && dep_cmp(p, &d[run], &d[run - 1]) >= 0)
+			run++;
+	}
+	for (i = run; i < n; i++) {
+		struct dep pivot = d[i];
+		size_t lo = 0, hi = i;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (dep_cmp(p, &pivot, &d[mid]) < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		memmove(&d[lo + 1], &d[lo], (i - lo) * sizeof(struct dep));
+		d[lo] = pivot;
+	}
+}
+
+static void finish_element(struct project *p, struct element *e)
+{
+	size_t i;
+	unsigned depth = 0;
+	for (i = 0; i < e->ndeps; i++)
+		if (e->deps[i].element->depth + 1 > depth)
+			depth = e->deps[i].element->depth + 1;
+	e->depth = depth;
+	sort_deps(p, e->deps, e->ndeps);
+	e->build_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
+	e->run_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
+	for (i = 0; i < e->ndeps; i++) {
+		if (is_build(&e->deps[i]))
+			e->build_deps[e->nbuild_deps++] = e->deps[i].element;
+		if (is_runtime(&e->deps[i]))
+			e->run_deps[e->nrun_deps++] = e->deps[i].element;
+	}
+}
+
+static int load_tree(struct project *p, struct element *root, struct error *err)
+{
+	struct frame *stack = NULL;
+	size_t depth = 0, cap = 0;
+	int rc = 0;
+	if (root->state == 2)
+		return 0;
+	GROW(stack, cap, 1);
+	stack[depth].e = root;
+	stack[depth].next = 0;
+	depth++;
+	root->state = 1;
+	while (depth) {
+		struct frame *f = &stack[depth - 1];
+		struct element *e = f->e, *child;
+		struct dep *d;
+		if (f->next == e->ndeps) {
+			e->state = 2;
+			finish_element(p, e);
+			depth--;
+			continue;
+		}
+		d = &e->deps[f->next++];
+		child = loader_find(p, d->name);
+		if (!child && load_file(p, d->name, d, &child, err)) {
+			rc = -1;
+			break;
+		}
+		d->element = child;
+		if (child == e || child->state == 1) {
+			rc = report_cycle(stack, depth, child, err);
+			break;
+		}
+		if (child->state == 2)
+			continue;
+		child->state = 1;
+		GROW(stack, cap, depth + 1);
+		stack[depth].e = child;
+		stack[depth].next = 0;
+		depth++;
+	}
+	free(stack);
+	return rc;
+}
+
+int loader_load(struct project *p, const char *const *targets, size_t ntargets,
+		struct element ***out, struct error *err)
+{
+	struct element **result = xcalloc(ntargets + 1, sizeof(*result));
+	size_t i;
+	for (i = 0; i < ntargets; i++) {
+		struct element *e = loader_find(p, targets[i]);
+		if (!e && load_file(p, targets[i], NULL, &e, err))
+			goto fail;
+		if (load_tree(p, e, err))
+			goto fail;
+		result[i] = e;
+	}
+	*out = result;
+	return 0;
+fail:
+	free(result);
+	return -1;
+}
+
+/* Staging order, as Element.dependencies(): recursive, dependencies before the element. */
+struct walk_frame {
+	struct element *e;
+	enum scope scope;
+	size_t i;           /* next index into the current dependency list */
+	int phase;          /* SCOPE_ALL: 0 = build deps, 1 = runtime deps */
+	int yield;
+	int recursed;
+};
+
+static unsigned scope_bits(enum scope s)
+{
+	return s == SCOPE_ALL ? 3u : s == SCOPE_BUILD ? 1u : 2u;
+}
+
+void loader_walk(struct project *p, struct element *const *roots, size_t nroots, enum scope scope,
+		 struct element ***list, size_t *n, size_t *cap)
+{
+	struct walk_frame *stack = NULL;
+	size_t depth = 0, scap = 0, r;
+	if (scope == SCOPE_NONE) {
+		for (r = 0; r < nroots; r++) {
+			GROW(*list, *cap, *n + 1);
+			(*list)[(*n)++] = roots[r];
+		}
+		return;
+	}
+	/* visited scopes per element live in walk_bits, valid for this walk's generation */
+	p->walk_gen++;
+	for (r = 0; r < nroots; r++) {
+		struct element *root = roots[r];
+		unsigned want = scope_bits(scope);
+		if (root->walk_gen != p->walk_gen) {
+			root->walk_gen = p->walk_gen;
+			root->walk_bits = 0;
+		}
+		if ((root->walk_bits & want) == want)
+			continue;
+		GROW(stack, scap, depth + 1);
+		stack[depth] = (struct walk_frame){root, scope, 0, 0, !root->walk_bits, 0};
+		root->walk_bits |= want;
+		depth++;
+		while (depth) {
+			struct walk_frame *f = &stack[depth - 1];
+			struct element *e = f->e, *child = NULL;
+			enum scope cs = SCOPE_RUN;
+			if (f->scope == SCOPE_ALL) {
+				if (f->phase == 0) {
+					if (f->i < e->nbuild_deps) {
+						child = e->build_deps[f->i++];
+						cs = SCOPE_ALL;
+					} else {
+						f->phase = 1;
+						f->i = 0;
+						continue;
+					}
+				} else {
+					while (f->i < e->nrun_deps) {
+						struct element *c = e->run_deps[f->i++];
+						size_t k;
+						int in_build = 0;
+						for (k = 0; k < e->nbuild_deps; k++)
+							in_build |= e->build_deps[k] == c;
+						if (!in_build) {
+							child = c;
+							cs = SCOPE_ALL;
+							break;
+						}
+					}
+				}
+			} else if (f->scope == SCOPE_BUILD) {
+				if (f->i < e->nbuild_deps)
+					child = e->build_deps[f->i++];
+			} else {
+				if (f->i < e->nrun_deps)
+					child = e->run_deps[f->i++];
+			}
+			if (child) {
+				unsigned want2 = scope_bits(cs);
+				int first;
+				if (child->walk_gen != p->walk_gen) {
+					child->walk_gen = p->walk_gen;
+					child->walk_bits = 0;
+				}
+				first = !child->walk_bits;
+				if ((child->walk_bits & want2) == want2)
+					continue;
+				child->walk_bits |= want2;
+				GROW(stack, scap, depth + 1);
+				stack[depth] = (struct walk_frame){child, cs, 0, 0, first, 1};
+				depth++;
+				continue;
+			}
+			/* done with e */
+			if (f->yield && f->scope != SCOPE_BUILD) {
+				GROW(*list, *cap, *n + 1);
+				(*list)[(*n)++] = e;
+			}
+			depth--;
+		}
+	}
+	free(stack);
+}

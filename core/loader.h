@@ -1,0 +1,25 @@
+/* loader — loads element files from the targets down, extracts and sorts dependencies the
+ * way BuildStream does, detects cycles, and walks the graph in staging order.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef RILL_LOADER_H
+#define RILL_LOADER_H
+
+#include "project.h"
+
+/* Load targets (element names relative to the element path) and everything they depend on.
+ * out receives the target elements (caller frees the array). Errors carry file/line/column. */
+int loader_load(struct project *p, const char *const *targets, size_t ntargets,
+		struct element ***out, struct error *err);
+
+/* Look up a loaded element by name. */
+struct element *loader_find(struct project *p, const char *name);
+
+enum scope { SCOPE_ALL, SCOPE_BUILD, SCOPE_RUN, SCOPE_NONE };
+
+/* Append to *list (growing *cap) the elements of `scope` for each root, in BuildStream's
+ * deterministic staging order (dependencies first), each element once. SCOPE_NONE lists the
+ * roots themselves. The caller frees *list. */
+void loader_walk(struct project *p, struct element *const *roots, size_t nroots, enum scope scope,
+		 struct element ***list, size_t *n, size_t *cap);
+
+#endif

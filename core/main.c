@@ -1,0 +1,361 @@
+/* main — rill-backend: command line of the backend (currently `show`). It loads the project,
+ * prints command output on stdout and errors on stderr, and never touches a terminal otherwise.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "element.h"
+#include "loader.h"
+#include "project.h"
+#include "show.h"
+#include "util.h"
+
+#define RILL_VERSION "0.1.0"
+
+static const char usage_global[] =
+	"Usage: rill [OPTIONS] COMMAND [ARGS]...\n"
+	"\n"
+	"  rill builds BuildStream-format projects (project.conf and .bst elements).\n"
+	"\n"
+	"Options:\n"
+	"  -C, --directory DIR     Project directory (default: the current directory; project.conf\n"
+	"                          is searched upwards from it)\n"
+	"  -o, --option NAME VALUE Set project option NAME to VALUE (repeatable)\n"
+	"  --max-jobs N            Value of the max-jobs variable (default: min(CPUs, 8))\n"
+	"  --version               Print the version and exit\n"
+	"  -h, --help              Show this message and exit\n"
+	"\n"
+	"Commands:\n"
+	"  show     Show elements in the pipeline\n"
+	"\n"
+	"Run 'rill COMMAND --help' for a command's options.\n";
+
+static const char usage_show[] =
+	"Usage: rill show [OPTIONS] TARGETS...\n"
+	"\n"
+	"  Show elements in the pipeline. TARGETS are element names relative to the project's\n"
+	"  element-path, e.g. hello.bst.\n"
+	"\n"
+	"Options:\n"
+	"  -d, --deps [none|plan|run|build|all]\n"
+	"                          The dependencies to show (default: all)\n"
+	"  --order [stage|alpha]   Staging or alphabetic ordering of dependencies (default: stage)\n"
+	"  -f, --format FORMAT     Format string for each element (default:\n"
+	"                          '%{state: >12} %{full-key} %{name}')\n"
+	"  -o, --option NAME VALUE Set project option NAME to VALUE (repeatable)\n"
+	"  -h, --help              Show this message and exit\n"
+	"\n"
+	"Format symbols:\n"
+	"  %{name}         element name           %{key}       abbreviated cache key\n"
+	"  %{full-key}     full cache key         %{state}     no reference, fetch needed,\n"
+	"  %{kind}         element kind                        cached, buildable or waiting\n"
+	"  %{config}       element configuration  %{vars}      resolved variables\n"
+	"  %{env}          environment            %{public}    public data\n"
+	"  %{deps}         direct dependencies    %{build-deps}, %{runtime-deps}\n"
+	"  %{description}  element description\n"
+	"  A symbol may carry a format spec: %{name: >20} (fill, alignment < > ^, width).\n";
+
+struct cli {
+	const char *directory;
+	struct cli_option *options;
+	size_t noptions, options_cap;
+	int max_jobs;
+};
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "Usage: rill %s[OPTIONS]%s\nTry 'rill %s--help' for help.\n\nError: ", cmd ? cmd : "",
+		cmd ? " TARGETS..." : " COMMAND [ARGS]...", cmd ? cmd : "");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return 2;
+}
+
+/* Options accepted both before the command and after it. Returns args consumed, 0 if not one,
+ * -1 on a usage error (message printed). */
+static int common_option(struct cli *c, int argc, char **argv, int i, const char *cmd)
+{
+	const char *a = argv[i];
+	if (!strcmp(a, "-C") || !strcmp(a, "--directory")) {
+		if (i + 1 >= argc)
+			return usage_error(cmd, "Option '%s' requires an argument.", a), -1;
+		c->directory = argv[i + 1];
+		return 2;
+	}
+	if (!strcmp(a, "-o") || !strcmp(a, "--option")) {
+		if (i + 2 >= argc)
+			return usage_error(cmd, "Option '%s' requires 2 arguments.", a), -1;
+		GROW(c->options, c->options_cap, c->noptions + 1);
+		c->options[c->noptions].name = argv[i + 1];
+		c->options[c->noptions].value = argv[i + 2];
+		c->noptions++;
+		return 3;
+	}
+	if (!strcmp(a, "--max-jobs")) {
+		char *end;
+		long v;
+		if (i + 1 >= argc)
+			return usage_error(cmd, "Option '%s' requires an argument.", a), -1;
+		v = strtol(argv[i + 1], &end, 10);
+		if (*end || v < 0 || v > 4096)
+			return usage_error(cmd, "Invalid value for '--max-jobs': '%s' is not a valid count.", argv[i + 1]), -1;
+		c->max_jobs = (int)v;
+		return 2;
+	}
+	return 0;
+}
+
+static char *plugin_dir(void)
+{
+	const char *env = getenv("RILL_PLUGIN_DIR");
+	char exe[PATH_MAX], *slash, *d;
+	ssize_t n;
+	struct stat st;
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return xstrdup("plugins");
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	*slash = '\0';
+	d = xasprintf("%s/plugins", exe);
+	if (stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+		return d;
+	free(d);
+	return xasprintf("%s/../lib/rill/plugins", exe);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp((*(struct element *const *)a)->name, (*(struct element *const *)b)->name);
+}
+
+/* BuildStream's build plan: runtime deps at the same depth, build deps one deeper, then
+ * sorted by depth, deepest first (stable). */
+struct planner {
+	struct element **order;
+	int *depth;
+	size_t n, cap;
+};
+
+static void plan_element(struct project *p, struct planner *pl, struct element *e, int depth)
+{
+	size_t i;
+	if (e->state == 3)
+		return;
+	if (e->mark && pl->depth[e->mark - 1] >= depth)
+		return;
+	e->state = 3;
+	for (i = 0; i < e->nrun_deps; i++)
+		plan_element(p, pl, e->run_deps[i], depth);
+	for (i = 0; i < e->nbuild_deps; i++)
+		plan_element(p, pl, e->build_deps[i], depth + 1);
+	if (!e->mark) {
+		GROW(pl->order, pl->cap, pl->n + 1);
+		pl->depth = xrealloc(pl->depth, pl->cap * sizeof(int));
+		pl->order[pl->n] = e;
+		e->mark = (unsigned)++pl->n;
+	}
+	pl->depth[e->mark - 1] = depth;
+	e->state = 2;
+}
+
+static void plan(struct project *p, struct element **targets, size_t nt, struct element ***list, size_t *n)
+{
+	struct planner pl = {0};
+	size_t i, j, k = 0;
+	int maxd = 0;
+	for (i = 0; i < p->nelements; i++)
+		p->elements[i]->mark = 0;
+	for (i = 0; i < nt; i++)
+		plan_element(p, &pl, targets[i], 0);
+	for (i = 0; i < pl.n; i++)
+		if (pl.depth[i] > maxd)
+			maxd = pl.depth[i];
+	*list = xmalloc((pl.n + 1) * sizeof(**list));
+	for (j = (size_t)maxd + 1; j-- > 0;)
+		for (i = 0; i < pl.n; i++)
+			if (pl.depth[i] == (int)j)
+				(*list)[k++] = pl.order[i];
+	*n = k;
+	free(pl.order);
+	free(pl.depth);
+}
+
+static int cmd_show(struct cli *c, int argc, char **argv)
+{
+	const char *deps = "all", *order = "stage", *format = "%{state: >12} %{full-key} %{name}";
+	const char **targets = NULL;
+	size_t ntargets = 0, tcap = 0, n = 0, cap = 0, i;
+	struct load_params lp = {0};
+	struct project *p = NULL;
+	struct element **roots = NULL, **list = NULL, **all = NULL;
+	size_t nall = 0, allcap = 0;
+	struct error err = ERROR_INIT;
+	struct buf out = BUF_INIT;
+	int rc = 1, k;
+	char *pdir = NULL;
+
+	for (k = 1; k < argc; k++) {
+		const char *a = argv[k];
+		int used;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage_show, stdout);
+			rc = 0;
+			goto out;
+		}
+		used = common_option(c, argc, argv, k, "show ");
+		if (used < 0) {
+			rc = 2;
+			goto out;
+		}
+		if (used) {
+			k += used - 1;
+			continue;
+		}
+		if (!strcmp(a, "-d") || !strcmp(a, "--deps") || !strcmp(a, "--order") || !strcmp(a, "-f") ||
+		    !strcmp(a, "--format")) {
+			if (k + 1 >= argc) {
+				rc = usage_error("show ", "Option '%s' requires an argument.", a);
+				goto out;
+			}
+			if (a[1] == 'd' || !strcmp(a, "--deps"))
+				deps = argv[++k];
+			else if (!strcmp(a, "--order"))
+				order = argv[++k];
+			else
+				format = argv[++k];
+			continue;
+		}
+		if (!strncmp(a, "--deps=", 7) || !strncmp(a, "--format=", 9) || !strncmp(a, "--order=", 8)) {
+			const char *v = strchr(a, '=') + 1;
+			if (a[2] == 'd')
+				deps = v;
+			else if (a[2] == 'f')
+				format = v;
+			else
+				order = v;
+			continue;
+		}
+		if (a[0] == '-' && a[1]) {
+			rc = usage_error("show ", "No such option: %s", a);
+			goto out;
+		}
+		GROW(targets, tcap, ntargets + 1);
+		targets[ntargets++] = a;
+	}
+	if (strcmp(deps, "none") && strcmp(deps, "plan") && strcmp(deps, "run") && strcmp(deps, "build") &&
+	    strcmp(deps, "all")) {
+		rc = usage_error("show ", "Invalid value for '--deps': '%s' is not one of 'none', 'plan', 'run', 'build', 'all'.", deps);
+		goto out;
+	}
+	if (strcmp(order, "stage") && strcmp(order, "alpha")) {
+		rc = usage_error("show ", "Invalid value for '--order': '%s' is not one of 'stage', 'alpha'.", order);
+		goto out;
+	}
+	if (!ntargets) {
+		rc = usage_error("show ", "%s", "Missing argument 'TARGETS...': name at least one element, e.g. 'rill show hello.bst'.");
+		goto out;
+	}
+	if (show_check_format(format, &err))
+		goto fail;
+	pdir = plugin_dir();
+	lp.directory = c->directory;
+	lp.options = c->options;
+	lp.noptions = c->noptions;
+	lp.plugin_dir = pdir;
+	lp.max_jobs = c->max_jobs;
+	p = project_load(&lp, &err);
+	if (!p)
+		goto fail;
+	if (loader_load(p, targets, ntargets, &roots, &err))
+		goto fail;
+	/* everything the targets need, dependencies first, so keys can be computed */
+	loader_walk(p, roots, ntargets, SCOPE_ALL, &all, &nall, &allcap);
+	if (element_resolve_all(p, all, nall, &err))
+		goto fail;
+	if (!strcmp(deps, "plan")) {
+		plan(p, roots, ntargets, &list, &n);
+	} else {
+		enum scope sc = !strcmp(deps, "none") ? SCOPE_NONE : !strcmp(deps, "run") ? SCOPE_RUN
+							 : !strcmp(deps, "build") ? SCOPE_BUILD : SCOPE_ALL;
+		loader_walk(p, roots, ntargets, sc, &list, &n, &cap);
+	}
+	if (!strcmp(order, "alpha"))
+		qsort(list, n, sizeof(*list), cmp_name);
+	for (i = 0; i < n; i++) {
+		show_format(p, list[i], format, &out);
+		buf_addch(&out, '\n');
+		if (out.len > 1 << 16) {
+			fwrite(out.data, 1, out.len, stdout);
+			buf_reset(&out);
+		}
+	}
+	fwrite(buf_str(&out), 1, out.len, stdout);
+	if (fflush(stdout) != 0) {
+		error_set(&err, "cannot write output: %s", strerror(errno));
+		goto fail;
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "rill: %s\n", err.msg ? err.msg : "unknown error");
+	rc = 1;
+out:
+	buf_release(&out);
+	error_release(&err);
+	free(targets);
+	free(roots);
+	free(list);
+	free(all);
+	free(pdir);
+	project_free(p);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {0};
+	int i, rc;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int used;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage_global, stdout);
+			return 0;
+		}
+		if (!strcmp(a, "--version")) {
+			printf("rill %s\n", RILL_VERSION);
+			return 0;
+		}
+		used = common_option(&c, argc, argv, i, NULL);
+		if (used < 0)
+			return 2;
+		if (used) {
+			i += used - 1;
+			continue;
+		}
+		if (a[0] == '-')
+			return usage_error(NULL, "No such option: %s", a);
+		break;
+	}
+	if (i >= argc) {
+		fputs(usage_global, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[i], "show"))
+		rc = cmd_show(&c, argc - i, argv + i);
+	else if (!strcmp(argv[i], "help")) {
+		fputs(usage_global, stdout);
+		rc = 0;
+	} else
+		rc = usage_error(NULL, "No such command '%s'.", argv[i]);
+	free(c.options);
+	return rc;
+}

@@ -1,0 +1,364 @@
+/* plugin — dlopen loader and the host function table offered to plugins.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "plugin.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cachekey.h"
+#include "project.h"
+#include "variables.h"
+#include "yaml.h"
+
+/* The opaque ctx handed to plugins during one call. */
+struct rill_ctx {
+	struct project *p;
+	struct element *e;      /* NULL for sources? no: the owning element */
+	struct error *err;
+	int failed;
+};
+
+#define N(x) ((const struct node *)(x))
+#define RN(x) ((struct rill_node *)(x))
+
+static int h_type(const struct rill_node *n)
+{
+	return n ? N(n)->type : 0;
+}
+
+static const char *h_str(const struct rill_node *n)
+{
+	return node_str(N(n));
+}
+
+static size_t h_len(const struct rill_node *n)
+{
+	if (!n)
+		return 0;
+	if (N(n)->type == NODE_LIST)
+		return N(n)->u.list.n;
+	if (N(n)->type == NODE_MAP)
+		return N(n)->u.map.n;
+	return 0;
+}
+
+static const struct rill_node *h_at(const struct rill_node *l, size_t i)
+{
+	if (!l || N(l)->type != NODE_LIST || i >= N(l)->u.list.n)
+		return NULL;
+	return (const struct rill_node *)N(l)->u.list.items[i];
+}
+
+static const char *h_key_at(const struct rill_node *m, size_t i)
+{
+	if (!m || N(m)->type != NODE_MAP || i >= N(m)->u.map.n)
+		return NULL;
+	return N(m)->u.map.entries[i].key;
+}
+
+static const struct rill_node *h_value_at(const struct rill_node *m, size_t i)
+{
+	if (!m || N(m)->type != NODE_MAP || i >= N(m)->u.map.n)
+		return NULL;
+	return (const struct rill_node *)N(m)->u.map.entries[i].value;
+}
+
+static const struct rill_node *h_get(const struct rill_node *m, const char *key)
+{
+	return (const struct rill_node *)node_map_get(N(m), key);
+}
+
+static int h_validate_keys(struct rill_ctx *c, const struct rill_node *m, const char *const *allowed)
+{
+	return node_validate(N(m), allowed, c->err);
+}
+
+static int h_get_str(struct rill_ctx *c, const struct rill_node *m, const char *key, const char *def,
+		     const char **out)
+{
+	return node_get_str(N(m), key, def, out, c->err);
+}
+
+static int h_get_bool(struct rill_ctx *c, const struct rill_node *m, const char *key, int def, int *out)
+{
+	return node_get_bool(N(m), key, def, out, c->err);
+}
+
+static int h_get_int(struct rill_ctx *c, const struct rill_node *m, const char *key, long def, long *out)
+{
+	return node_get_int(N(m), key, def, out, c->err);
+}
+
+static int h_get_str_list(struct rill_ctx *c, const struct rill_node *m, const char *key,
+			  const struct rill_node **out)
+{
+	struct node *l;
+	int rc = node_get_str_list(N(m), key, &l, c->err);
+	*out = (const struct rill_node *)l;
+	return rc;
+}
+
+static int h_subst(struct rill_ctx *c, const struct rill_node *n, const char **out)
+{
+	if (!c->e || !c->e->vars)
+		return node_error(c->err, N(n), "variables are not available here");
+	return variables_expand(c->e->vars, N(n), out, c->err);
+}
+
+static const char *h_variable(struct rill_ctx *c, const char *name)
+{
+	if (!c->e || !c->e->vars)
+		return NULL;
+	return variables_get(c->e->vars, name);
+}
+
+static int h_error(struct rill_ctx *c, const struct rill_node *n, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	node_error(c->err, N(n), "%s", buf_str(&b));
+	buf_release(&b);
+	c->failed = 1;
+	return -1;
+}
+
+static struct rill_node *h_new_map(struct rill_ctx *c)
+{
+	return RN(node_new_map(c->p->a, NULL));
+}
+
+static struct rill_node *h_new_list(struct rill_ctx *c)
+{
+	return RN(node_new_list(c->p->a, NULL));
+}
+
+static struct rill_node *h_new_str(struct rill_ctx *c, const char *s)
+{
+	return RN(node_new_str(c->p->a, NULL, s ? s : ""));
+}
+
+static struct rill_node *h_new_bool(struct rill_ctx *c, int b)
+{
+	return RN(node_new_kind(c->p->a, SCALAR_BOOL, b ? "true" : "false"));
+}
+
+static struct rill_node *h_new_int(struct rill_ctx *c, long v)
+{
+	char tmp[32];
+	snprintf(tmp, sizeof(tmp), "%ld", v);
+	return RN(node_new_kind(c->p->a, SCALAR_INT, tmp));
+}
+
+static struct rill_node *h_new_null(struct rill_ctx *c)
+{
+	return RN(node_new_kind(c->p->a, SCALAR_NULL, ""));
+}
+
+static void h_map_put(struct rill_ctx *c, struct rill_node *m, const char *key, const struct rill_node *v)
+{
+	if (m && N(m)->type == NODE_MAP && v)
+		node_map_put(c->p->a, (struct node *)m, arena_strdup(c->p->a, key), (struct node *)v);
+}
+
+static void h_list_push(struct rill_ctx *c, struct rill_node *l, const struct rill_node *v)
+{
+	if (l && N(l)->type == NODE_LIST && v)
+		node_list_push(c->p->a, (struct node *)l, (struct node *)v);
+}
+
+static const char *h_project_dir(struct rill_ctx *c)
+{
+	return c->p->dir;
+}
+
+static int h_sha256_file(struct rill_ctx *c, const char *path, char hex[65])
+{
+	return cachekey_sha256_file(path, hex, c->err);
+}
+
+static const struct rill_host host = {
+	RILL_PLUGIN_ABI_VERSION,
+	h_type,
+	h_str,
+	h_len,
+	h_at,
+	h_key_at,
+	h_value_at,
+	h_get,
+	h_validate_keys,
+	h_get_str,
+	h_get_bool,
+	h_get_int,
+	h_get_str_list,
+	h_subst,
+	h_variable,
+	h_error,
+	h_new_map,
+	h_new_list,
+	h_new_str,
+	h_new_bool,
+	h_new_int,
+	h_new_null,
+	h_map_put,
+	h_list_push,
+	h_project_dir,
+	h_sha256_file,
+};
+
+static int file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+static struct plugin *open_plugin(struct project *p, const char *so, const char *yaml_path,
+				  const char *yaml_name, enum rill_plugin_type type, const char *kind,
+				  struct error *err)
+{
+	void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+	const struct rill_plugin *d;
+	struct plugin *pl;
+	if (!h) {
+		error_set(err, "Failed to load plugin '%s' from %s: %s", kind, so, dlerror());
+		return NULL;
+	}
+	d = dlsym(h, RILL_PLUGIN_SYMBOL);
+	if (!d) {
+		error_set(err, "%s: not a rill plugin: it does not export the '%s' descriptor", so, RILL_PLUGIN_SYMBOL);
+		goto fail;
+	}
+	if (d->abi_version != RILL_PLUGIN_ABI_VERSION) {
+		error_set(err, "%s: plugin ABI version %u does not match rill's ABI version %u; rebuild the plugin against this rill's rill-plugin.h",
+			  so, d->abi_version, RILL_PLUGIN_ABI_VERSION);
+		goto fail;
+	}
+	if (d->type != type || !d->kind || strcmp(d->kind, kind) != 0 || !d->configure) {
+		error_set(err, "%s: descriptor is for %s kind '%s', expected %s kind '%s'", so,
+			  d->type == RILL_PLUGIN_SOURCE ? "source" : "element", d->kind ? d->kind : "(none)",
+			  type == RILL_PLUGIN_SOURCE ? "source" : "element", kind);
+		goto fail;
+	}
+	pl = arena_alloc(p->a, sizeof(*pl));
+	pl->desc = d;
+	pl->handle = h;
+	pl->path = arena_strdup(p->a, so);
+	if (yaml_path && file_exists(yaml_path)) {
+		pl->defaults = yaml_load_file(p->a, yaml_path, yaml_name, err);
+		if (!pl->defaults) {
+			dlclose(h);
+			return NULL;
+		}
+		/* plugin defaults carry no user provenance (protected variable checks) */
+	}
+	pl->next = p->plugins;
+	p->plugins = pl;
+	return pl;
+fail:
+	dlclose(h);
+	return NULL;
+}
+
+const struct plugin *plugin_load(struct project *p, enum rill_plugin_type type, const char *kind,
+				 const struct node *at, struct error *err)
+{
+	const char *sub = type == RILL_PLUGIN_SOURCE ? "sources" : "elements";
+	struct plugin *pl;
+	size_t i;
+	char *so = NULL, *yml = NULL, *yname = NULL;
+	int local = 0;
+	for (pl = p->plugins; pl; pl = pl->next)
+		if (pl->desc->type == type && strcmp(pl->desc->kind, kind) == 0)
+			return pl;
+	/* project-local plugins declared for this kind */
+	for (i = 0; p->local_plugins && i < p->local_plugins->u.list.n; i++) {
+		const struct node *decl = p->local_plugins->u.list.items[i];
+		const struct node *kinds = node_map_get(decl, sub);
+		if (kinds && node_map_get(kinds, kind)) {
+			const char *path = node_str(node_map_get(decl, "path"));
+			so = xasprintf("%s/%s/%s.so", p->dir, path, kind);
+			yml = xasprintf("%s/%s/%s.yaml", p->dir, path, kind);
+			yname = xasprintf("%s/%s.yaml", path, kind);
+			local = 1;
+			if (!file_exists(so)) {
+				node_error(err, node_map_get(kinds, kind),
+					   "Local plugin '%s' not found: %s/%s.so does not exist (build it first)", kind,
+					   path, kind);
+				goto out;
+			}
+			break;
+		}
+	}
+	if (!so) {
+		so = xasprintf("%s/%s/%s.so", p->plugin_dir, sub, kind);
+		yml = xasprintf("%s/%s/%s.yaml", p->plugin_dir, sub, kind);
+		yname = xasprintf("%s.yaml", kind);
+		if (strchr(kind, '/') || !file_exists(so)) {
+			if (type == RILL_PLUGIN_ELEMENT && strcmp(kind, "junction") == 0)
+				node_error(err, at, "Element kind 'junction' is not supported by rill yet");
+			else
+				node_error(err, at, "No %s plugin registered for kind '%s'",
+					   type == RILL_PLUGIN_SOURCE ? "Source" : "Element", kind);
+			goto out;
+		}
+	}
+	pl = open_plugin(p, so, type == RILL_PLUGIN_ELEMENT ? yml : NULL, yname, type, kind, err);
+	if (pl)
+		pl->local = local;
+out:
+	free(so);
+	free(yml);
+	free(yname);
+	return pl;
+}
+
+void plugin_unload_all(struct plugin *list)
+{
+	for (; list; list = list->next)
+		dlclose(list->handle);
+}
+
+int plugin_configure_element(struct project *p, struct element *e, struct error *err)
+{
+	const struct rill_plugin *d = e->ki->plugin->desc;
+	struct rill_ctx c = {p, e, err, 0};
+	struct rill_configured out = {0};
+	if (d->config_keys && node_validate(e->config, d->config_keys, err))
+		return -1;
+	if (d->configure(&host, &c, (const struct rill_node *)e->config, &out)) {
+		if (!err || !err->msg)
+			error_set(err, "%s: the %s plugin failed to configure it", e->name, d->kind);
+		return -1;
+	}
+	e->unique_key = (const struct node *)out.unique_key;
+	if (!e->unique_key)
+		return error_set(err, "%s: the %s plugin returned no unique key", e->name, d->kind);
+	return 0;
+}
+
+int plugin_configure_source(struct project *p, struct element *e, struct source *s, struct error *err)
+{
+	const struct rill_plugin *d = s->plugin->desc;
+	struct rill_ctx c = {p, e, err, 0};
+	struct rill_configured out = {0};
+	if (d->config_keys) {
+		/* the core handles kind and directory */
+		const struct node *n = node_map_without(p->a, node_map_without(p->a, s->node, "kind"), "directory");
+		if (node_validate(n, d->config_keys, err))
+			return -1;
+	}
+	if (d->configure(&host, &c, (const struct rill_node *)s->node, &out)) {
+		if (!err || !err->msg)
+			error_set(err, "%s: the %s source plugin failed to configure", e->name, d->kind);
+		return -1;
+	}
+	s->unique_key = (const struct node *)out.unique_key;
+	s->always_cached = out.always_cached;
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* plugin — loads element and source plugins with dlopen and runs their configure() through
+ * the host table of rill-plugin.h. The only user of dlopen.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef RILL_PLUGIN_LOADER_H
+#define RILL_PLUGIN_LOADER_H
+
+#include "node.h"
+#include "rill-plugin.h"
+
+struct project;
+struct element;
+struct source;
+
+struct plugin {
+	const struct rill_plugin *desc;
+	void *handle;
+	const char *path;               /* the .so that was loaded */
+	struct node *defaults;          /* elements: the default YAML beside the .so (may be NULL) */
+	int local;                      /* loaded from the project's plugins: origin local */
+	struct plugin *next;
+};
+
+/* Find and load the plugin for kind: project-local plugins declared for it first, then the
+ * core plugin directory. Errors (unknown kind, missing or mismatched descriptor, wrong ABI)
+ * name the file and, through at, the element. The project keeps the plugin. */
+const struct plugin *plugin_load(struct project *p, enum rill_plugin_type type, const char *kind,
+				 const struct node *at, struct error *err);
+void plugin_unload_all(struct plugin *list);
+
+/* Run the element plugin's configure() on e->config (e->vars must be ready). Sets e->unique_key. */
+int plugin_configure_element(struct project *p, struct element *e, struct error *err);
+/* Run the source plugin's configure() on s->node. Sets s->unique_key and s->always_cached. */
+int plugin_configure_source(struct project *p, struct element *e, struct source *s, struct error *err);
+
+#endif

@@ -1,0 +1,488 @@
+/* project — finds and loads project.conf: defaults, includes, options, conditionals,
+ * validation, project.refs, and the per-kind defaults elements are composed from.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "project.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "compose.h"
+#include "defaults.h"
+#include "plugin.h"
+#include "variables.h"
+#include "yaml.h"
+
+static const char *const project_keys[] = {
+	"format-version", "element-path", "variables", "environment", "environment-nocache",
+	"split-rules", "elements", "plugins", "aliases", "name", "artifacts", "options",
+	"fail-on-overlap", "shell", "fatal-warnings", "ref-storage", "sandbox", "mirrors", NULL};
+
+static int is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static char *find_project_dir(const char *start, struct error *err)
+{
+	char buf[PATH_MAX];
+	char *dir;
+	if (!realpath(start ? start : ".", buf)) {
+		error_set(err, "%s: %s", start ? start : ".", strerror(errno));
+		return NULL;
+	}
+	dir = xstrdup(buf);
+	for (;;) {
+		char *conf = xasprintf("%s/project.conf", dir);
+		int found = is_file(conf);
+		char *slash;
+		free(conf);
+		if (found)
+			return dir;
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir) {
+			if (strcmp(dir, "/") != 0) {
+				dir[1] = '\0';
+				continue;
+			}
+			free(dir);
+			error_set(err, "project.conf not found in current directory or any of its parent directories");
+			return NULL;
+		}
+		*slash = '\0';
+	}
+}
+
+/* include loader: paths are relative to the project directory, like BuildStream's */
+struct node *project_include_loader(void *ctx, const char *name, const struct node *at, const char **path,
+				 struct error *err)
+{
+	struct project *p = ctx;
+	struct node *cached = node_map_get(p->include_cache, name);
+	char *full;
+	struct node *n;
+	if (strchr(name, ':')) {
+		node_error(err, at, "Junction includes ('%s') are not supported: rill does not support junctions yet",
+			   name);
+		return NULL;
+	}
+	*path = arena_strdup(p->a, name);
+	if (cached)
+		return cached;
+	if (name[0] == '/' || strstr(name, "..")) {
+		node_error(err, at, "Include path '%s' must be a relative path inside the project", name);
+		return NULL;
+	}
+	full = xasprintf("%s/%s", p->dir, name);
+	n = yaml_load_file(p->a, full, name, err);
+	free(full);
+	if (!n) {
+		error_prefix(err, "%s [line %u column %u]", at->file ? at->file->name : "", at->line, at->col);
+		return NULL;
+	}
+	node_map_put(p->a, p->include_cache, arena_strdup(p->a, name), n);
+	return n;
+}
+
+/* Path checks of BuildStream's node_get_project_path for element-path. */
+static int check_element_path(struct project *p, const struct node *conf, struct error *err)
+{
+	struct node *v = node_map_get(conf, "element-path");
+	const char *ep = v ? node_str(v) : ".";
+	char real[PATH_MAX], *full;
+	if (!ep)
+		return node_error(err, v, "Value of 'element-path' is not of the expected type 'str'");
+	if (ep[0] == '/')
+		return node_error(err, v, "Absolute path: '%s' invalid.\nPlease specify a path relative to the project's root.", ep);
+	full = xasprintf("%s/%s", p->dir, ep);
+	if (!realpath(full, real)) {
+		free(full);
+		return node_error(err, v, "Specified path '%s' does not exist", ep);
+	}
+	free(full);
+	if (strncmp(real, p->dir, strlen(p->dir)) != 0 ||
+	    (real[strlen(p->dir)] != '/' && real[strlen(p->dir)] != '\0'))
+		return node_error(err, v, "Specified path '%s' must not lead outside of the project directory", ep);
+	if (!is_dir(real))
+		return node_error(err, v, "Specified path '%s' must be a directory", ep);
+	p->element_path = ep;
+	p->element_dir = arena_strdup(p->a, real);
+	return 0;
+}
+
+static int pre_checks(struct project *p, const struct node *conf, struct error *err)
+{
+	struct node *v;
+	if (node_map_get(conf, "min-version"))
+		return node_error(err, node_map_get(conf, "min-version"),
+				  "Tried to load a BuildStream 2 project with rill, which reads BuildStream 1 projects (format-version up to %d)",
+				  BST_FORMAT_VERSION);
+	v = node_map_get(conf, "name");
+	if (!v)
+		return node_error(err, conf, "Dictionary did not contain expected key 'name'");
+	if (v->type != NODE_SCALAR)
+		return node_error(err, v, "Value of 'name' is not of the expected type 'str'");
+	if (symbol_check(v, node_str(v), "project name", 1, err))
+		return -1;
+	p->name = node_str(v);
+	if (node_get_int(conf, "format-version", 0, &p->format_version, err))
+		return -1;
+	if (p->format_version > BST_FORMAT_VERSION)
+		return node_error(err, node_map_get(conf, "format-version"),
+				  "Project requested format version %ld, but rill supports up to format version %d",
+				  p->format_version, BST_FORMAT_VERSION);
+	return 0;
+}
+
+static int load_user_options(struct project *p, struct error *err)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *path;
+	struct node *conf, *projects, *mine, *opts;
+	if (xdg && *xdg)
+		path = xasprintf("%s/rill.conf", xdg);
+	else if (home)
+		path = xasprintf("%s/.config/rill.conf", home);
+	else
+		return 0;
+	if (!is_file(path)) {
+		free(path);
+		return 0;
+	}
+	conf = yaml_load_file(p->a, path, path, err);
+	free(path);
+	if (!conf)
+		return -1;
+	if (node_get_map(conf, "projects", &projects, err) || !projects)
+		return projects ? 0 : (err && err->msg ? -1 : 0);
+	if (node_get_map(projects, p->name, &mine, err) || !mine)
+		return mine ? 0 : (err && err->msg ? -1 : 0);
+	if (node_get_map(mine, "options", &opts, err))
+		return -1;
+	return options_load_yaml_values(&p->options, opts, err);
+}
+
+static int check_protected(const struct node *vars, struct error *err)
+{
+	static const char *const protected_vars[] = {"project-name", "element-name", "max-jobs"};
+	size_t i;
+	for (i = 0; i < ARRAY_SIZE(protected_vars); i++) {
+		struct node *v = node_map_get(vars, protected_vars[i]);
+		if (v && v->file)
+			return node_error(err, v, "invalid redefinition of protected variable '%s'", protected_vars[i]);
+	}
+	return 0;
+}
+
+static int cmp_nodes(const void *x, const void *y)
+{
+	return strcmp(node_str(*(struct node *const *)x), node_str(*(struct node *const *)y));
+}
+
+static int load_plugins_list(struct project *p, struct error *err)
+{
+	struct node *list;
+	size_t i;
+	if (node_get_list(p->config, "plugins", &list, err))
+		return -1;
+	p->local_plugins = node_new_list(p->a, NULL);
+	if (!list)
+		return 0;
+	for (i = 0; i < list->u.list.n; i++) {
+		static const char *const keys[] = {"origin", "path", "package-name", "elements", "sources", NULL};
+		struct node *pl = list->u.list.items[i], *els, *srcs;
+		const char *origin;
+		if (pl->type != NODE_MAP)
+			return node_error(err, pl, "Value of 'plugins' item is not of the expected type 'dict'");
+		if (node_validate(pl, keys, err) || node_get_required_str(pl, "origin", &origin, err) ||
+		    node_get_map(pl, "elements", &els, err) || node_get_map(pl, "sources", &srcs, err))
+			return -1;
+		if (strcmp(origin, "core") == 0)
+			continue;
+		if (strcmp(origin, "pip") == 0)
+			return node_error(err, node_map_get(pl, "origin"),
+					  "Plugin origin 'pip' is not supported by rill: build the plugin as a shared object and use origin 'local'");
+		if (strcmp(origin, "local") != 0)
+			return node_error(err, node_map_get(pl, "origin"), "Unknown plugin origin: %s", origin);
+		{
+			const char *path;
+			if (node_get_required_str(pl, "path", &path, err))
+				return -1;
+			if (path[0] == '/' || strstr(path, ".."))
+				return node_error(err, node_map_get(pl, "path"),
+						  "Local plugin path '%s' must be relative and inside the project", path);
+		}
+		node_list_push(p->a, p->local_plugins, pl);
+	}
+	/* duplicate kinds across listings */
+	{
+		size_t a, b, t;
+		for (a = 0; a < p->local_plugins->u.list.n; a++)
+			for (t = 0; t < 2; t++) {
+				struct node *ma = node_map_get(p->local_plugins->u.list.items[a], t ? "sources" : "elements");
+				size_t k;
+				for (k = 0; ma && k < ma->u.map.n; k++)
+					for (b = a + 1; b < p->local_plugins->u.list.n; b++) {
+						struct node *mb = node_map_get(p->local_plugins->u.list.items[b],
+									       t ? "sources" : "elements");
+						if (node_map_get(mb, ma->u.map.entries[k].key))
+							return node_error(err, node_map_get(mb, ma->u.map.entries[k].key),
+									  "Duplicate plugin '%s' listed",
+									  ma->u.map.entries[k].key);
+					}
+			}
+	}
+	return 0;
+}
+
+static int load_refs(struct project *p, struct error *err)
+{
+	char *path = xasprintf("%s/project.refs", p->dir);
+	struct node *doc, *projects;
+	if (!is_file(path)) {
+		free(path);
+		return 0;
+	}
+	doc = yaml_load_file(p->a, path, "project.refs", err);
+	free(path);
+	if (!doc)
+		return -1;
+	if (node_get_map(doc, "projects", &projects, err))
+		return -1;
+	if (projects && node_get_map(projects, p->name, &p->refs, err))
+		return -1;
+	return 0;
+}
+
+static int validate_rest(struct project *p, struct error *err)
+{
+	struct node *c = p->config, *shell, *v, *mirrors;
+	const char *rs;
+	size_t i;
+	if (node_validate(c, project_keys, err))
+		return -1;
+	if (node_get_str(c, "ref-storage", "inline", &rs, err))
+		return -1;
+	if (strcmp(rs, "project.refs") == 0)
+		p->refs_in_project_refs = 1;
+	else if (strcmp(rs, "inline") != 0)
+		return node_error(err, node_map_get(c, "ref-storage"), "Invalid value '%s' specified for ref-storage", rs);
+	if (node_get_map(c, "environment", &p->environment, err) ||
+	    node_get_str_list(c, "environment-nocache", &p->env_nocache, err) ||
+	    node_get_map(c, "sandbox", &p->sandbox, err) || node_get_map(c, "split-rules", &p->split_rules, err) ||
+	    node_get_map(c, "aliases", &p->aliases, err) || node_get_map(c, "shell", &shell, err) ||
+	    node_get_list(c, "mirrors", &mirrors, err))
+		return -1;
+	for (i = 0; p->aliases && i < p->aliases->u.map.n; i++)
+		if (p->aliases->u.map.entries[i].value->type != NODE_SCALAR)
+			return node_error(err, p->aliases->u.map.entries[i].value,
+					  "Value of '%s' is not of the expected type 'str'", p->aliases->u.map.entries[i].key);
+	if (shell) {
+		static const char *const shell_keys[] = {"command", "environment", "host-files", NULL};
+		struct node *l;
+		if (node_validate(shell, shell_keys, err) || node_get_str_list(shell, "command", &l, err) ||
+		    node_get_map(shell, "environment", &l, err) || node_get_list(shell, "host-files", &l, err))
+			return -1;
+	}
+	for (i = 0; mirrors && i < mirrors->u.list.n; i++) {
+		static const char *const mirror_keys[] = {"name", "aliases", NULL};
+		struct node *m = mirrors->u.list.items[i], *al;
+		const char *nm;
+		if (m->type != NODE_MAP)
+			return node_error(err, m, "Value of 'mirrors' item is not of the expected type 'dict'");
+		if (node_validate(m, mirror_keys, err) || node_get_required_str(m, "name", &nm, err) ||
+		    node_get_map(m, "aliases", &al, err))
+			return -1;
+		if (!al)
+			return node_error(err, m, "Dictionary did not contain expected key 'aliases'");
+	}
+	{
+		struct node *fw, *sorted;
+		int overlap = 0, fail_on_overlap = 0;
+		if (node_get_str_list(c, "fatal-warnings", &fw, err) ||
+		    node_get_bool(c, "fail-on-overlap", 0, &fail_on_overlap, err))
+			return -1;
+		sorted = node_new_list(p->a, fw);
+		for (i = 0; fw && i < fw->u.list.n; i++) {
+			node_list_push(p->a, sorted, fw->u.list.items[i]);
+			overlap |= strcmp(node_str(fw->u.list.items[i]), "overlaps") == 0;
+		}
+		if (fail_on_overlap && !overlap)
+			node_list_push(p->a, sorted, node_new_str(p->a, NULL, "overlaps"));
+		qsort(sorted->u.list.items, sorted->u.list.n, sizeof(struct node *), cmp_nodes);
+		p->fatal_warnings = sorted;
+	}
+	return load_plugins_list(p, err);
+}
+
+static int build_base_variables(struct project *p, const struct load_params *params, struct error *err)
+{
+	struct node *vars;
+	size_t i;
+	char jobs[32];
+	if (node_get_map(p->config, "variables", &vars, err))
+		return -1;
+	if (check_protected(vars, err))
+		return -1;
+	vars = node_shallow_copy(p->a, vars ? vars : node_new_map(p->a, NULL));
+	node_map_put(p->a, vars, "project-name", node_new_str(p->a, NULL, p->name));
+	if (params->max_jobs > 0) {
+		snprintf(jobs, sizeof(jobs), "%d", params->max_jobs);
+	} else {
+		cpu_set_t set;
+		int n = 1;
+		if (sched_getaffinity(0, sizeof(set), &set) == 0)
+			n = CPU_COUNT(&set);
+		snprintf(jobs, sizeof(jobs), "%d", n < 8 ? n : 8);
+	}
+	node_map_put(p->a, vars, "max-jobs", node_new_str(p->a, NULL, jobs));
+	for (i = 0; i < p->options.n; i++) {
+		const struct option *o = &p->options.opts[i];
+		if (o->variable)
+			node_map_put(p->a, vars, o->variable,
+				     node_new_str(p->a, NULL, options_export_value(&p->options, o)));
+	}
+	p->base_variables = vars;
+	return 0;
+}
+
+struct project *project_load(const struct load_params *params, struct error *err)
+{
+	struct project *p;
+	struct node *defaults, *conf, *with_includes, *config, *opts;
+	struct include_ctx ic;
+	char *conf_path;
+	struct utsname u;
+	size_t i;
+
+	p = xcalloc(1, sizeof(*p));
+	p->a = arena_new();
+	p->plugin_dir = params->plugin_dir;
+	p->include_cache = node_new_map(p->a, NULL);
+	uname(&u);
+	p->host_os = arena_strdup(p->a, u.sysname);
+	p->host_arch = arena_strdup(p->a, u.machine);
+	p->dir = find_project_dir(params->directory, err);
+	if (!p->dir)
+		goto fail;
+	defaults = yaml_load_data(p->a, defaults_project_yaml, sizeof(defaults_project_yaml) - 1,
+				  "(built-in defaults)", err);
+	if (!defaults)
+		goto fail;
+	/* built-in defaults carry no file provenance, like BuildStream's */
+	conf_path = xasprintf("%s/project.conf", p->dir);
+	conf = yaml_load_file(p->a, conf_path, "project.conf", err);
+	free(conf_path);
+	if (!conf || pre_checks(p, conf, err) || check_element_path(p, conf, err))
+		goto fail;
+
+	memset(&ic, 0, sizeof(ic));
+	ic.a = p->a;
+	ic.load = project_include_loader;
+	ic.load_ctx = p;
+	if (compose_includes(&ic, conf, &with_includes, err) || compose(p->a, defaults, with_includes, &config, err))
+		goto fail;
+
+	if (node_get_map(config, "options", &opts, err) ||
+	    options_load(&p->options, p->a, opts, p->element_dir, err) || load_user_options(p, err))
+		goto fail;
+	for (i = 0; i < params->noptions; i++)
+		if (options_set_cli(&p->options, params->options[i].name, params->options[i].value, 0, err))
+			goto fail;
+	if (options_resolve(&p->options, err) ||
+	    compose_conditionals(p->a, config, options_lookup, &p->options, &config, err))
+		goto fail;
+	if (node_get_map(config, "elements", &p->element_overrides, err) ||
+	    node_get_map(config, "sources", &p->source_overrides, err))
+		goto fail;
+	config = node_map_without(p->a, node_map_without(p->a, config, "elements"), "sources");
+	if (compose_final_assertions(config, err))
+		goto fail;
+	p->config = config;
+	if (validate_rest(p, err) || build_base_variables(p, params, err))
+		goto fail;
+	if (p->refs_in_project_refs && load_refs(p, err))
+		goto fail;
+	return p;
+fail:
+	project_free(p);
+	return NULL;
+}
+
+void project_free(struct project *p)
+{
+	if (!p)
+		return;
+	plugin_unload_all(p->plugins);
+	free(p->table);
+	free(p->elements);
+	free(p->dir);
+	arena_free(p->a);
+	free(p);
+}
+
+static int compose_splits(struct project *p, struct kind_info *ki, struct error *err)
+{
+	struct node *pub, *bst, *splits;
+	if (node_get_map(ki->defaults, "public", &pub, err) || node_get_map(pub, "bst", &bst, err) ||
+	    node_get_map(bst, "split-rules", &splits, err))
+		return -1;
+	return compose(p->a, p->split_rules ? p->split_rules : node_new_map(p->a, NULL), splits,
+		       &ki->split_rules, err);
+}
+
+struct kind_info *project_kind(struct project *p, const char *kind, const struct node *at,
+			       struct error *err)
+{
+	struct kind_info *ki;
+	struct node *override, *dvars, *denv;
+	const struct plugin *pl;
+	for (ki = p->kinds; ki; ki = ki->next)
+		if (strcmp(ki->kind, kind) == 0)
+			return ki;
+	pl = plugin_load(p, RILL_PLUGIN_ELEMENT, kind, at, err);
+	if (!pl)
+		return NULL;
+	ki = arena_alloc(p->a, sizeof(*ki));
+	ki->kind = arena_strdup(p->a, kind);
+	ki->plugin = pl;
+	ki->defaults = pl->defaults ? pl->defaults : node_new_map(p->a, NULL);
+	override = node_map_get(p->element_overrides, kind);
+	if (override) {
+		if (override->type != NODE_MAP) {
+			node_error(err, override, "Value of '%s' is not of the expected type 'dict'", kind);
+			return NULL;
+		}
+		if (compose(p->a, ki->defaults, override, &ki->defaults, err))
+			return NULL;
+	}
+	if (node_get_map(ki->defaults, "variables", &dvars, err) || check_protected(dvars, err) ||
+	    node_get_map(ki->defaults, "environment", &denv, err))
+		return NULL;
+	{
+		struct node *vars;
+		if (compose(p->a, p->base_variables, dvars, &vars, err) || compose_final_assertions(vars, err))
+			return NULL;
+		ki->vars = variables_new(p->a, NULL, vars, err);
+		if (!ki->vars)
+			return NULL;
+	}
+	if (compose(p->a, p->environment ? p->environment : node_new_map(p->a, NULL), denv, &ki->environment, err) ||
+	    compose_splits(p, ki, err))
+		return NULL;
+	ki->next = p->kinds;
+	p->kinds = ki;
+	return ki;
+}

@@ -1,0 +1,153 @@
+/* project — the loaded project: project.conf composed over the built-in defaults, options,
+ * plugins, and the element graph. The data model every backend module shares.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef RILL_PROJECT_H
+#define RILL_PROJECT_H
+
+#include "node.h"
+#include "options.h"
+
+struct plugin;
+struct variables;
+
+#define BST_FORMAT_VERSION 18
+
+/* One option given on the command line (-o NAME VALUE). */
+struct cli_option {
+	const char *name;
+	const char *value;
+};
+
+/* What the caller (command line, user config) asks of the loader. */
+struct load_params {
+	const char *directory;          /* where to start looking for project.conf (NULL: cwd) */
+	const struct cli_option *options;
+	size_t noptions;
+	const char *plugin_dir;         /* core plugins directory (elements/, sources/ below it) */
+	int max_jobs;                   /* 0: automatic (min(cpus, 8)) */
+};
+
+/* Per element kind: its plugin and defaults composed with the project's elements: override. */
+struct kind_info {
+	const char *kind;
+	const struct plugin *plugin;
+	struct node *defaults;          /* plugin YAML ∘ project `elements: <kind>:` */
+	struct variables *vars;         /* project variables ∘ defaults.variables */
+	struct node *environment;       /* project environment ∘ defaults.environment (unexpanded) */
+	struct node *split_rules;       /* project split-rules ∘ defaults public.bst.split-rules */
+	struct kind_info *next;
+};
+
+enum dep_type { DEP_ALL = 0, DEP_BUILD = 1, DEP_RUNTIME = 2 };
+
+struct dep {
+	struct element *element;
+	const char *name;
+	enum dep_type type;
+	int strict;
+	const struct node *at;          /* provenance of the dependency entry */
+};
+
+enum consistency { CONSISTENCY_INCONSISTENT = 0, CONSISTENCY_RESOLVED = 1, CONSISTENCY_CACHED = 2 };
+
+struct source {
+	const char *kind;
+	const char *directory;          /* NULL when not given */
+	const struct node *node;        /* the source dict as written (ref injected from project.refs) */
+	const struct plugin *plugin;
+	const struct node *unique_key;  /* NULL: no ref yet */
+	int always_cached;
+};
+
+struct element {
+	const char *name;               /* path relative to the element path, e.g. "base/a.bst" */
+	const struct node *node;        /* after includes and conditionals */
+	const char *kind;
+	struct kind_info *ki;
+	struct dep *deps;               /* sorted as BuildStream sorts them */
+	size_t ndeps;
+	struct element **build_deps;    /* direct, in dep order */
+	size_t nbuild_deps;
+	struct element **run_deps;
+	size_t nrun_deps;
+	struct source *sources;
+	size_t nsources;
+
+	/* resolved by element_resolve() */
+	int resolved;
+	struct variables *vars;
+	struct node *environment;       /* map of expanded strings */
+	struct node *env_nocache;       /* list */
+	struct node *config;            /* composed config (unexpanded; plugins expand) */
+	struct node *public;            /* with expanded bst.split-rules */
+	struct node *sandbox;
+	const char *build_os, *build_arch;
+	long build_uid, build_gid;
+	const struct node *unique_key;
+	enum consistency consistency;
+
+	/* cache keys, "" when unknown */
+	char weak_key[65];
+	char strict_key[65];
+	int keys_done;
+
+	/* graph bookkeeping */
+	unsigned depth;                 /* longest dependency path to a leaf (for reachability) */
+	unsigned mark;
+	unsigned walk_gen;              /* loader_walk visit generation */
+	unsigned walk_bits;             /* scopes visited in that generation */
+	int state;                      /* loader traversal state */
+	struct element *hnext;          /* hash chain */
+};
+
+struct project {
+	struct arena *a;
+	char *dir;                      /* absolute project directory */
+	const char *name;
+	long format_version;
+	const char *element_path;       /* as configured, relative to dir */
+	char *element_dir;              /* absolute */
+	int refs_in_project_refs;       /* ref-storage: project.refs */
+	struct node *refs;              /* project.refs: projects.<name> map, or NULL */
+	struct node *config;            /* final composed configuration */
+	struct options options;
+	struct node *base_variables;
+	struct node *environment;
+	struct node *env_nocache;
+	struct node *sandbox;
+	struct node *split_rules;
+	struct node *element_overrides;
+	struct node *source_overrides;
+	struct node *aliases;
+	struct node *fatal_warnings;    /* sorted list node */
+	struct kind_info *kinds;
+	const char *plugin_dir;
+	struct node *local_plugins;     /* list from `plugins:` with origin local */
+	struct plugin *plugins;         /* loaded plugins (linked) */
+	const char *host_os, *host_arch;
+
+	/* elements */
+	struct element **table;         /* hash table by name */
+	size_t table_size;
+	struct element **elements;      /* load order */
+	size_t nelements, elements_cap;
+
+	struct node *include_cache;     /* name -> loaded include tree */
+	unsigned mark_gen;
+	unsigned walk_gen;
+};
+
+/* Find project.conf from params->directory upwards and load it with its options, includes and
+ * conditionals. Returns NULL with err set. The project owns everything it loads. */
+struct project *project_load(const struct load_params *params, struct error *err);
+void project_free(struct project *p);
+
+/* include_load_fn for project-relative include files (cached per project). */
+struct node *project_include_loader(void *project, const char *name, const struct node *at,
+				    const char **path, struct error *err);
+
+/* The kind information for kind (plugin loaded on first use). NULL with err when unknown. */
+struct kind_info *project_kind(struct project *p, const char *kind, const struct node *at,
+			       struct error *err);
+
+#endif
