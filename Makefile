@@ -79,8 +79,8 @@ check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN)
 	@sh tests/run.sh $(UNIT_BINS) tests/e2e/t*.sh
 
 demo: all
-	./rill -C examples/hello show --deps all
-	./rill -C examples/hello show --format '%{name: <24} %{kind: <10} %{key}' hello.bst
+	./rill -C examples/hello show --deps all hello.bst
+	./rill -C examples/hello -o flavour fancy show --deps none --format '%{name}: %{config}' greeting.bst
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/rill/plugins/elements \
