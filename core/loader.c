@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "compose.h"
-#include "yaml.h"
+#include "yamlload.h"
 
 static const char *const element_keys[] = {
 	"kind", "description", "depends", "build-depends", "runtime-depends", "sources", "variables",

@@ -12,7 +12,7 @@
 #include "cachekey.h"
 #include "project.h"
 #include "variables.h"
-#include "yaml.h"
+#include "yamlload.h"
 
 /* The opaque ctx handed to plugins during one call. */
 struct rill_ctx {

@@ -16,7 +16,7 @@
 #include "defaults.h"
 #include "plugin.h"
 #include "variables.h"
-#include "yaml.h"
+#include "yamlload.h"
 
 static const char *const project_keys[] = {
 	"format-version", "element-path", "variables", "environment", "environment-nocache",

@@ -8,6 +8,7 @@
 
 #include "element.h"
 #include "variables.h"
+#include "yamldump.h"
 
 static const char *const symbols[] = {"name", "key", "full-key", "state", "config", "vars", "env",
 				      "public", "kind", "deps", "build-deps", "runtime-deps",
@@ -107,126 +108,6 @@ static void pad(struct buf *out, const char *v, const struct spec *sp)
 		buf_addch(out, sp->fill);
 }
 
-/* YAML emission: plain scalars when safe, else single-quoted; multi-line strings as '|'. */
-static int plain_ok(const char *s)
-{
-	const char *p;
-	if (!*s)
-		return 0;
-	if (strchr("-?:,[]{}#&*!|>'\"%@` ", s[0]))
-		return 0;
-	for (p = s; *p; p++) {
-		if (*p == '\n' || *p == '\t' || (*p == ':' && (p[1] == ' ' || !p[1])) || (*p == ' ' && p[1] == '#'))
-			return 0;
-	}
-	if (s[strlen(s) - 1] == ' ')
-		return 0;
-	if (!strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "True") || !strcmp(s, "False") ||
-	    !strcmp(s, "null") || !strcmp(s, "~") || !strcmp(s, "yes") || !strcmp(s, "no"))
-		return 0;
-	return 1;
-}
-
-static void indent(struct buf *out, int n)
-{
-	while (n-- > 0)
-		buf_addch(out, ' ');
-}
-
-static void scalar(struct buf *out, const char *s, int ind)
-{
-	const char *p;
-	if (strchr(s, '\n')) {
-		const char *line = s;
-		buf_adds(out, s[strlen(s) - 1] == '\n' ? "|\n" : "|-\n");
-		while (*line) {
-			const char *nl = strchr(line, '\n');
-			size_t len = nl ? (size_t)(nl - line) : strlen(line);
-			if (len) {
-				indent(out, ind);
-				buf_add(out, line, len);
-			}
-			buf_addch(out, '\n');
-			if (!nl)
-				break;
-			line = nl + 1;
-		}
-		return;
-	}
-	if (plain_ok(s)) {
-		buf_adds(out, s);
-	} else {
-		buf_addch(out, '\'');
-		for (p = s; *p; p++) {
-			if (*p == '\'')
-				buf_addch(out, '\'');
-			buf_addch(out, *p);
-		}
-		buf_addch(out, '\'');
-	}
-	buf_addch(out, '\n');
-}
-
-static void emit(const struct node *n, struct buf *out, int ind);
-
-static void emit_value(const struct node *v, struct buf *out, int ind)
-{
-	if (v->type == NODE_SCALAR) {
-		buf_addch(out, ' ');
-		scalar(out, node_str(v), ind + 2);
-	} else if ((v->type == NODE_LIST && !v->u.list.n) || (v->type == NODE_MAP && !v->u.map.n)) {
-		buf_adds(out, v->type == NODE_LIST ? " []\n" : " {}\n");
-	} else {
-		buf_addch(out, '\n');
-		emit(v, out, v->type == NODE_LIST ? ind : ind + 2);
-	}
-}
-
-static void emit(const struct node *n, struct buf *out, int ind)
-{
-	size_t i;
-	if (n->type == NODE_MAP) {
-		for (i = 0; i < n->u.map.n; i++) {
-			indent(out, ind);
-			if (plain_ok(n->u.map.entries[i].key))
-				buf_adds(out, n->u.map.entries[i].key);
-			else {
-				buf_addf(out, "'%s'", n->u.map.entries[i].key);
-			}
-			buf_addch(out, ':');
-			emit_value(n->u.map.entries[i].value, out, ind);
-		}
-	} else if (n->type == NODE_LIST) {
-		for (i = 0; i < n->u.list.n; i++) {
-			const struct node *v = n->u.list.items[i];
-			indent(out, ind);
-			buf_addch(out, '-');
-			if (v->type == NODE_SCALAR) {
-				buf_addch(out, ' ');
-				scalar(out, node_str(v), ind + 2);
-			} else if (v->type == NODE_MAP && v->u.map.n) {
-				struct buf sub = BUF_INIT;
-				emit(v, &sub, ind + 2);
-				buf_adds(out, buf_str(&sub) + ind + 1);
-				buf_release(&sub);
-			} else {
-				emit_value(v, out, ind);
-			}
-		}
-	} else {
-		scalar(out, node_str(n), ind);
-	}
-}
-
-void show_yaml(const struct node *n, struct buf *out)
-{
-	if ((n->type == NODE_MAP && !n->u.map.n) || (n->type == NODE_LIST && !n->u.list.n)) {
-		buf_adds(out, n->type == NODE_MAP ? "{}\n" : "[]\n");
-		return;
-	}
-	emit(n, out, 0);
-}
-
 static int cmp_entry(const void *a, const void *b)
 {
 	return strcmp(((const struct node_entry *)a)->key, ((const struct node_entry *)b)->key);
@@ -238,7 +119,7 @@ static void dep_names(struct project *p, struct element *const *deps, size_t n, 
 	size_t i;
 	for (i = 0; i < n; i++)
 		node_list_push(p->a, l, node_new_str(p->a, NULL, deps[i]->name));
-	show_yaml(l, v);
+	yamldump(l, v);
 }
 
 void show_format(struct project *p, struct element *e, const char *fmt, struct buf *out)
@@ -271,11 +152,11 @@ void show_format(struct project *p, struct element *e, const char *fmt, struct b
 		} else if (!strcmp(name, "description")) {
 			buf_adds(&v, node_str(node_map_get(e->node, "description")) ? node_str(node_map_get(e->node, "description")) : "");
 		} else if (!strcmp(name, "config")) {
-			show_yaml(e->config, &v);
+			yamldump(e->config, &v);
 		} else if (!strcmp(name, "env")) {
-			show_yaml(e->environment, &v);
+			yamldump(e->environment, &v);
 		} else if (!strcmp(name, "public")) {
-			show_yaml(e->public, &v);
+			yamldump(e->public, &v);
 		} else if (!strcmp(name, "vars")) {
 			struct node *m = node_new_map(p->a, NULL);
 			size_t i, cnt = variables_count(e->vars);
@@ -284,7 +165,7 @@ void show_format(struct project *p, struct element *e, const char *fmt, struct b
 				node_map_put(p->a, m, k, node_new_str(p->a, NULL, variables_get(e->vars, k)));
 			}
 			qsort(m->u.map.entries, m->u.map.n, sizeof(struct node_entry), cmp_entry);
-			show_yaml(m, &v);
+			yamldump(m, &v);
 		} else if (!strcmp(name, "deps")) {
 			struct element **all = arena_alloc(p->a, (e->ndeps + 1) * sizeof(*all));
 			size_t i;

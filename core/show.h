@@ -9,7 +9,5 @@
 int show_check_format(const char *fmt, struct error *err);
 /* Append one line (without newline) for e rendered with fmt. */
 void show_format(struct project *p, struct element *e, const char *fmt, struct buf *out);
-/* Append n as block-style YAML (as BuildStream's dump_string would print it). */
-void show_yaml(const struct node *n, struct buf *out);
 
 #endif

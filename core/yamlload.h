@@ -1,7 +1,7 @@
-/* yaml — loads YAML files into node trees with provenance. The only user of libyaml.
+/* yamlload — loads YAML files into node trees with provenance. The only user of libyaml.
  * SPDX-License-Identifier: Apache-2.0 */
-#ifndef RILL_YAML_H
-#define RILL_YAML_H
+#ifndef RILL_YAMLLOAD_H
+#define RILL_YAMLLOAD_H
 
 #include "node.h"
 

@@ -1,8 +1,9 @@
-/* yaml — libyaml event stream to node trees, with positions, duplicate-key and depth checks.
+/* yamlload — libyaml event stream to node trees, with positions, duplicate-key and depth checks.
  * SPDX-License-Identifier: Apache-2.0 */
-#include "yaml.h"
+#include "yamlload.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <yaml.h>
