@@ -178,7 +178,7 @@ static int compose_map(struct arena *a, const struct node *t, const struct node 
 	r = node_shallow_copy(a, t);
 	for (i = 0; i < s->u.map.n; i++) {
 		const struct node_entry *e = &s->u.map.entries[i];
-		struct node *tv = node_map_get(t, e->key), *v;
+		struct node *tv = node_map_get(t, e->key), *v = NULL;
 		if (plen)
 			buf_addch(path, '.');
 		buf_adds(path, e->key);
@@ -187,10 +187,9 @@ static int compose_map(struct arena *a, const struct node *t, const struct node 
 		path->len = plen;
 		if (path->data)
 			path->data[plen] = '\0';
-		if (tv) {
-			node_map_put(a, r, e->key, v);
-		} else {
-			node_map_put(a, r, e->key, v);
+		node_map_put(a, r, e->key, v);
+		if (!tv) {
+			/* a new key keeps the position where the source wrote it */
 			r->u.map.entries[r->u.map.n - 1].key_line = e->key_line;
 			r->u.map.entries[r->u.map.n - 1].key_col = e->key_col;
 		}
