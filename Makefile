@@ -51,7 +51,7 @@ $(DEPS_STAMP): Makefile
 	  fi; \
 	fi; touch $@
 
-core/%.o: core/%.c core/*.h $(DEPS_STAMP)
+core/%.o: core/%.c $(wildcard core/*.h) $(DEPS_STAMP)
 	$(CC) $(CFLAGS) $(YAML_CFLAGS) -c -o $@ $<
 
 core/libcore.a: $(CORE_OBJS)
@@ -60,7 +60,7 @@ core/libcore.a: $(CORE_OBJS)
 rill-backend: core/main.o core/libcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(YAML_LIBS) $(CRYPTO_LIBS) -ldl
 
-frontends/%.o: frontends/%.c frontends/*.h $(DEPS_STAMP)
+frontends/%.o: frontends/%.c $(wildcard frontends/*.h) $(DEPS_STAMP)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 rill: $(FRONT_OBJS)

@@ -227,7 +227,7 @@ int compose_final_assertions(const struct node *n, struct error *err)
 		for (i = 0; i < n->u.map.n; i++) {
 			const struct node_entry *e = &n->u.map.entries[i];
 			if (is_directive(e->key))
-				return node_key_error(err, n, e, "Attempt to override non-existing list");
+				return node_error(err, e->value, "Attempt to override non-existing list");
 			if (compose_final_assertions(e->value, err))
 				return -1;
 		}

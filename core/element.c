@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "element.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -131,6 +131,13 @@ static char *plugin_dir(void)
 	return xasprintf("%s/../lib/rill/plugins", exe);
 }
 
+static void print_warnings(const struct project *p)
+{
+	size_t i;
+	for (i = 0; p && p->warnings && i < p->warnings->u.list.n; i++)
+		fprintf(stderr, "rill: warning %s\n", node_str(p->warnings->u.list.items[i]));
+}
+
 static int cmp_name(const void *a, const void *b)
 {
 	return strcmp((*(struct element *const *)a)->name, (*(struct element *const *)b)->name);
@@ -280,6 +287,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	loader_walk(p, roots, ntargets, SCOPE_ALL, &all, &nall, &allcap);
 	if (element_resolve_all(p, all, nall, &err))
 		goto fail;
+	print_warnings(p);
 	if (!strcmp(deps, "plan")) {
 		plan(p, roots, ntargets, &list, &n);
 	} else {

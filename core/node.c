@@ -322,7 +322,7 @@ int node_validate(const struct node *map, const char *const *allowed, struct err
 				break;
 			}
 		if (!ok)
-			return node_key_error(err, map, e, "Unexpected key: %s", e->key);
+			return node_error(err, e->value, "Unexpected key: %s", e->key);
 	}
 	return 0;
 }

@@ -183,33 +183,113 @@ static int h_sha256_file(struct rill_ctx *c, const char *path, char hex[65])
 	return cachekey_sha256_file(path, hex, c->err);
 }
 
+static int h_subst_str(struct rill_ctx *c, const struct rill_node *at, const char *s, const char **out)
+{
+	struct node tmp = {0};
+	if (at)
+		tmp = *N(at);
+	tmp.type = NODE_SCALAR;
+	tmp.kind = SCALAR_STR;
+	tmp.u.scalar.str = s;
+	tmp.u.scalar.len = strlen(s);
+	return h_subst(c, RN(&tmp), out);
+}
+
+static int is_fatal(const struct project *p, const char *token)
+{
+	size_t i;
+	for (i = 0; p->fatal_warnings && i < p->fatal_warnings->u.list.n; i++)
+		if (strcmp(node_str(p->fatal_warnings->u.list.items[i]), token) == 0)
+			return 1;
+	return 0;
+}
+
+static int h_warn(struct rill_ctx *c, const struct rill_node *at, const char *token, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	int rc = 0;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	if (is_fatal(c->p, token)) {
+		node_error(c->err, N(at), "%s [%s]", buf_str(&b), token);
+		c->failed = 1;
+		rc = -1;
+	} else {
+		struct buf w = BUF_INIT;
+		node_format_provenance(&w, N(at));
+		project_warning(c->p, token, "%s%s%s", buf_str(&w), w.len ? ": " : "", buf_str(&b));
+		buf_release(&w);
+	}
+	buf_release(&b);
+	return rc;
+}
+
+static int h_translate_url(struct rill_ctx *c, const struct rill_node *at, const char *url, const char **out)
+{
+	static const char *const schemes[] = {"http", "https", "ftp", "file", "git", "sftp", "ssh", NULL};
+	const char *colon = strchr(url, ':');
+	const char *prefix;
+	char *alias;
+	size_t i;
+	*out = url;
+	if (!colon)
+		return 0;
+	alias = xstrndup(url, (size_t)(colon - url));
+	for (i = 0; schemes[i]; i++)
+		if (strcmp(schemes[i], alias) == 0) {
+			free(alias);
+			return h_warn(c, at, "unaliased-url", "Use of unaliased source download URL: %s", url);
+		}
+	prefix = node_str(node_map_get(c->p->aliases, alias));
+	if (!prefix) {
+		h_error(c, at, "Invalid alias '%s' specified in URL: %s", alias, url);
+		free(alias);
+		return -1;
+	}
+	free(alias);
+	*out = arena_strdup(c->p->a, "");
+	{
+		struct buf b = BUF_INIT;
+		buf_adds(&b, prefix);
+		buf_adds(&b, colon + 1);
+		*out = arena_strdup(c->p->a, buf_str(&b));
+		buf_release(&b);
+	}
+	return 0;
+}
+
 static const struct rill_host host = {
-	RILL_PLUGIN_ABI_VERSION,
-	h_type,
-	h_str,
-	h_len,
-	h_at,
-	h_key_at,
-	h_value_at,
-	h_get,
-	h_validate_keys,
-	h_get_str,
-	h_get_bool,
-	h_get_int,
-	h_get_str_list,
-	h_subst,
-	h_variable,
-	h_error,
-	h_new_map,
-	h_new_list,
-	h_new_str,
-	h_new_bool,
-	h_new_int,
-	h_new_null,
-	h_map_put,
-	h_list_push,
-	h_project_dir,
-	h_sha256_file,
+	.abi_version = RILL_PLUGIN_ABI_VERSION,
+	.type = h_type,
+	.str = h_str,
+	.len = h_len,
+	.at = h_at,
+	.key_at = h_key_at,
+	.value_at = h_value_at,
+	.get = h_get,
+	.validate_keys = h_validate_keys,
+	.get_str = h_get_str,
+	.get_bool = h_get_bool,
+	.get_int = h_get_int,
+	.get_str_list = h_get_str_list,
+	.subst = h_subst,
+	.variable = h_variable,
+	.error = h_error,
+	.new_map = h_new_map,
+	.new_list = h_new_list,
+	.new_str = h_new_str,
+	.new_bool = h_new_bool,
+	.new_int = h_new_int,
+	.new_null = h_new_null,
+	.map_put = h_map_put,
+	.list_push = h_list_push,
+	.project_dir = h_project_dir,
+	.sha256_file = h_sha256_file,
+	.subst_str = h_subst_str,
+	.translate_url = h_translate_url,
+	.warn = h_warn,
 };
 
 static int file_exists(const char *path)

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -268,7 +270,7 @@ static int load_refs(struct project *p, struct error *err)
 
 static int validate_rest(struct project *p, struct error *err)
 {
-	struct node *c = p->config, *shell, *v, *mirrors;
+	struct node *c = p->config, *shell, *mirrors;
 	const char *rs;
 	size_t i;
 	if (node_validate(c, project_keys, err))
@@ -377,7 +379,7 @@ struct project *project_load(const struct load_params *params, struct error *err
 	p->dir = find_project_dir(params->directory, err);
 	if (!p->dir)
 		goto fail;
-	defaults = yaml_load_data(p->a, defaults_project_yaml, sizeof(defaults_project_yaml) - 1,
+	defaults = yaml_load_data(p->a, defaults_project_yaml, strlen(defaults_project_yaml),
 				  "(built-in defaults)", err);
 	if (!defaults)
 		goto fail;
@@ -419,6 +421,25 @@ struct project *project_load(const struct load_params *params, struct error *err
 fail:
 	project_free(p);
 	return NULL;
+}
+
+void project_warning(struct project *p, const char *token, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	size_t i;
+	va_start(ap, fmt);
+	buf_addf(&b, "[%s]: ", token);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	if (!p->warnings)
+		p->warnings = node_new_list(p->a, NULL);
+	for (i = 0; i < p->warnings->u.list.n; i++)
+		if (strcmp(node_str(p->warnings->u.list.items[i]), buf_str(&b)) == 0)
+			break;
+	if (i == p->warnings->u.list.n)
+		node_list_push(p->a, p->warnings, node_new_str(p->a, NULL, buf_str(&b)));
+	buf_release(&b);
 }
 
 void project_free(struct project *p)

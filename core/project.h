@@ -133,6 +133,7 @@ struct project {
 	size_t nelements, elements_cap;
 
 	struct node *include_cache;     /* name -> loaded include tree */
+	struct node *warnings;          /* list of warning texts, in order */
 	unsigned mark_gen;
 	unsigned walk_gen;
 };
@@ -141,6 +142,10 @@ struct project {
  * conditionals. Returns NULL with err set. The project owns everything it loads. */
 struct project *project_load(const struct load_params *params, struct error *err);
 void project_free(struct project *p);
+
+/* Record a warning (token as in fatal-warnings). Warnings are printed by the command after
+ * loading, each once. */
+void project_warning(struct project *p, const char *token, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
 /* include_load_fn for project-relative include files (cached per project). */
 struct node *project_include_loader(void *project, const char *name, const struct node *at,

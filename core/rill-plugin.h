@@ -72,7 +72,7 @@ struct rill_host {
 	/* A list whose items are all scalars; *out = NULL when the key is missing. */
 	int (*get_str_list)(struct rill_ctx *ctx, const struct rill_node *map, const char *key,
 			    const struct rill_node **out);
-	/* Expand %{variables} of the element (element calls only) in a scalar node. */
+	/* Expand %{variables} of the element in a scalar node, exactly as written (no stripping). */
 	int (*subst)(struct rill_ctx *ctx, const struct rill_node *scalar, const char **out);
 	/* Resolved value of an element variable, NULL if undefined (element calls only). */
 	const char *(*variable)(struct rill_ctx *ctx, const char *name);
@@ -93,6 +93,19 @@ struct rill_host {
 	const char *(*project_dir)(struct rill_ctx *ctx);       /* absolute */
 	/* Lowercase hex SHA-256 of a file's contents; -1 with an error when unreadable. */
 	int (*sha256_file)(struct rill_ctx *ctx, const char *path, char hex[65]);
+
+	/* Expand %{variables} of the element in s (e.g. a stripped copy of a node's text); at gives
+	 * the provenance for errors (element calls only). */
+	int (*subst_str)(struct rill_ctx *ctx, const struct rill_node *at, const char *s, const char **out);
+	/* A download URL with its project alias expanded ("alias:rest" -> prefix + rest). A URL
+	 * whose alias the project does not define is an error; a URL with no alias (a known scheme
+	 * such as https:) draws the `unaliased-url` warning. */
+	int (*translate_url)(struct rill_ctx *ctx, const struct rill_node *at, const char *url,
+			     const char **out);
+	/* Report a warning identified by token (e.g. "unaliased-url", "git:inconsistent-submodule").
+	 * When the project lists token in fatal-warnings it is an error instead and this returns -1. */
+	int (*warn)(struct rill_ctx *ctx, const struct rill_node *at, const char *token, const char *fmt, ...)
+		RILL_PRINTF(4, 5);
 };
 
 /* What configure() reports back. */
@@ -111,7 +124,8 @@ struct rill_plugin {
 	unsigned flags;                 /* enum rill_element_flags, elements only */
 	int artifact_version;           /* bump when the plugin's output changes for the same key */
 	/* Keys allowed in config (elements) or in the source dict besides kind/directory (sources);
-	 * NULL-terminated; checked by the core before configure(). */
+	 * NULL-terminated; checked by the core before configure(). NULL: the core checks nothing
+	 * (the plugin accepts any key, as some BuildStream kinds do). */
 	const char *const *config_keys;
 
 	/* Validate and interpret config (elements: the composed config dict; sources: the

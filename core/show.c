@@ -113,6 +113,25 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(((const struct node_entry *)a)->key, ((const struct node_entry *)b)->key);
 }
 
+/* A copy of n with every map's keys sorted, as BuildStream sanitizes data before dumping it. */
+static struct node *sorted(struct project *p, const struct node *n)
+{
+	struct node *c;
+	size_t i;
+	if (n->type == NODE_SCALAR)
+		return (struct node *)n;
+	c = node_shallow_copy(p->a, n);
+	if (c->type == NODE_LIST) {
+		for (i = 0; i < c->u.list.n; i++)
+			c->u.list.items[i] = sorted(p, c->u.list.items[i]);
+		return c;
+	}
+	for (i = 0; i < c->u.map.n; i++)
+		c->u.map.entries[i].value = sorted(p, c->u.map.entries[i].value);
+	qsort(c->u.map.entries, c->u.map.n, sizeof(struct node_entry), cmp_entry);
+	return c;
+}
+
 static void dep_names(struct project *p, struct element *const *deps, size_t n, struct buf *v)
 {
 	struct node *l = node_new_list(p->a, NULL);
@@ -152,11 +171,11 @@ void show_format(struct project *p, struct element *e, const char *fmt, struct b
 		} else if (!strcmp(name, "description")) {
 			buf_adds(&v, node_str(node_map_get(e->node, "description")) ? node_str(node_map_get(e->node, "description")) : "");
 		} else if (!strcmp(name, "config")) {
-			yamldump(e->config, &v);
+			yamldump(sorted(p, e->config), &v);
 		} else if (!strcmp(name, "env")) {
-			yamldump(e->environment, &v);
+			yamldump(sorted(p, e->environment), &v);
 		} else if (!strcmp(name, "public")) {
-			yamldump(e->public, &v);
+			yamldump(sorted(p, e->public), &v);
 		} else if (!strcmp(name, "vars")) {
 			struct node *m = node_new_map(p->a, NULL);
 			size_t i, cnt = variables_count(e->vars);

@@ -10,13 +10,21 @@ static int plain_ok(const char *s)
 	const char *p;
 	if (!*s)
 		return 0;
-	if (strchr("-?:,[]{}#&*!|>'\"%@` ", s[0]))
+	if (strchr(",[]{}#&*!|>'\"%@` ", s[0]))
+		return 0;
+	if (strchr("-?:", s[0]) && (s[1] == ' ' || s[1] == '\0'))
 		return 0;
 	for (p = s; *p; p++) {
 		if (*p == '\n' || *p == '\t' || (*p == ':' && (p[1] == ' ' || !p[1])) || (*p == ' ' && p[1] == '#'))
 			return 0;
 	}
 	if (s[strlen(s) - 1] == ' ')
+		return 0;
+	/* strings that would read back as numbers stay quoted */
+	p = s + (*s == '-' || *s == '+');
+	if (*p >= '0' && *p <= '9' && strspn(p, "0123456789._eExXoObBabcdefABCDEF") == strlen(p))
+		return 0;
+	if (*s == '.' || !strcmp(s, "-"))
 		return 0;
 	if (!strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "True") || !strcmp(s, "False") ||
 	    !strcmp(s, "null") || !strcmp(s, "~") || !strcmp(s, "yes") || !strcmp(s, "no"))

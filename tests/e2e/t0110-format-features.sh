@@ -100,6 +100,12 @@ else
 fi
 
 # format specs and symbols
-run_rill show --deps none --format '[%{name: >10}][%{kind:^10}][%{name:*<9}] %%{nosym}' app.bst
-expect_out "format specs: alignment, fill and width" "[   app.bst][  manual  ][app.bst**] %%{nosym}"
+run_rill show --deps none --format '[%{name: >10}][%{kind:^10}][%{name:*<9}] 100%' app.bst
+expect_out "format specs: alignment, fill and width" "[   app.bst][  manual  ][app.bst**] 100%"
+run_rill show --deps none --format '%{nosym}' app.bst
+expect_error "unknown format symbols are an error" "Unknown symbol '%{nosym}'"
+run_rill show --deps none --format '%{name:>x}' app.bst
+expect_error "bad format specs are an error" "Invalid format spec"
+run_rill show --deps none --format '%{deps}|%{build-deps}|%{runtime-deps}' app.bst
+expect_out "dependency symbols of an element without dependencies" "[]|[]|[]"
 finish

@@ -23,7 +23,7 @@ bad() { # CASE EXPECTED-TEXT: element bad.bst (from stdin) fails to show with EX
 	expect_error "$1" "$2"
 }
 
-bad "unknown element key" "elements/bad.bst [line 2 column 10]: Unexpected key: dependz" <<'EOF2'
+bad "unknown element key" "elements/bad.bst [line 2 column 9]: Unexpected key: dependz" <<'EOF2'
 kind: stack
 dependz: [ok.bst]
 EOF2
@@ -69,7 +69,7 @@ runtime-depends:
 - filename: ok.bst
   strict: true
 EOF2
-bad "undefined variable" "elements/bad.bst [line 4 column 7]: Reference to undefined variable 'nope'" <<'EOF2'
+bad "undefined variable" "elements/bad.bst [line 4 column 5]: Reference to undefined variable 'nope'" <<'EOF2'
 kind: manual
 variables:
   a: x
@@ -97,7 +97,7 @@ kind: manual
 config:
   build-comands: [make]
 EOF2
-bad "assertion" "elements/bad.bst [line 3 column 10]: opt must be b" <<'EOF2'
+bad "assertion" "elements/bad.bst [line 4 column 9]: opt must be b" <<'EOF2'
 kind: manual
 (?):
 - opt == "a":
