@@ -13,9 +13,15 @@
 #include "plugin.h"
 #include "variables.h"
 
-/* The artifact version BuildStream 1.6.8 writes into every key ("core.plugin"): rill keeps its
- * keys identical to bst's so a project's keys can be checked against BuildStream itself. */
-#define CORE_ARTIFACT_VERSION "('bst-1.2', 5)"
+/* Two key schemes share one key dictionary (BuildStream 1.6.8's):
+ * - bst keys (--bst-keys): byte-identical to BuildStream 1.6.8's, whose "dependencies" list
+ *   names every element of the build scope, so computing all keys costs the sum of all build
+ *   scope sizes — quadratic in a deep graph (a layered 60,000-element stack: ~10^9 entries);
+ * - rill keys (the default): "dependencies" lists each direct build dependency once, as
+ *   [name, digest of it and its whole runtime closure], so every change that changes a bst key
+ *   changes a rill key, and computing all keys is linear in the number of dependency edges. */
+#define BST_ARTIFACT_VERSION "('bst-1.2', 5)"
+#define RILL_ARTIFACT_VERSION "rill-1"
 
 static struct node *empty_map(struct project *p)
 {
@@ -72,17 +78,22 @@ static int resolve_environment(struct project *p, struct element *e, struct erro
 	if (node_get_map(e->node, "environment", &eenv, err) ||
 	    compose(p->a, e->ki->environment, eenv, &env, err) || compose_final_assertions(env, err))
 		return -1;
-	out = node_new_map(p->a, env);
+	/* expand into scratch memory; most elements of a kind end up with the same environment,
+	 * which they then share */
+	arena_reset(p->scratch);
+	out = node_new_map(p->scratch, env);
 	for (i = 0; i < env->u.map.n; i++) {
 		const struct node_entry *en = &env->u.map.entries[i];
 		const char *v;
 		if (en->value->type != NODE_SCALAR)
 			return node_error(err, en->value, "Value of '%s' is not of the expected type 'str'", en->key);
-		if (variables_expand(e->vars, en->value, &v, err))
+		if (variables_expand_to(e->vars, p->scratch, en->value, &v, err))
 			return -1;
-		node_map_put(p->a, out, en->key, node_new_str(p->a, en->value, v));
+		node_map_put(p->scratch, out, en->key, node_new_str(p->scratch, en->value, v));
 	}
-	e->environment = out;
+	if (!e->ki->env_shared || !node_equal(out, e->ki->env_shared))
+		e->ki->env_shared = node_deep_copy(p->a, out);
+	e->environment = e->ki->env_shared;
 	/* nocache: project ∪ plugin defaults ∪ element */
 	if (node_get_str_list(e->node, "environment-nocache", &nc, err) ||
 	    node_get_str_list(e->ki->defaults, "environment-nocache", &dnc, err))
@@ -108,16 +119,17 @@ static int resolve_public(struct project *p, struct element *e, struct error *er
 	if (node_get_map(pub, "bst", &bst, err))
 		return -1;
 	bst = bst ? bst : empty_map(p);
+	arena_reset(p->scratch);
 	if (node_get_map(bst, "split-rules", &splits, err) ||
-	    compose(p->a, e->ki->split_rules ? e->ki->split_rules : empty_map(p), splits, &merged, err))
+	    compose(p->scratch, e->ki->split_rules ? e->ki->split_rules : empty_map(p), splits, &merged, err))
 		return -1;
-	expanded = node_new_map(p->a, merged);
+	expanded = node_new_map(p->scratch, merged);
 	for (i = 0; i < merged->u.map.n; i++) {
 		const struct node_entry *d = &merged->u.map.entries[i];
 		struct node *l;
 		if (d->value->type != NODE_LIST)
 			return node_error(err, d->value, "Value of '%s' is not of the expected type 'list'", d->key);
-		l = node_new_list(p->a, d->value);
+		l = node_new_list(p->scratch, d->value);
 		for (j = 0; j < d->value->u.list.n; j++) {
 			const struct node *r = d->value->u.list.items[j];
 			const char *s = node_str(r), *v;
@@ -132,21 +144,24 @@ static int resolve_public(struct project *p, struct element *e, struct error *er
 			while (len && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\t' || s[len - 1] == '\r'))
 				len--;
 			tmp = *r;
-			tmp.u.scalar.str = arena_strndup(p->a, s, len);
+			tmp.u.scalar.str = arena_strndup(p->scratch, s, len);
 			tmp.u.scalar.len = len;
-			if (variables_expand(e->vars, &tmp, &v, err))
+			if (variables_expand_to(e->vars, p->scratch, &tmp, &v, err))
 				return -1;
-			node_list_push(p->a, l, node_new_str(p->a, r, v));
+			node_list_push(p->scratch, l, node_new_str(p->scratch, r, v));
 		}
-		node_map_put(p->a, expanded, d->key, l);
+		node_map_put(p->scratch, expanded, d->key, l);
 	}
-	bst = node_shallow_copy(p->a, bst);
-	node_map_put(p->a, bst, "split-rules", expanded);
-	pub = node_shallow_copy(p->a, pub);
-	node_map_put(p->a, pub, "bst", bst);
+	bst = node_shallow_copy(p->scratch, bst);
+	node_map_put(p->scratch, bst, "split-rules", expanded);
+	pub = node_shallow_copy(p->scratch, pub);
+	node_map_put(p->scratch, pub, "bst", bst);
 	if (compose_final_assertions(pub, err))
 		return -1;
-	e->public = pub;
+	/* shared with the previous element of the kind when equal, like the environment */
+	if (!e->ki->public_shared || !node_equal(pub, e->ki->public_shared))
+		e->ki->public_shared = node_deep_copy(p->a, pub);
+	e->public = e->ki->public_shared;
 	return 0;
 }
 
@@ -234,7 +249,7 @@ static int resolve_sources(struct project *p, struct element *e, struct error *e
 		s->plugin = plugin_load(p, RILL_PLUGIN_SOURCE, kind, node_map_get(sn, "kind"), err);
 		if (!s->plugin || plugin_configure_source(p, e, s, err))
 			return -1;
-		if (!s->unique_key)
+		if (!s->unique_json)
 			e->consistency = CONSISTENCY_INCONSISTENT;
 		else if (!s->always_cached && e->consistency == CONSISTENCY_CACHED)
 			e->consistency = CONSISTENCY_RESOLVED;
@@ -291,35 +306,39 @@ int element_resolve(struct project *p, struct element *e, struct error *err)
  * (sorted), split around "dependencies": head is everything before it, tail everything after. */
 static void key_parts(struct project *p, struct element *e, struct buf *head, struct buf *tail)
 {
-	struct node *env = node_new_map(p->a, NULL), *exec = node_new_map(p->a, NULL), *srcs;
+	struct node *env, *exec;
 	size_t i, j;
 	char ver[64], num[32];
-	snprintf(ver, sizeof(ver), "%s.%d", CORE_ARTIFACT_VERSION, e->ki->plugin->desc->artifact_version);
+	arena_reset(p->scratch);
+	env = node_new_map(p->scratch, NULL);
+	exec = node_new_map(p->scratch, NULL);
+	snprintf(ver, sizeof(ver), "%s.%d", p->bst_keys ? BST_ARTIFACT_VERSION : RILL_ARTIFACT_VERSION,
+		 e->ki->plugin->desc->artifact_version);
 	buf_adds(head, "{\"artifact-version\":");
-	cachekey_json(head, node_new_str(p->a, NULL, ver));
+	cachekey_json(head, node_new_str(p->scratch, NULL, ver));
 	buf_adds(head, ",\"cache\":\"CASCache\",\"context\":\"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",");
 
 	buf_adds(tail, ",\"element\":");
-	cachekey_json(tail, e->unique_key);
+	buf_adds(tail, e->unique_json);
 	for (i = 0; i < e->environment->u.map.n; i++) {
 		const struct node_entry *en = &e->environment->u.map.entries[i];
 		int skip = 0;
 		for (j = 0; j < e->env_nocache->u.list.n && !skip; j++)
 			skip = strcmp(node_str(e->env_nocache->u.list.items[j]), en->key) == 0;
 		if (!skip)
-			node_map_put(p->a, env, en->key, en->value);
+			node_map_put(p->scratch, env, en->key, en->value);
 	}
 	buf_adds(tail, ",\"environment\":");
 	cachekey_json(tail, env);
-	node_map_put(p->a, exec, "arch", node_new_str(p->a, NULL, e->build_arch));
-	node_map_put(p->a, exec, "os", node_new_str(p->a, NULL, e->build_os));
+	node_map_put(p->scratch, exec, "arch", node_new_str(p->scratch, NULL, e->build_arch));
+	node_map_put(p->scratch, exec, "os", node_new_str(p->scratch, NULL, e->build_os));
 	if (e->build_uid) {
 		snprintf(num, sizeof(num), "%ld", e->build_uid);
-		node_map_put(p->a, exec, "build-uid", node_new_kind(p->a, SCALAR_INT, num));
+		node_map_put(p->scratch, exec, "build-uid", node_new_kind(p->scratch, SCALAR_INT, num));
 	}
 	if (e->build_gid) {
 		snprintf(num, sizeof(num), "%ld", e->build_gid);
-		node_map_put(p->a, exec, "build-gid", node_new_kind(p->a, SCALAR_INT, num));
+		node_map_put(p->scratch, exec, "build-gid", node_new_kind(p->scratch, SCALAR_INT, num));
 	}
 	buf_adds(tail, ",\"execution-environment\":");
 	cachekey_json(tail, exec);
@@ -327,18 +346,32 @@ static void key_parts(struct project *p, struct element *e, struct buf *head, st
 	cachekey_json(tail, p->fatal_warnings);
 	buf_adds(tail, ",\"project\":\"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"public\":");
 	cachekey_json(tail, e->public);
-	srcs = node_new_list(p->a, NULL);
+	buf_adds(tail, ",\"sources\":[");
 	for (i = 0; i < e->nsources; i++) {
-		struct node *s = node_new_map(p->a, NULL);
-		node_map_put(p->a, s, "directory",
-			     e->sources[i].directory ? node_new_str(p->a, NULL, e->sources[i].directory)
-						     : node_new_kind(p->a, SCALAR_NULL, ""));
-		node_map_put(p->a, s, "unique", (struct node *)e->sources[i].unique_key);
-		node_list_push(p->a, srcs, s);
+		buf_adds(tail, i ? ",{\"directory\":" : "{\"directory\":");
+		if (e->sources[i].directory) {
+			buf_addch(tail, '"');
+			cachekey_json_string(tail, e->sources[i].directory);
+			buf_addch(tail, '"');
+		} else {
+			buf_adds(tail, "null");
+		}
+		buf_adds(tail, ",\"unique\":");
+		buf_adds(tail, e->sources[i].unique_json);
+		buf_addch(tail, '}');
 	}
-	buf_adds(tail, ",\"sources\":");
-	cachekey_json(tail, srcs);
+	buf_addch(tail, ']');
 	buf_adds(tail, ",\"workspace\":\"\"}");
+}
+
+/* Append s as a JSON string to a list being built; index > 0 adds the separating comma. */
+static void buf_addstr_json(struct buf *b, size_t index, const char *s)
+{
+	if (index)
+		buf_addch(b, ',');
+	buf_addch(b, '"');
+	cachekey_json_string(b, s);
+	buf_addch(b, '"');
 }
 
 static int is_strict_dep(const struct element *e, const struct element *d)
@@ -350,57 +383,88 @@ static int is_strict_dep(const struct element *e, const struct element *d)
 	return 0;
 }
 
+/* Hash "<self>" followed by the closure digests of e's runtime deps (which=0 strict, 1 weak,
+ * 2 names) into out. */
+static void closure_digest(struct element *e, int which, struct buf *scratch, char out[65])
+{
+	size_t i;
+	buf_reset(scratch);
+	buf_adds(scratch, which == 0 ? e->strict_key : which == 1 ? e->weak_key : e->name);
+	for (i = 0; i < e->nrun_deps; i++) {
+		struct element *r = e->run_deps[i];
+		buf_addch(scratch, ',');
+		buf_adds(scratch, which == 0 ? r->run_strict : which == 1 ? r->run_weak : r->run_names);
+	}
+	cachekey_sha256_hex(scratch->data, scratch->len, out);
+}
+
+static void hash_with_deps(struct buf *scratch, const struct buf *head, const struct buf *deps,
+			   const struct buf *tail, char out[65])
+{
+	buf_reset(scratch);
+	buf_add(scratch, head->data, head->len);
+	buf_adds(scratch, "\"dependencies\":[");
+	buf_add(scratch, buf_str(deps), deps->len);
+	buf_addch(scratch, ']');
+	buf_add(scratch, tail->data, tail->len);
+	cachekey_sha256_hex(scratch->data, scratch->len, out);
+	if (getenv("RILL_DEBUG_KEYS"))
+		fprintf(stderr, "%s\n", scratch->data);
+}
+
 static void compute_keys(struct project *p, struct element *e, struct buf *scratch,
 			 struct element ***list, size_t *cap)
 {
-	struct buf head = BUF_INIT, tail = BUF_INIT;
+	struct buf head = BUF_INIT, tail = BUF_INIT, weak = BUF_INIT, strict = BUF_INIT;
 	size_t n = 0, i;
 	int strict_rebuild = (e->ki->plugin->desc->flags & RILL_ELEMENT_STRICT_REBUILD) != 0;
 	e->keys_done = 1;
 	e->weak_key[0] = e->strict_key[0] = '\0';
+	e->run_strict[0] = e->run_weak[0] = e->run_names[0] = '\0';
 	if (e->consistency == CONSISTENCY_INCONSISTENT)
-		return;
-	loader_walk(p, &e, 1, SCOPE_BUILD, list, &n, cap);
-	for (i = 0; i < n; i++)
-		if (!(*list)[i]->strict_key[0])
-			return;
+		goto out;
+	if (p->bst_keys) {
+		/* every element of the build scope, in staging order */
+		loader_walk(p, &e, 1, SCOPE_BUILD, list, &n, cap);
+		for (i = 0; i < n; i++) {
+			struct element *d = (*list)[i];
+			if (!d->strict_key[0])
+				goto out;
+			buf_addstr_json(&weak, i, strict_rebuild || is_strict_dep(e, d) ? d->weak_key : d->name);
+			buf_addstr_json(&strict, i, d->strict_key);
+		}
+	} else {
+		/* each direct build dependency with the digest of its runtime closure */
+		for (i = 0; i < e->nbuild_deps; i++) {
+			struct element *d = e->build_deps[i];
+			if (!d->run_strict[0])
+				goto out;       /* something in d's runtime closure has no key */
+			buf_adds(&weak, i ? ",[" : "[");
+			buf_addstr_json(&weak, 0, d->name);
+			buf_addstr_json(&weak, 1, strict_rebuild || is_strict_dep(e, d) ? d->run_weak : d->run_names);
+			buf_addch(&weak, ']');
+			buf_adds(&strict, i ? ",[" : "[");
+			buf_addstr_json(&strict, 0, d->name);
+			buf_addstr_json(&strict, 1, d->run_strict);
+			buf_addch(&strict, ']');
+		}
+	}
 	key_parts(p, e, &head, &tail);
-	/* weak */
-	buf_reset(scratch);
-	buf_add(scratch, head.data, head.len);
-	buf_adds(scratch, "\"dependencies\":[");
-	for (i = 0; i < n; i++) {
-		struct element *d = (*list)[i];
-		if (i)
-			buf_addch(scratch, ',');
-		buf_addch(scratch, '"');
-		if (strict_rebuild || is_strict_dep(e, d))
-			buf_adds(scratch, d->weak_key);
-		else
-			cachekey_json_string(scratch, d->name);
-		buf_addch(scratch, '"');
+	hash_with_deps(scratch, &head, &weak, &tail, e->weak_key);
+	hash_with_deps(scratch, &head, &strict, &tail, e->strict_key);
+	if (!p->bst_keys) {
+		for (i = 0; i < e->nrun_deps; i++)
+			if (!e->run_deps[i]->run_strict[0])
+				goto out;
+		closure_digest(e, 0, scratch, e->run_strict);
+		closure_digest(e, 1, scratch, e->run_weak);
+		closure_digest(e, 2, scratch, e->run_names);
 	}
-	buf_addch(scratch, ']');
-	buf_add(scratch, tail.data, tail.len);
-	cachekey_sha256_hex(scratch->data, scratch->len, e->weak_key);
-	/* strict */
-	buf_reset(scratch);
-	buf_add(scratch, head.data, head.len);
-	buf_adds(scratch, "\"dependencies\":[");
-	for (i = 0; i < n; i++) {
-		if (i)
-			buf_addch(scratch, ',');
-		buf_addch(scratch, '"');
-		buf_adds(scratch, (*list)[i]->strict_key);
-		buf_addch(scratch, '"');
-	}
-	buf_addch(scratch, ']');
-	buf_add(scratch, tail.data, tail.len);
-	cachekey_sha256_hex(scratch->data, scratch->len, e->strict_key);
-	if (getenv("RILL_DEBUG_KEYS"))
-		fprintf(stderr, "%s %s\n", e->name, scratch->data);
+out:
 	buf_release(&head);
 	buf_release(&tail);
+	buf_release(&weak);
+	buf_release(&strict);
 }
 
 int element_resolve_all(struct project *p, struct element *const *list, size_t n, struct error *err)
@@ -411,6 +475,8 @@ int element_resolve_all(struct project *p, struct element *const *list, size_t n
 	for (i = 0; i < n; i++)
 		if (element_resolve(p, list[i], err))
 			goto fail;
+	if (getenv("RILL_DEBUG_MEM"))
+		fprintf(stderr, "after resolve: %zu\n", arena_used(p->a));
 	for (i = 0; i < n; i++)
 		if (!list[i]->keys_done)
 			compute_keys(p, list[i], &scratch, &tmp, &cap);

@@ -235,13 +235,26 @@ static int is_build(const struct dep *d)
 	return d->type != DEP_RUNTIME;
 }
 
+/* Whether a's labels allow it to reach b: reaching b implies b's post-order interval lies
+ * inside a's in every DFS labelling, so a failed test answers "no" at once. */
+static int may_reach(const struct element *a, const struct element *b)
+{
+	int k;
+	if (a->depth <= b->depth)
+		return 0;
+	for (k = 0; k < 2; k++)
+		if (!(a->low[k] <= b->low[k] && b->post[k] < a->post[k]))
+			return 0;
+	return 1;
+}
+
 /* a depends on b, transitively, through any dependency type */
 static int depends_on(struct project *p, struct element *a, struct element *b)
 {
 	struct element **stack;
 	size_t n = 0, cap = 64, i;
 	int found = 0;
-	if (a->depth <= b->depth)
+	if (!may_reach(a, b))
 		return 0;
 	p->mark_gen++;
 	stack = xmalloc(cap * sizeof(*stack));
@@ -255,7 +268,7 @@ static int depends_on(struct project *p, struct element *a, struct element *b)
 				found = 1;
 				break;
 			}
-			if (y->mark == p->mark_gen || y->depth <= b->depth)
+			if (y->mark == p->mark_gen || !may_reach(y, b))
 				continue;
 			y->mark = p->mark_gen;
 			GROW(stack, cap, n + 1);
@@ -319,14 +332,68 @@ static void sort_deps(struct project *p, struct dep *d, size_t n)
 	}
 }
 
+/* Called when all of e's dependencies are done: depth and the first post-order label. */
 static void finish_element(struct project *p, struct element *e)
 {
 	size_t i;
 	unsigned depth = 0;
-	for (i = 0; i < e->ndeps; i++)
-		if (e->deps[i].element->depth + 1 > depth)
-			depth = e->deps[i].element->depth + 1;
+	e->post[0] = e->low[0] = ++p->post_counter;
+	for (i = 0; i < e->ndeps; i++) {
+		struct element *d = e->deps[i].element;
+		if (d->depth + 1 > depth)
+			depth = d->depth + 1;
+		if (d->low[0] < e->low[0])
+			e->low[0] = d->low[0];
+	}
 	e->depth = depth;
+}
+
+/* The second labelling: another post-order DFS over the whole graph, children reversed. */
+static void label_second(struct project *p)
+{
+	struct frame *stack = NULL;
+	size_t depth = 0, cap = 0, r;
+	unsigned counter = 0;
+	p->mark_gen++;
+	for (r = p->nelements; r-- > 0;) {
+		struct element *root = p->elements[r];
+		if (root->mark == p->mark_gen)
+			continue;
+		root->mark = p->mark_gen;
+		GROW(stack, cap, depth + 1);
+		stack[depth].e = root;
+		stack[depth].next = 0;
+		depth++;
+		while (depth) {
+			struct frame *f = &stack[depth - 1];
+			struct element *e = f->e, *c;
+			if (f->next == e->ndeps) {
+				size_t i;
+				e->post[1] = e->low[1] = ++counter;
+				for (i = 0; i < e->ndeps; i++)
+					if (e->deps[i].element->low[1] < e->low[1])
+						e->low[1] = e->deps[i].element->low[1];
+				depth--;
+				continue;
+			}
+			c = e->deps[e->ndeps - 1 - f->next++].element;
+			if (c->mark == p->mark_gen)
+				continue;
+			c->mark = p->mark_gen;
+			GROW(stack, cap, depth + 1);
+			stack[depth].e = c;
+			stack[depth].next = 0;
+			depth++;
+		}
+	}
+	free(stack);
+}
+
+/* Sort e's dependencies and split them into build and runtime lists. */
+static void sort_element(struct project *p, struct element *e)
+{
+	size_t i;
+	e->sorted = 1;
 	sort_deps(p, e->deps, e->ndeps);
 	e->build_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
 	e->run_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
@@ -396,6 +463,10 @@ int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 			goto fail;
 		result[i] = e;
 	}
+	label_second(p);
+	for (i = 0; i < p->nelements; i++)
+		if (!p->elements[i]->sorted)
+			sort_element(p, p->elements[i]);
 	*out = result;
 	return 0;
 fail:

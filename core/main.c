@@ -48,6 +48,8 @@ static const char usage_show[] =
 	"  -f, --format FORMAT     Format string for each element (default:\n"
 	"                          '%{state: >12} %{full-key} %{name}')\n"
 	"  -o, --option NAME VALUE Set project option NAME to VALUE (repeatable)\n"
+	"  --bst-keys              Compute cache keys exactly as BuildStream 1.6.8 does, to check a\n"
+	"                          project against bst (slower: quadratic in dependency depth)\n"
 	"  -h, --help              Show this message and exit\n"
 	"\n"
 	"Format symbols:\n"
@@ -206,7 +208,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	size_t nall = 0, allcap = 0;
 	struct error err = ERROR_INIT;
 	struct buf out = BUF_INIT;
-	int rc = 1, k;
+	int rc = 1, k, bst_keys = 0;
 	char *pdir = NULL;
 
 	for (k = 1; k < argc; k++) {
@@ -224,6 +226,10 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		}
 		if (used) {
 			k += used - 1;
+			continue;
+		}
+		if (!strcmp(a, "--bst-keys")) {
+			bst_keys = 1;
 			continue;
 		}
 		if (!strcmp(a, "-d") || !strcmp(a, "--deps") || !strcmp(a, "--order") || !strcmp(a, "-f") ||
@@ -278,11 +284,14 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	lp.noptions = c->noptions;
 	lp.plugin_dir = pdir;
 	lp.max_jobs = c->max_jobs;
+	lp.bst_keys = bst_keys;
 	p = project_load(&lp, &err);
 	if (!p)
 		goto fail;
 	if (loader_load(p, targets, ntargets, &roots, &err))
 		goto fail;
+	if (getenv("RILL_DEBUG_MEM"))
+		fprintf(stderr, "after load: %zu\n", arena_used(p->a));
 	/* everything the targets need, dependencies first, so keys can be computed */
 	loader_walk(p, roots, ntargets, SCOPE_ALL, &all, &nall, &allcap);
 	if (element_resolve_all(p, all, nall, &err))
@@ -323,6 +332,8 @@ out:
 	free(list);
 	free(all);
 	free(pdir);
+	if (p && getenv("RILL_DEBUG_MEM"))
+		fprintf(stderr, "arena: %zu bytes for %zu elements\n", arena_used(p->a), p->nelements);
 	project_free(p);
 	return rc;
 }

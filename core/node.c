@@ -106,6 +106,33 @@ struct node *node_shallow_copy(struct arena *a, const struct node *n)
 	return c;
 }
 
+struct node *node_deep_copy(struct arena *a, const struct node *n)
+{
+	struct node *c = arena_alloc(a, sizeof(*c));
+	size_t i;
+	*c = *n;
+	switch (n->type) {
+	case NODE_SCALAR:
+		c->u.scalar.str = arena_strndup(a, n->u.scalar.str, n->u.scalar.len);
+		break;
+	case NODE_LIST:
+		c->u.list.cap = n->u.list.n;
+		c->u.list.items = arena_alloc(a, (n->u.list.n ? n->u.list.n : 1) * sizeof(struct node *));
+		for (i = 0; i < n->u.list.n; i++)
+			c->u.list.items[i] = node_deep_copy(a, n->u.list.items[i]);
+		break;
+	default:
+		c->u.map.cap = n->u.map.n;
+		c->u.map.entries = arena_alloc(a, (n->u.map.n ? n->u.map.n : 1) * sizeof(struct node_entry));
+		for (i = 0; i < n->u.map.n; i++) {
+			c->u.map.entries[i] = n->u.map.entries[i];
+			c->u.map.entries[i].value = node_deep_copy(a, n->u.map.entries[i].value);
+		}
+		break;
+	}
+	return c;
+}
+
 struct node *node_map_without(struct arena *a, const struct node *map, const char *key)
 {
 	struct node *c;

@@ -73,6 +73,8 @@ void node_list_push(struct arena *a, struct node *list, struct node *item);
 void node_map_put(struct arena *a, struct node *map, const char *key, struct node *value);
 /* Shallow copy of a list or map (entries array copied, children shared); scalars returned as is. */
 struct node *node_shallow_copy(struct arena *a, const struct node *n);
+/* Deep copy of n (strings included) into a. */
+struct node *node_deep_copy(struct arena *a, const struct node *n);
 /* Copy of map without key (shares children); returns map itself when key is absent. */
 struct node *node_map_without(struct arena *a, const struct node *map, const char *key);
 

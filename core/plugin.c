@@ -106,7 +106,7 @@ static int h_subst(struct rill_ctx *c, const struct rill_node *n, const char **o
 {
 	if (!c->e || !c->e->vars)
 		return node_error(c->err, N(n), "variables are not available here");
-	return variables_expand(c->e->vars, N(n), out, c->err);
+	return variables_expand_to(c->e->vars, c->p->scratch, N(n), out, c->err);
 }
 
 static const char *h_variable(struct rill_ctx *c, const char *name)
@@ -131,46 +131,46 @@ static int h_error(struct rill_ctx *c, const struct rill_node *n, const char *fm
 
 static struct rill_node *h_new_map(struct rill_ctx *c)
 {
-	return RN(node_new_map(c->p->a, NULL));
+	return RN(node_new_map(c->p->scratch, NULL));
 }
 
 static struct rill_node *h_new_list(struct rill_ctx *c)
 {
-	return RN(node_new_list(c->p->a, NULL));
+	return RN(node_new_list(c->p->scratch, NULL));
 }
 
 static struct rill_node *h_new_str(struct rill_ctx *c, const char *s)
 {
-	return RN(node_new_str(c->p->a, NULL, s ? s : ""));
+	return RN(node_new_str(c->p->scratch, NULL, s ? s : ""));
 }
 
 static struct rill_node *h_new_bool(struct rill_ctx *c, int b)
 {
-	return RN(node_new_kind(c->p->a, SCALAR_BOOL, b ? "true" : "false"));
+	return RN(node_new_kind(c->p->scratch, SCALAR_BOOL, b ? "true" : "false"));
 }
 
 static struct rill_node *h_new_int(struct rill_ctx *c, long v)
 {
 	char tmp[32];
 	snprintf(tmp, sizeof(tmp), "%ld", v);
-	return RN(node_new_kind(c->p->a, SCALAR_INT, tmp));
+	return RN(node_new_kind(c->p->scratch, SCALAR_INT, tmp));
 }
 
 static struct rill_node *h_new_null(struct rill_ctx *c)
 {
-	return RN(node_new_kind(c->p->a, SCALAR_NULL, ""));
+	return RN(node_new_kind(c->p->scratch, SCALAR_NULL, ""));
 }
 
 static void h_map_put(struct rill_ctx *c, struct rill_node *m, const char *key, const struct rill_node *v)
 {
 	if (m && N(m)->type == NODE_MAP && v)
-		node_map_put(c->p->a, (struct node *)m, arena_strdup(c->p->a, key), (struct node *)v);
+		node_map_put(c->p->scratch, (struct node *)m, arena_strdup(c->p->scratch, key), (struct node *)v);
 }
 
 static void h_list_push(struct rill_ctx *c, struct rill_node *l, const struct rill_node *v)
 {
 	if (l && N(l)->type == NODE_LIST && v)
-		node_list_push(c->p->a, (struct node *)l, (struct node *)v);
+		node_list_push(c->p->scratch, (struct node *)l, (struct node *)v);
 }
 
 static const char *h_project_dir(struct rill_ctx *c)
@@ -249,12 +249,11 @@ static int h_translate_url(struct rill_ctx *c, const struct rill_node *at, const
 		return -1;
 	}
 	free(alias);
-	*out = arena_strdup(c->p->a, "");
 	{
 		struct buf b = BUF_INIT;
 		buf_adds(&b, prefix);
 		buf_adds(&b, colon + 1);
-		*out = arena_strdup(c->p->a, buf_str(&b));
+		*out = arena_strdup(c->p->scratch, buf_str(&b));
 		buf_release(&b);
 	}
 	return 0;
@@ -404,6 +403,16 @@ void plugin_unload_all(struct plugin *list)
 		dlclose(list->handle);
 }
 
+static const char *key_json(struct project *p, const struct rill_node *key)
+{
+	struct buf b = BUF_INIT;
+	const char *s;
+	cachekey_json(&b, N(key));
+	s = arena_strndup(p->a, buf_str(&b), b.len);
+	buf_release(&b);
+	return s;
+}
+
 int plugin_configure_element(struct project *p, struct element *e, struct error *err)
 {
 	const struct rill_plugin *d = e->ki->plugin->desc;
@@ -416,9 +425,9 @@ int plugin_configure_element(struct project *p, struct element *e, struct error 
 			error_set(err, "%s: the %s plugin failed to configure it", e->name, d->kind);
 		return -1;
 	}
-	e->unique_key = (const struct node *)out.unique_key;
-	if (!e->unique_key)
+	if (!out.unique_key)
 		return error_set(err, "%s: the %s plugin returned no unique key", e->name, d->kind);
+	e->unique_json = key_json(p, out.unique_key);
 	return 0;
 }
 
@@ -438,7 +447,7 @@ int plugin_configure_source(struct project *p, struct element *e, struct source 
 			error_set(err, "%s: the %s source plugin failed to configure", e->name, d->kind);
 		return -1;
 	}
-	s->unique_key = (const struct node *)out.unique_key;
+	s->unique_json = out.unique_key ? key_json(p, out.unique_key) : NULL;
 	s->always_cached = out.always_cached;
 	return 0;
 }

@@ -27,9 +27,10 @@ const struct plugin *plugin_load(struct project *p, enum rill_plugin_type type, 
 				 const struct node *at, struct error *err);
 void plugin_unload_all(struct plugin *list);
 
-/* Run the element plugin's configure() on e->config (e->vars must be ready). Sets e->unique_key. */
+/* Run the element plugin's configure() on e->config (e->vars must be ready). Sets e->unique_json. */
 int plugin_configure_element(struct project *p, struct element *e, struct error *err);
-/* Run the source plugin's configure() on s->node. Sets s->unique_key and s->always_cached. */
+/* Run the source plugin's configure() on s->node. Sets s->unique_json and s->always_cached.
+ * Everything a plugin builds lives in the project's scratch arena; only the JSON is kept. */
 int plugin_configure_source(struct project *p, struct element *e, struct source *s, struct error *err);
 
 #endif

@@ -371,7 +371,9 @@ struct project *project_load(const struct load_params *params, struct error *err
 
 	p = xcalloc(1, sizeof(*p));
 	p->a = arena_new();
+	p->scratch = arena_new();
 	p->plugin_dir = params->plugin_dir;
+	p->bst_keys = params->bst_keys;
 	p->include_cache = node_new_map(p->a, NULL);
 	uname(&u);
 	p->host_os = arena_strdup(p->a, u.sysname);
@@ -450,6 +452,7 @@ void project_free(struct project *p)
 	free(p->table);
 	free(p->elements);
 	free(p->dir);
+	arena_free(p->scratch);
 	arena_free(p->a);
 	free(p);
 }

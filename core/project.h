@@ -25,6 +25,7 @@ struct load_params {
 	size_t noptions;
 	const char *plugin_dir;         /* core plugins directory (elements/, sources/ below it) */
 	int max_jobs;                   /* 0: automatic (min(cpus, 8)) */
+	int bst_keys;                   /* compute keys exactly as BuildStream 1.6.8 does */
 };
 
 /* Per element kind: its plugin and defaults composed with the project's elements: override. */
@@ -35,6 +36,8 @@ struct kind_info {
 	struct variables *vars;         /* project variables ∘ defaults.variables */
 	struct node *environment;       /* project environment ∘ defaults.environment (unexpanded) */
 	struct node *split_rules;       /* project split-rules ∘ defaults public.bst.split-rules */
+	struct node *env_shared;        /* the last expanded environment, shared when equal */
+	struct node *public_shared;     /* the last expanded public data, shared when equal */
 	struct kind_info *next;
 };
 
@@ -55,7 +58,7 @@ struct source {
 	const char *directory;          /* NULL when not given */
 	const struct node *node;        /* the source dict as written (ref injected from project.refs) */
 	const struct plugin *plugin;
-	const struct node *unique_key;  /* NULL: no ref yet */
+	const char *unique_json;        /* canonical JSON of the unique key; NULL: no ref yet */
 	int always_cached;
 };
 
@@ -83,16 +86,23 @@ struct element {
 	struct node *sandbox;
 	const char *build_os, *build_arch;
 	long build_uid, build_gid;
-	const struct node *unique_key;
+	const char *unique_json;        /* canonical JSON of the plugin's unique key */
 	enum consistency consistency;
 
 	/* cache keys, "" when unknown */
 	char weak_key[65];
 	char strict_key[65];
 	int keys_done;
+	/* rill keys: digests standing for the element and its whole runtime closure, so a
+	 * dependent's key covers its build scope in O(direct dependencies) */
+	char run_strict[65];            /* strict key + run_strict of each runtime dep */
+	char run_weak[65];              /* weak key + run_weak of each runtime dep */
+	char run_names[65];             /* name + run_names of each runtime dep */
 
 	/* graph bookkeeping */
 	unsigned depth;                 /* longest dependency path to a leaf (for reachability) */
+	unsigned post[2], low[2];       /* two DFS post-order interval labels (for reachability) */
+	int sorted;                     /* deps sorted and split into build/run lists */
 	unsigned mark;
 	unsigned walk_gen;              /* loader_walk visit generation */
 	unsigned walk_bits;             /* scopes visited in that generation */
@@ -125,6 +135,7 @@ struct project {
 	struct node *local_plugins;     /* list from `plugins:` with origin local */
 	struct plugin *plugins;         /* loaded plugins (linked) */
 	const char *host_os, *host_arch;
+	int bst_keys;                   /* see load_params */
 
 	/* elements */
 	struct element **table;         /* hash table by name */
@@ -133,8 +144,10 @@ struct project {
 	size_t nelements, elements_cap;
 
 	struct node *include_cache;     /* name -> loaded include tree */
+	struct arena *scratch;          /* per-element temporaries, reset often */
 	struct node *warnings;          /* list of warning texts, in order */
 	unsigned mark_gen;
+	unsigned post_counter;
 	unsigned walk_gen;
 };
 

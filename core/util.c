@@ -230,6 +230,20 @@ char *arena_strdup(struct arena *a, const char *s)
 	return arena_strndup(a, s, strlen(s));
 }
 
+void arena_reset(struct arena *a)
+{
+	struct arena_block *b, *next;
+	if (!a->head)
+		return;
+	for (b = a->head->next; b; b = next) {
+		next = b->next;
+		a->total -= b->size;
+		free(b);
+	}
+	a->head->next = NULL;
+	a->head->used = 0;
+}
+
 size_t arena_used(const struct arena *a)
 {
 	return a->total;

@@ -57,6 +57,8 @@ void *arena_alloc(struct arena *a, size_t n);       /* zeroed, 8-byte aligned */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 size_t arena_used(const struct arena *a);
+/* Forget every allocation but keep one block for reuse (scratch arenas). */
+void arena_reset(struct arena *a);
 
 /* Errors: core functions return -1 and fill a caller-owned struct error. */
 struct error {

@@ -734,6 +734,12 @@ const char *variables_get(struct variables *v, const char *name)
 
 int variables_expand(struct variables *v, const struct node *n, const char **out, struct error *err)
 {
+	return variables_expand_to(v, v->a, n, out, err);
+}
+
+int variables_expand_to(struct variables *v, struct arena *to, const struct node *n, const char **out,
+			struct error *err)
+{
 	uint32_t local[32], *ids = local, cap = ARRAY_SIZE(local), nids = 0, k;
 	size_t len, pos, i, rlen = 0, total, rl, reflen = 0;
 	const char *s;
@@ -766,7 +772,7 @@ int variables_expand(struct variables *v, const struct node *n, const char **out
 		value_of(v, ids[k], &rl);
 		total += rl;
 	}
-	p = arena_alloc(v->a, total + 1);
+	p = arena_alloc(to, total + 1);
 	*out = p;
 	for (pos = 0, k = 0; (i = next_ref(s, len, pos, &rlen)) < len; pos = i + rlen, k++) {
 		const char *r = value_of(v, ids[k], &rl);

@@ -14,6 +14,8 @@
  * Every definition must resolve: a reference to an undefined name, or a cycle, is an error even
  * when nothing uses the variable. Like BuildStream, definition values are stripped of leading
  * and trailing whitespace (Python's str.strip(), incl. Unicode spaces); expanded strings are not.
+ * Names are not special here: BuildStream's notparallel -> max-jobs rule and the protected names
+ * (project-name, element-name, max-jobs) are the caller's business.
  *
  * Errors (message texts as BuildStream 1.6.8 prints them):
  *   "<prov of the referring value>: Reference to undefined variable 'nope'"
@@ -52,6 +54,9 @@ const char *variables_get(struct variables *v, const char *name);
  * provenance of errors and is not retained (a temporary node is fine). *out is a copy in v's
  * arena. Returns 0, or -1 with err set (also when n is not a scalar). */
 int variables_expand(struct variables *v, const struct node *n, const char **out, struct error *err);
+/* The same, with *out allocated in arena `to` (e.g. a scratch arena) instead of v's. */
+int variables_expand_to(struct variables *v, struct arena *to, const struct node *n, const char **out,
+			struct error *err);
 
 /* Every visible (defined) name, child definitions overriding the parent's, sorted by name
  * (byte order); i < variables_count(). The value is the resolved one (NULL if unresolvable).

@@ -82,7 +82,7 @@ stderr: $ERR"
 key_of() {
 	_el=$1
 	shift
-	"$RILL" -C "$P" "$@" show --deps none --format '%{full-key}' "$_el" 2>/dev/null
+	"$RILL" -C "$P" show "$@" --deps none --format '%{full-key}' "$_el" 2>/dev/null
 }
 
 finish() {

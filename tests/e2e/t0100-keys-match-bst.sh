@@ -7,10 +7,10 @@
 P="$TOP/tests/e2e/projects/keys"
 fmt='%{name} %{full-key} %{state}'
 
-run_rill show --deps all --format "$fmt" all.bst
+run_rill show --bst-keys --deps all --format "$fmt" all.bst
 expect_out "default options: same keys, order and states as bst" "$(cat "$P/expected-default.txt")"
 
-run_rill -o debug True -o flavour fancy -o features a,c show --deps all --format "$fmt" all.bst
+run_rill -o debug True -o flavour fancy -o features a,c show --bst-keys --deps all --format "$fmt" all.bst
 expect_out "options set on the command line: same keys as bst" "$(cat "$P/expected-options.txt")"
 
 # the options change some keys but not all
@@ -19,5 +19,19 @@ if [ "$changed" -gt 0 ] && [ "$changed" -lt "$(wc -l <"$P/expected-default.txt")
 	pass "options change the keys of the elements they affect ($changed)"
 else
 	fail "options change the keys of the elements they affect" "changed: $changed"
+fi
+
+# rill's own keys (the default) differ from bst's but know and don't know the same elements
+run_rill show --deps all --format "$fmt" all.bst
+rill_view=$(printf '%s\n' "$OUT" | awk '{ print $1, ($2 ~ /^\?+$/ ? "unknown" : "known"), $3, $4 }')
+bst_view=$(awk '{ print $1, ($2 ~ /^\?+$/ ? "unknown" : "known"), $3, $4 }' "$P/expected-default.txt")
+expect_out_of() { [ "$1" = "$2" ] && pass "$3" || fail "$3" "rill: $1
+bst: $2"; }
+expect_out_of "$rill_view" "$bst_view" "default keys: same elements, order, states and known keys as bst"
+if [ "$(printf '%s\n' "$OUT" | awk '{print $2}' | sort -u | wc -l)" -eq "$(awk '{print $2}' "$P/expected-default.txt" | sort -u | wc -l)" ] &&
+	! printf '%s\n' "$OUT" | grep -qF "$(head -1 "$P/expected-default.txt" | cut -d' ' -f2)"; then
+	pass "default keys are rill's own (distinct per element, not bst's)"
+else
+	fail "default keys are rill's own (distinct per element, not bst's)" "$OUT"
 fi
 finish

@@ -98,4 +98,35 @@ printf 'variables:\n  unused: 1\n' >>"$P/project.conf"
 same "a variable nothing uses does not change the key"
 printf 'environment:\n  NEW: 1\n' >>"$P/project.conf"
 differs "a project environment variable changes the key"
+# a runtime dependency of a build dependency is part of the build: changing it changes the
+# dependent's key but not the key of the element that only needs it at runtime
+element rt.bst <<'EOF2'
+kind: manual
+config:
+  build-commands: [echo rt-1]
+EOF2
+element lib.bst <<'EOF2'
+kind: manual
+runtime-depends: [rt.bst]
+EOF2
+element top.bst <<'EOF2'
+kind: manual
+build-depends: [lib.bst]
+EOF2
+lib0=$(key_of lib.bst)
+top0=$(key_of top.bst)
+sed -i 's/rt-1/rt-2/' "$P/elements/rt.bst"
+lib1=$(key_of lib.bst)
+top1=$(key_of top.bst)
+[ "$lib0" = "$lib1" ] && pass "a runtime dependency does not change its dependent's own key" ||
+	fail "a runtime dependency does not change its dependent's own key" "$lib0 / $lib1"
+[ -n "$top1" ] && [ "$top0" != "$top1" ] && pass "but it changes the key of what builds on it" ||
+	fail "but it changes the key of what builds on it" "$top0 / $top1"
+# the same holds with BuildStream's key scheme
+sed -i 's/rt-2/rt-1/' "$P/elements/rt.bst"
+b0=$(key_of top.bst --bst-keys); l0=$(key_of lib.bst --bst-keys)
+sed -i 's/rt-1/rt-2/' "$P/elements/rt.bst"
+b1=$(key_of top.bst --bst-keys); l1=$(key_of lib.bst --bst-keys)
+[ "$l0" = "$l1" ] && [ -n "$b1" ] && [ "$b0" != "$b1" ] && pass "bst keys behave the same way" ||
+	fail "bst keys behave the same way" "$l0 $l1 $b0 $b1"
 finish
