@@ -19,6 +19,12 @@ override CFLAGS := $(CFLAGS) -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN)
 override LDFLAGS := $(LDFLAGS) $(SAN)
 
 DEPS_STAMP := .deps-ok
+# Objects depend on the flags they were built with, so `make check SANITIZE=...` rebuilds.
+FLAGS_STAMP := .build-flags
+FLAGS_NOW := $(CC) $(CFLAGS) $(LDFLAGS)
+ifneq ($(file <$(FLAGS_STAMP)),$(FLAGS_NOW))
+$(shell printf '%s' '$(FLAGS_NOW)' >$(FLAGS_STAMP))
+endif
 YAML_CFLAGS = $(shell $(PKG_CONFIG) --cflags yaml-0.1 2>/dev/null)
 YAML_LIBS = $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
 CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
@@ -51,7 +57,7 @@ $(DEPS_STAMP): Makefile
 	  fi; \
 	fi; touch $@
 
-core/%.o: core/%.c $(wildcard core/*.h) $(DEPS_STAMP)
+core/%.o: core/%.c $(wildcard core/*.h) $(DEPS_STAMP) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(YAML_CFLAGS) -c -o $@ $<
 
 core/libcore.a: $(CORE_OBJS)
@@ -60,19 +66,19 @@ core/libcore.a: $(CORE_OBJS)
 rill-backend: core/main.o core/libcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(YAML_LIBS) $(CRYPTO_LIBS) -ldl
 
-frontends/%.o: frontends/%.c $(wildcard frontends/*.h) $(DEPS_STAMP)
+frontends/%.o: frontends/%.c $(wildcard frontends/*.h) $(DEPS_STAMP) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 rill: $(FRONT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-plugins/%.so: plugins/%.c core/rill-plugin.h plugins/common.h $(DEPS_STAMP)
+plugins/%.so: plugins/%.c core/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
 
-$(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/rill-plugin.h
+$(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/rill-plugin.h $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a
+tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -o $@ $< core/libcore.a $(LDFLAGS) $(YAML_LIBS) $(CRYPTO_LIBS) -ldl
 
 check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN)
@@ -92,7 +98,7 @@ install: all
 
 clean:
 	rm -f rill rill-backend core/*.o core/libcore.a frontends/*.o plugins/*/*.so $(UNIT_BINS) \
-		$(EXAMPLE_PLUGIN) $(DEPS_STAMP)
+		$(EXAMPLE_PLUGIN) $(DEPS_STAMP) $(FLAGS_STAMP)
 
 .PHONY: all check demo install clean
 .SUFFIXES:
