@@ -23,6 +23,8 @@ RILL=${RILL:-$TOP/rill}
 BST=${BST:-bst}
 TOOLS=${TOOLS:-rill bst}
 BST_MAX=${BST_MAX:-5000}
+# Extra arguments for rill show, e.g. RILL_SHOW_ARGS=--bst-keys to compute BuildStream-identical keys.
+RILL_SHOW_ARGS=${RILL_SHOW_ARGS:-}
 BST_FRESH=${BST_FRESH:-0}
 RUNS=${RUNS:-3}
 SEED=${SEED:-1}
@@ -194,7 +196,7 @@ for n in "$@"; do
 
 	rill_ok=0 rill_min=0 rill_kb=0
 	if [ "$want_rill" = 1 ]; then
-		if measure rill "$n" "$TMP/rill.out" "$RILL" -C "$proj" show --deps all --format "$FORMAT" target.bst; then
+		if measure rill "$n" "$TMP/rill.out" "$RILL" -C "$proj" show $RILL_SHOW_ARGS --deps all --format "$FORMAT" target.bst; then
 			rill_ok=1 rill_min=$M_MIN_MS rill_kb=$M_MAX_KB
 			rows+=("$(row "$n" rill "$M_MIN_MS" "$M_MED_MS" "$M_MAX_KB" "")")
 			compare_names rill "$TMP/rill.out" "element files" "$TMP/expected.out" "$n" || true
