@@ -28,6 +28,31 @@ static struct node *empty_map(struct project *p)
 	return node_new_map(p->a, NULL);
 }
 
+/* Keep new (built in scratch memory) in the project arena, sharing every subtree that equals
+ * the corresponding part of old (the previous element's result for the kind). */
+static struct node *keep_shared(struct project *p, const struct node *new, const struct node *old)
+{
+	struct node *c;
+	size_t i;
+	if (old && node_equal(new, old))
+		return (struct node *)old;
+	if (!old || old->type != new->type || new->type == NODE_SCALAR)
+		return node_deep_copy(p->a, new);
+	c = node_shallow_copy(p->a, new);
+	if (new->type == NODE_LIST) {
+		for (i = 0; i < c->u.list.n; i++)
+			c->u.list.items[i] = keep_shared(p, new->u.list.items[i],
+							 i < old->u.list.n ? old->u.list.items[i] : NULL);
+		return c;
+	}
+	for (i = 0; i < c->u.map.n; i++) {
+		c->u.map.entries[i].key = arena_strdup(p->a, new->u.map.entries[i].key);
+		c->u.map.entries[i].value = keep_shared(p, new->u.map.entries[i].value,
+							node_map_get(old, new->u.map.entries[i].key));
+	}
+	return c;
+}
+
 static int check_protected(const struct node *vars, struct error *err)
 {
 	static const char *const names[] = {"project-name", "element-name", "max-jobs"};
@@ -91,8 +116,7 @@ static int resolve_environment(struct project *p, struct element *e, struct erro
 			return -1;
 		node_map_put(p->scratch, out, en->key, node_new_str(p->scratch, en->value, v));
 	}
-	if (!e->ki->env_shared || !node_equal(out, e->ki->env_shared))
-		e->ki->env_shared = node_deep_copy(p->a, out);
+	e->ki->env_shared = keep_shared(p, out, e->ki->env_shared);
 	e->environment = e->ki->env_shared;
 	/* nocache: project ∪ plugin defaults ∪ element */
 	if (node_get_str_list(e->node, "environment-nocache", &nc, err) ||
@@ -159,8 +183,7 @@ static int resolve_public(struct project *p, struct element *e, struct error *er
 	if (compose_final_assertions(pub, err))
 		return -1;
 	/* shared with the previous element of the kind when equal, like the environment */
-	if (!e->ki->public_shared || !node_equal(pub, e->ki->public_shared))
-		e->ki->public_shared = node_deep_copy(p->a, pub);
+	e->ki->public_shared = keep_shared(p, pub, e->ki->public_shared);
 	e->public = e->ki->public_shared;
 	return 0;
 }

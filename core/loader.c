@@ -133,7 +133,6 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 	char *path;
 	struct node *n;
 	struct include_ctx ic;
-	struct stat st;
 	const char *kind;
 
 	if (!str_has_suffix(name, ".bst")) {
@@ -147,22 +146,29 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 		return error_set(err, "Element name '%s' must be relative to the element path", name);
 	}
 	path = xasprintf("%s/%s", p->element_dir, name);
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-		int isdir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-		free(path);
-		if (from)
-			return node_error(err, from->at, isdir ? "%s is a directory, not an element file" :
-						"Could not find element '%s' in elements directory '%s'",
-					  name, p->element_path);
-		return error_set(err, isdir ? "%s is a directory, not an element file" :
-						"Could not find element '%s' in elements directory '%s'",
-				 name, p->element_path);
-	}
 	{
-		char *display = strcmp(p->element_path, ".") == 0 ? xstrdup(name)
-								  : xasprintf("%s/%s", p->element_path, name);
-		n = yaml_load_file(p->a, path, display, err);
+		struct buf data = BUF_INIT;
+		char *display;
+		if (read_file(path, &data, NULL)) {
+			int isdir = errno == EISDIR, missing = errno == ENOENT || errno == ENOTDIR;
+			const char *why = strerror(errno);
+			buf_release(&data);
+			free(path);
+			if (isdir || missing) {
+				const char *fmt = isdir ? "%s is a directory, not an element file"
+							: "Could not find element '%s' in elements directory '%s'";
+				if (from)
+					return node_error(err, from->at, fmt, name, p->element_path);
+				return error_set(err, fmt, name, p->element_path);
+			}
+			if (from)
+				return node_error(err, from->at, "Cannot read element '%s': %s", name, why);
+			return error_set(err, "Cannot read element '%s': %s", name, why);
+		}
+		display = strcmp(p->element_path, ".") == 0 ? xstrdup(name) : xasprintf("%s/%s", p->element_path, name);
+		n = yaml_load_data(p->a, data.data, data.len, display, err);
 		free(display);
+		buf_release(&data);
 	}
 	free(path);
 	if (!n)

@@ -3,9 +3,12 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void oom(size_t n)
 {
@@ -315,19 +318,42 @@ uint64_t hash_bytes(const void *p, size_t n)
 
 int read_file(const char *path, struct buf *out, struct error *err)
 {
-	FILE *f = fopen(path, "rb");
-	char tmp[65536];
-	size_t n;
-	if (!f)
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
+	size_t want;
+	if (fd < 0)
 		return error_set(err, "%s: %s", path, strerror(errno));
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_add(out, tmp, n);
-	if (ferror(f)) {
-		fclose(f);
-		return error_set(err, "%s: read error: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto fail;
 	}
-	fclose(f);
+	/* one read of the whole file in the common case; keep reading if it grew or is a pipe */
+	want = st.st_size > 0 ? (size_t)st.st_size : 4096;
+	for (;;) {
+		ssize_t n;
+		buf_grow(out, want);
+		n = read(fd, out->data + out->len, want);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+		if (n == 0 || (st.st_size > 0 && S_ISREG(st.st_mode) && out->len == (size_t)st.st_size &&
+			       (size_t)n == want))
+			break;
+		want = 65536;
+	}
+	close(fd);
 	if (!out->data)
 		buf_add(out, "", 0);
 	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return error_set(err, "%s: %s", path, strerror(saved));
 }

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <yaml.h>
 
 /* Aliases share the anchored node (trees are immutable), but a document of nested aliases can
@@ -232,14 +231,11 @@ struct node *yaml_load_file(struct arena *a, const char *path, const char *name,
 {
 	struct buf b = BUF_INIT;
 	struct node *n;
-	struct stat st;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		error_set(err, "%s is a directory, not a YAML file", name);
-		return NULL;
-	}
 	if (read_file(path, &b, NULL)) {
 		if (errno == ENOENT)
 			error_set(err, "Could not find file at %s", name);
+		else if (errno == EISDIR)
+			error_set(err, "%s is a directory, not a YAML file", name);
 		else
 			error_set(err, "%s: cannot read: %s", name, strerror(errno));
 		buf_release(&b);
