@@ -597,4 +597,51 @@ static inline struct rill_node *common_downloadable_key(const struct rill_host *
 	return key;
 }
 
+/* The whole plugin for a BuildElement kind whose only difference is its name and default YAML
+ * (manual, autotools, cmake, make, meson). */
+#define COMMON_BUILD_ELEMENT_PLUGIN(KIND)                                                         \
+	static const char *const config_keys[] = {COMMON_BUILD_ELEMENT_CONFIG_KEYS};                  \
+	static int configure(const struct rill_host *host, struct rill_ctx *ctx,                      \
+			     const struct rill_node *config, struct rill_configured *out)                \
+	{                                                                                             \
+		return common_build_element_configure(host, ctx, config, out);                        \
+	}                                                                                             \
+	RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {                                   \
+		.abi_version = RILL_PLUGIN_ABI_VERSION,                                                   \
+		.type = RILL_PLUGIN_ELEMENT,                                                              \
+		.kind = KIND,                                                                             \
+		.config_keys = config_keys,                                                               \
+		.configure = configure,                                                                   \
+	}
+
+/* An archive source (tar, zip): a download with a sha256 ref, staged from base-dir; unique key
+ * [url as written, ref, base-dir or null]. */
+static inline int common_archive_configure(const struct rill_host *host, struct rill_ctx *ctx,
+					   const struct rill_node *config, struct rill_configured *out)
+{
+	const char *url, *ref, *base_dir;
+	struct rill_node *key;
+	if (common_downloadable_configure(host, ctx, config, &url, &ref) != 0)
+		return -1;
+	if (common_get_str(host, ctx, config, "base-dir", 0, "*", &base_dir, NULL) != 0)
+		return -1;
+	key = common_downloadable_key(host, ctx, url, ref);
+	if (key) {
+		/* an empty base-dir means "none" (Python's `or None`) */
+		host->list_push(ctx, key, base_dir[0] ? host->new_str(ctx, base_dir) : host->new_null(ctx));
+	}
+	out->unique_key = key;
+	return 0;
+}
+
+#define COMMON_ARCHIVE_SOURCE_PLUGIN(KIND)                                                        \
+	static const char *const config_keys[] = {COMMON_DOWNLOADABLE_CONFIG_KEYS, "base-dir", NULL}; \
+	RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {                                   \
+		.abi_version = RILL_PLUGIN_ABI_VERSION,                                                   \
+		.type = RILL_PLUGIN_SOURCE,                                                               \
+		.kind = KIND,                                                                             \
+		.config_keys = config_keys,                                                               \
+		.configure = common_archive_configure,                                                    \
+	}
+
 #endif
