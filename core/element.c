@@ -498,8 +498,6 @@ int element_resolve_all(struct project *p, struct element *const *list, size_t n
 	for (i = 0; i < n; i++)
 		if (element_resolve(p, list[i], err))
 			goto fail;
-	if (getenv("RILL_DEBUG_MEM"))
-		fprintf(stderr, "after resolve: %zu\n", arena_used(p->a));
 	for (i = 0; i < n; i++)
 		if (!list[i]->keys_done)
 			compute_keys(p, list[i], &scratch, &tmp, &cap);
@@ -514,14 +512,11 @@ fail:
 
 const char *element_state(const struct element *e)
 {
-	size_t i;
 	if (e->consistency == CONSISTENCY_INCONSISTENT)
 		return "no reference";
 	if (e->consistency == CONSISTENCY_RESOLVED)
 		return "fetch needed";
-	/* No artifact cache yet: nothing is cached, so an element is buildable when it has no
-	 * build dependencies left to build. */
-	for (i = 0; i < e->nbuild_deps; i++)
-		(void)e->build_deps[i];
+	/* No artifact cache yet: nothing is cached, so an element is buildable exactly when it has
+	 * no build dependencies (which would all have to be cached first). */
 	return e->nbuild_deps ? "waiting" : "buildable";
 }

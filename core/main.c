@@ -290,8 +290,6 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		goto fail;
 	if (loader_load(p, targets, ntargets, &roots, &err))
 		goto fail;
-	if (getenv("RILL_DEBUG_MEM"))
-		fprintf(stderr, "after load: %zu\n", arena_used(p->a));
 	/* everything the targets need, dependencies first, so keys can be computed */
 	loader_walk(p, roots, ntargets, SCOPE_ALL, &all, &nall, &allcap);
 	if (element_resolve_all(p, all, nall, &err))
@@ -332,8 +330,6 @@ out:
 	free(list);
 	free(all);
 	free(pdir);
-	if (p && getenv("RILL_DEBUG_MEM"))
-		fprintf(stderr, "arena: %zu bytes for %zu elements\n", arena_used(p->a), p->nelements);
 	project_free(p);
 	return rc;
 }

@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
-static const char *const option_keys_base[] = {"type", "description", "variable", "default", "values", NULL};
-
 /* Symbol rules of BuildStream's assert_symbol_name: non-empty, [A-Za-z0-9_-], no leading digit. */
 int symbol_check(const struct node *at, const char *name, const char *what, int allow_dashes,
 		 struct error *err)
@@ -168,7 +166,6 @@ static int load_one(struct options *o, struct option *opt, const struct node *de
 		if (opt->type != OPTION_BOOL && opt->type != OPTION_ELEMENT_MASK)
 			keys[k++] = "values";
 		keys[k] = NULL;
-		(void)option_keys_base;
 		if (node_validate(def, keys, err))
 			return -1;
 	}

@@ -17,7 +17,7 @@
 /* The opaque ctx handed to plugins during one call. */
 struct rill_ctx {
 	struct project *p;
-	struct element *e;      /* NULL for sources? no: the owning element */
+	struct element *e;      /* the element being configured, or owning the source */
 	struct error *err;
 	int failed;
 };
