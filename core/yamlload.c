@@ -22,7 +22,69 @@ struct frame {
 	char *pending_key;      /* maps: key waiting for its value (arena) */
 	uint32_t key_line, key_col;
 	size_t weight;          /* expanded node count of the subtree so far */
+	size_t *index;          /* maps with many keys: open-addressing table of entry index + 1 */
+	size_t index_cap;       /* power of two, 0 while the map is small */
 };
+
+/* Maps up to this many keys check duplicates by scanning; bigger ones use a hash index, so a
+ * 100 MB mapping loads in linear time. */
+#define YAML_SMALL_MAP 16
+
+static size_t key_slot(const struct frame *f, const char *key)
+{
+	size_t mask = f->index_cap - 1, i = (size_t)hash_bytes(key, strlen(key)) & mask;
+	while (f->index[i] && strcmp(f->node->u.map.entries[f->index[i] - 1].key, key) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void index_rebuild(struct frame *f)
+{
+	size_t i, n = f->node->u.map.n;
+	f->index_cap = f->index_cap ? f->index_cap * 2 : 64;
+	free(f->index);
+	f->index = xcalloc(f->index_cap, sizeof(size_t));
+	for (i = 0; i < n; i++)
+		f->index[key_slot(f, f->node->u.map.entries[i].key)] = i + 1;
+}
+
+/* The entry of key in the map being built by f, or NULL. */
+static const struct node_entry *frame_find(struct frame *f, const char *key)
+{
+	size_t i;
+	if (!f->index_cap) {
+		for (i = 0; i < f->node->u.map.n; i++)
+			if (strcmp(f->node->u.map.entries[i].key, key) == 0)
+				return &f->node->u.map.entries[i];
+		return NULL;
+	}
+	i = f->index[key_slot(f, key)];
+	return i ? &f->node->u.map.entries[i - 1] : NULL;
+}
+
+/* Append a new (known unique) key to the map being built by f. */
+static void frame_append(struct arena *a, struct frame *f, const char *key, struct node *v)
+{
+	struct node *m = f->node;
+	struct node_entry *e;
+	if (m->u.map.n == m->u.map.cap) {
+		size_t ncap = m->u.map.cap ? m->u.map.cap * 2 : 4;
+		struct node_entry *ne = arena_alloc(a, ncap * sizeof(*ne));
+		if (m->u.map.n)
+			memcpy(ne, m->u.map.entries, m->u.map.n * sizeof(*ne));
+		m->u.map.entries = ne;
+		m->u.map.cap = ncap;
+	}
+	e = &m->u.map.entries[m->u.map.n++];
+	e->key = key;
+	e->value = v;
+	e->key_line = f->key_line;
+	e->key_col = f->key_col;
+	if (m->u.map.n > YAML_SMALL_MAP && (m->u.map.n * 2 > f->index_cap))
+		index_rebuild(f);
+	else if (f->index_cap)
+		f->index[key_slot(f, key)] = m->u.map.n;
+}
 
 struct loader {
 	struct arena *a;
@@ -87,7 +149,7 @@ static int add_value(struct loader *l, struct node *v, size_t weight, const yaml
 		const struct node_entry *dup;
 		if (v->type != NODE_SCALAR)
 			return pos_error(l, m, "%s", "Mapping keys must be strings");
-		dup = node_map_entry(f->node, v->u.scalar.str);
+		dup = frame_find(f, v->u.scalar.str);
 		if (dup) {
 			struct node where = *v;
 			return node_error(l->err, &where,
@@ -99,9 +161,7 @@ static int add_value(struct loader *l, struct node *v, size_t weight, const yaml
 		f->key_col = v->col;
 		return 0;
 	}
-	node_map_put(l->a, f->node, f->pending_key, v);
-	f->node->u.map.entries[f->node->u.map.n - 1].key_line = f->key_line;
-	f->node->u.map.entries[f->node->u.map.n - 1].key_col = f->key_col;
+	frame_append(l->a, f, f->pending_key, v);
 	f->pending_key = NULL;
 	return 0;
 }
@@ -137,6 +197,8 @@ static int handle_event(struct loader *l, yaml_event_t *ev)
 		l->stack[l->depth].node = n;
 		l->stack[l->depth].pending_key = NULL;
 		l->stack[l->depth].weight = 1;
+		l->stack[l->depth].index = NULL;
+		l->stack[l->depth].index_cap = 0;
 		l->depth++;
 		remember_anchor(l, ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
 									 : ev->data.mapping_start.anchor,
@@ -145,6 +207,7 @@ static int handle_event(struct loader *l, yaml_event_t *ev)
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT: {
 		struct frame f = l->stack[--l->depth];
+		free(f.index);
 		/* the anchor (if any) was recorded with weight 0; fix it now that the size is known */
 		for (i = l->nanchors; i-- > 0;)
 			if (l->anchors[i].node == f.node) {
@@ -221,6 +284,8 @@ struct node *yaml_load_data(struct arena *a, const char *data, size_t len, const
 	}
 out:
 	yaml_parser_delete(&parser);
+	while (l.depth > 0)
+		free(l.stack[--l.depth].index);
 	for (i = 0; i < l.nanchors; i++)
 		free(l.anchors[i].name);
 	free(l.anchors);

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Hostile input: a 100 MB element, deep nesting, alias bombs, NUL bytes, a directory in place of
+# a file. Each gets a result or one clear error; never a crash or a hang.
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+new_project hostile <<'EOF2'
+name: hostile
+element-path: elements
+EOF2
+
+# 100 MB: a public list of ~3.5 million strings loads, and its content is in the key
+awk 'BEGIN { print "kind: stack\npublic:\n  data:\n    items:"; for (i = 0; i < 3500000; i++) printf "    - item-%07d-padding-padding\n", i }' >"$P/elements/big.bst"
+size=$(wc -c <"$P/elements/big.bst")
+[ "$size" -ge 100000000 ] && pass "the generated element is 100 MB ($size bytes)" || fail "generated element size" "$size"
+run_rill show --deps none --format '%{full-key}' big.bst
+if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -Eq '^[0-9a-f]{64}$'; then pass "a 100 MB element loads and gets a key"; else fail "a 100 MB element loads and gets a key" "rc $RC: $ERR"; fi
+rm -f "$P/elements/big.bst"
+
+# a mapping with a million keys: duplicate detection stays linear
+awk 'BEGIN { print "kind: manual\nvariables:"; for (i = 0; i < 1000000; i++) printf "  v%d: x\n", i; print "  v17: again" }' >"$P/elements/wide.bst"
+run_rill show wide.bst
+expect_error "a duplicate among a million keys is found" "elements/wide.bst [line 1000003 column 2]: Duplicate key 'v17'"
+rm -f "$P/elements/wide.bst"
+
+# deep nesting
+awk 'BEGIN { printf "kind: stack\npublic: "; for (i = 0; i < 100000; i++) printf "["; for (i = 0; i < 100000; i++) printf "]"; print "" }' >"$P/elements/deep.bst"
+run_rill show deep.bst
+expect_error "100,000 nested lists" "nesting is too deep"
+awk 'BEGIN { print "kind: stack"; ind = ""; for (i = 0; i < 2000; i++) { printf "%sk%d:\n", ind, i; ind = ind " " } printf "%sleaf: 1\n", ind }' >"$P/elements/deepmap.bst"
+run_rill show deepmap.bst
+expect_error "2,000 nested mappings" "elements/deepmap.bst"
+
+# billion laughs
+{
+	echo "kind: stack"
+	echo "public:"
+	echo "  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"
+	i=1
+	while [ $i -le 12 ]; do
+		j=$((i - 1))
+		echo "  a$i: &a$i [*a$j, *a$j, *a$j, *a$j, *a$j, *a$j, *a$j, *a$j, *a$j, *a$j]"
+		i=$((i + 1))
+	done
+} >"$P/elements/laughs.bst"
+run_rill show laughs.bst
+expect_error "an alias bomb is refused" "aliases expand beyond the limit"
+
+printf 'kind: stack\ndescription: "a\000b"\n' >"$P/elements/nul.bst"
+run_rill show nul.bst
+expect_error "NUL bytes" "elements/nul.bst"
+
+mkdir -p "$P/elements/dir.bst"
+run_rill show dir.bst
+expect_error "a directory named like an element" "dir.bst is a directory"
+
+printf 'kind: stack\ndepends: [dir.bst]\n' >"$P/elements/usesdir.bst"
+run_rill show usesdir.bst
+expect_error "a dependency that is a directory" "elements/usesdir.bst [line 2 column 10]: dir.bst is a directory"
+finish
