@@ -97,11 +97,13 @@ struct node *node_shallow_copy(struct arena *a, const struct node *n)
 	if (n->type == NODE_LIST) {
 		c->u.list.cap = n->u.list.n;
 		c->u.list.items = arena_alloc(a, (n->u.list.n ? n->u.list.n : 1) * sizeof(struct node *));
-		memcpy(c->u.list.items, n->u.list.items, n->u.list.n * sizeof(struct node *));
+		if (n->u.list.n)
+			memcpy(c->u.list.items, n->u.list.items, n->u.list.n * sizeof(struct node *));
 	} else {
 		c->u.map.cap = n->u.map.n;
 		c->u.map.entries = arena_alloc(a, (n->u.map.n ? n->u.map.n : 1) * sizeof(struct node_entry));
-		memcpy(c->u.map.entries, n->u.map.entries, n->u.map.n * sizeof(struct node_entry));
+		if (n->u.map.n)
+			memcpy(c->u.map.entries, n->u.map.entries, n->u.map.n * sizeof(struct node_entry));
 	}
 	return c;
 }

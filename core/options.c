@@ -205,7 +205,8 @@ static int load_one(struct options *o, struct option *opt, const struct node *de
 			const char **v = NULL;
 			list_bst(o->a, element_dir, "", opt, &cap);
 			v = arena_alloc(o->a, (opt->nvalues + 1) * sizeof(char *));
-			memcpy(v, opt->values, opt->nvalues * sizeof(char *));
+			if (opt->nvalues)
+				memcpy(v, opt->values, opt->nvalues * sizeof(char *));
 			free(opt->values);
 			opt->values = v;
 		}

@@ -323,7 +323,8 @@ static int validate_rest(struct project *p, struct error *err)
 		}
 		if (fail_on_overlap && !overlap)
 			node_list_push(p->a, sorted, node_new_str(p->a, NULL, "overlaps"));
-		qsort(sorted->u.list.items, sorted->u.list.n, sizeof(struct node *), cmp_nodes);
+		if (sorted->u.list.n)
+			qsort(sorted->u.list.items, sorted->u.list.n, sizeof(struct node *), cmp_nodes);
 		p->fatal_warnings = sorted;
 	}
 	return load_plugins_list(p, err);

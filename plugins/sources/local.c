@@ -151,8 +151,10 @@ static int walk_dir(struct walk *w, const char *dir, const char *rel)
 		}
 	}
 	closedir(d);
-	qsort(dirs, nd, sizeof(*dirs), common_qsort_py_strcmp);
-	qsort(files, nf, sizeof(*files), common_qsort_py_strcmp);
+	if (nd)
+		qsort(dirs, nd, sizeof(*dirs), common_qsort_py_strcmp);
+	if (nf)
+		qsort(files, nf, sizeof(*files), common_qsort_py_strcmp);
 
 	/* symlinks to directories are listed, never descended into */
 	for (i = 0; i < nd; i++) {

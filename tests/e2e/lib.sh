@@ -33,6 +33,10 @@ run_rill() {
 	RC=$?
 	OUT=$(cat "$TMP/out")
 	ERR=$(cat "$TMP/err")
+	# under SANITIZE=..., any sanitizer report fails the test that ran into it
+	if grep -qE 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$TMP/err"; then
+		fail "sanitizer report while running: rill $*" "$(grep -m3 -E 'runtime error:|Sanitizer' "$TMP/err")"
+	fi
 }
 
 pass() { echo "ok $T_NAME: $1"; }
