@@ -422,7 +422,7 @@ static void closure_digest(struct element *e, int which, struct buf *scratch, ch
 }
 
 static void hash_with_deps(struct buf *scratch, const struct buf *head, const struct buf *deps,
-			   const struct buf *tail, char out[65])
+			   const struct buf *tail, int debug, char out[65])
 {
 	buf_reset(scratch);
 	buf_add(scratch, head->data, head->len);
@@ -431,7 +431,7 @@ static void hash_with_deps(struct buf *scratch, const struct buf *head, const st
 	buf_addch(scratch, ']');
 	buf_add(scratch, tail->data, tail->len);
 	cachekey_sha256_hex(scratch->data, scratch->len, out);
-	if (getenv("RILL_DEBUG_KEYS"))
+	if (debug)
 		fprintf(stderr, "%s\n", scratch->data);
 }
 
@@ -473,8 +473,8 @@ static void compute_keys(struct project *p, struct element *e, struct buf *scrat
 		}
 	}
 	key_parts(p, e, &head, &tail);
-	hash_with_deps(scratch, &head, &weak, &tail, e->weak_key);
-	hash_with_deps(scratch, &head, &strict, &tail, e->strict_key);
+	hash_with_deps(scratch, &head, &weak, &tail, p->debug_keys, e->weak_key);
+	hash_with_deps(scratch, &head, &strict, &tail, p->debug_keys, e->strict_key);
 	if (!p->bst_keys) {
 		for (i = 0; i < e->nrun_deps; i++)
 			if (!e->run_deps[i]->run_strict[0])

@@ -375,6 +375,7 @@ struct project *project_load(const struct load_params *params, struct error *err
 	p->scratch = arena_new();
 	p->plugin_dir = params->plugin_dir;
 	p->bst_keys = params->bst_keys;
+	p->debug_keys = getenv("RILL_DEBUG_KEYS") != NULL;
 	p->include_cache = node_new_map(p->a, NULL);
 	uname(&u);
 	p->host_os = arena_strdup(p->a, u.sysname);

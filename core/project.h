@@ -136,6 +136,7 @@ struct project {
 	struct plugin *plugins;         /* loaded plugins (linked) */
 	const char *host_os, *host_arch;
 	int bst_keys;                   /* see load_params */
+	int debug_keys;                 /* RILL_DEBUG_KEYS is set: print every key's JSON on stderr */
 
 	/* elements */
 	struct element **table;         /* hash table by name */
