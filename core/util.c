@@ -326,7 +326,7 @@ int str_has_prefix(const char *s, const char *prefix)
 uint64_t hash_bytes(const void *p, size_t n)
 {
 	const unsigned char *s = p;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = 14695981039346656037ULL;
 	while (n--) {
 		h ^= *s++;
 		h *= 1099511628211ULL;
