@@ -64,7 +64,7 @@ core/libcore.a: $(CORE_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 rill-backend: core/main.o core/libcore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(YAML_LIBS) $(CRYPTO_LIBS) -ldl
+	$(CC) $(LDFLAGS) -o $@ $^ $(YAML_LIBS) $(CRYPTO_LIBS) -ldl -pthread
 
 frontends/%.o: frontends/%.c $(wildcard frontends/*.h) $(DEPS_STAMP) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -79,7 +79,7 @@ $(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/rill-plugin.h $(FLA
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
 
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -o $@ $< core/libcore.a $(LDFLAGS) $(YAML_LIBS) $(CRYPTO_LIBS) -ldl
+	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -o $@ $< core/libcore.a $(LDFLAGS) $(YAML_LIBS) $(CRYPTO_LIBS) -ldl -pthread
 
 check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN)
 	@sh tests/run.sh $(UNIT_BINS) tests/e2e/t*.sh

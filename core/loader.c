@@ -3,9 +3,12 @@
 #include "loader.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "compose.h"
 #include "yamlload.h"
@@ -49,6 +52,7 @@ static void table_insert(struct project *p, struct element *e)
 	h = name_hash(e->name, p->table_size);
 	e->hnext = p->table[h];
 	p->table[h] = e;
+	e->index = (unsigned)p->nelements;
 	GROW(p->elements, p->elements_cap, p->nelements + 1);
 	p->elements[p->nelements++] = e;
 }
@@ -254,43 +258,51 @@ static int may_reach(const struct element *a, const struct element *b)
 	return 1;
 }
 
-/* a depends on b, transitively, through any dependency type */
-static int depends_on(struct project *p, struct element *a, struct element *b)
-{
+/* The state of one thread sorting dependencies: its own visit marks (indexed by element),
+ * so that sorting threads share nothing they write. */
+struct reach {
+	unsigned *mark;
+	unsigned gen;
 	struct element **stack;
-	size_t n = 0, cap = 64, i;
+	size_t cap;
+};
+
+/* a depends on b, transitively, through any dependency type. Follows kids, which no thread
+ * reorders, while other threads may be sorting deps. */
+static int depends_on(struct reach *r, struct element *a, struct element *b)
+{
+	size_t n = 0, i;
 	int found = 0;
 	if (!may_reach(a, b))
 		return 0;
-	p->mark_gen++;
-	stack = xmalloc(cap * sizeof(*stack));
-	stack[n++] = a;
-	a->mark = p->mark_gen;
+	r->gen++;
+	GROW(r->stack, r->cap, 1);
+	r->stack[n++] = a;
+	r->mark[a->index] = r->gen;
 	while (n && !found) {
-		struct element *x = stack[--n];
+		struct element *x = r->stack[--n];
 		for (i = 0; i < x->ndeps; i++) {
-			struct element *y = x->deps[i].element;
+			struct element *y = x->kids[i];
 			if (y == b) {
 				found = 1;
 				break;
 			}
-			if (y->mark == p->mark_gen || !may_reach(y, b))
+			if (r->mark[y->index] == r->gen || !may_reach(y, b))
 				continue;
-			y->mark = p->mark_gen;
-			GROW(stack, cap, n + 1);
-			stack[n++] = y;
+			r->mark[y->index] = r->gen;
+			GROW(r->stack, r->cap, n + 1);
+			r->stack[n++] = y;
 		}
 	}
-	free(stack);
 	return found;
 }
 
-static int dep_cmp(struct project *p, const struct dep *a, const struct dep *b)
+static int dep_cmp(struct reach *r, const struct dep *a, const struct dep *b)
 {
 	int c;
-	if (depends_on(p, a->element, b->element))
+	if (depends_on(r, a->element, b->element))
 		return 1;
-	if (depends_on(p, b->element, a->element))
+	if (depends_on(r, b->element, a->element))
 		return -1;
 	if (a->type != b->type) {
 		if (a->type == DEP_RUNTIME)
@@ -305,14 +317,14 @@ static int dep_cmp(struct project *p, const struct dep *a, const struct dep *b)
 /* Python's list.sort for short lists: count the initial run (reversing a strictly descending
  * one), then binary insertion. Reproduced exactly because BuildStream's comparator is not a
  * total order, so the algorithm decides the result. */
-static void sort_deps(struct project *p, struct dep *d, size_t n)
+static void sort_deps(struct reach *r, struct dep *d, size_t n)
 {
 	size_t run, i;
 	if (n < 2)
 		return;
 	run = 2;
-	if (dep_cmp(p, &d[1], &d[0]) < 0) {
-		while (run < n && dep_cmp(p, &d[run], &d[run - 1]) < 0)
+	if (dep_cmp(r, &d[1], &d[0]) < 0) {
+		while (run < n && dep_cmp(r, &d[run], &d[run - 1]) < 0)
 			run++;
 		for (i = 0; i < run / 2; i++) {
 			struct dep t = d[i];
@@ -320,7 +332,7 @@ static void sort_deps(struct project *p, struct dep *d, size_t n)
 			d[run - 1 - i] = t;
 		}
 	} else {
-		while (run < n && dep_cmp(p, &d[run], &d[run - 1]) >= 0)
+		while (run < n && dep_cmp(r, &d[run], &d[run - 1]) >= 0)
 			run++;
 	}
 	for (i = run; i < n; i++) {
@@ -328,7 +340,7 @@ static void sort_deps(struct project *p, struct dep *d, size_t n)
 		size_t lo = 0, hi = i;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			if (dep_cmp(p, &pivot, &d[mid]) < 0)
+			if (dep_cmp(r, &pivot, &d[mid]) < 0)
 				hi = mid;
 			else
 				lo = mid + 1;
@@ -395,19 +407,68 @@ static void label_second(struct project *p)
 	free(stack);
 }
 
-/* Sort e's dependencies and split them into build and runtime lists. */
-static void sort_element(struct project *p, struct element *e)
+/* Sorting dependencies is most of the work on big graphs and each element's sort only reads
+ * the graph, so it is shared between threads: each takes chunks of elements from a counter. */
+struct sort_job {
+	struct project *p;
+	atomic_size_t next;
+};
+
+#define SORT_CHUNK 256
+#define SORT_PARALLEL_MIN 4096  /* below this, a thread costs more than it saves */
+
+static void *sort_worker(void *arg)
 {
-	size_t i;
-	e->sorted = 1;
-	sort_deps(p, e->deps, e->ndeps);
-	e->build_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
-	e->run_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
-	for (i = 0; i < e->ndeps; i++) {
-		if (is_build(&e->deps[i]))
-			e->build_deps[e->nbuild_deps++] = e->deps[i].element;
-		if (is_runtime(&e->deps[i]))
-			e->run_deps[e->nrun_deps++] = e->deps[i].element;
+	struct sort_job *job = arg;
+	struct project *p = job->p;
+	struct reach r = {xcalloc(p->nelements, sizeof(unsigned)), 0, NULL, 0};
+	size_t start, i;
+	while ((start = atomic_fetch_add(&job->next, SORT_CHUNK)) < p->nelements) {
+		size_t end = start + SORT_CHUNK < p->nelements ? start + SORT_CHUNK : p->nelements;
+		for (i = start; i < end; i++)
+			if (!p->elements[i]->sorted)
+				sort_deps(&r, p->elements[i]->deps, p->elements[i]->ndeps);
+	}
+	free(r.mark);
+	free(r.stack);
+	return NULL;
+}
+
+/* Sort every new element's dependencies, then split them into build and runtime lists. */
+static void sort_all(struct project *p)
+{
+	struct sort_job job;
+	pthread_t helper;
+	int threaded = 0;
+	size_t i, j;
+	for (i = 0; i < p->nelements; i++) {
+		struct element *e = p->elements[i];
+		if (e->sorted)
+			continue;
+		e->kids = arena_alloc(p->a, (e->ndeps + 1) * sizeof(*e->kids));
+		for (j = 0; j < e->ndeps; j++)
+			e->kids[j] = e->deps[j].element;
+	}
+	job.p = p;
+	atomic_init(&job.next, 0);
+	if (p->nelements >= SORT_PARALLEL_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		threaded = pthread_create(&helper, NULL, sort_worker, &job) == 0;
+	sort_worker(&job);
+	if (threaded)
+		pthread_join(helper, NULL);
+	for (i = 0; i < p->nelements; i++) {
+		struct element *e = p->elements[i];
+		if (e->sorted)
+			continue;
+		e->sorted = 1;
+		e->build_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
+		e->run_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
+		for (j = 0; j < e->ndeps; j++) {
+			if (is_build(&e->deps[j]))
+				e->build_deps[e->nbuild_deps++] = e->deps[j].element;
+			if (is_runtime(&e->deps[j]))
+				e->run_deps[e->nrun_deps++] = e->deps[j].element;
+		}
 	}
 }
 
@@ -470,9 +531,7 @@ int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 		result[i] = e;
 	}
 	label_second(p);
-	for (i = 0; i < p->nelements; i++)
-		if (!p->elements[i]->sorted)
-			sort_element(p, p->elements[i]);
+	sort_all(p);
 	*out = result;
 	return 0;
 fail:

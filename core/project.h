@@ -103,6 +103,8 @@ struct element {
 	unsigned depth;                 /* longest dependency path to a leaf (for reachability) */
 	unsigned post[2], low[2];       /* two DFS post-order interval labels (for reachability) */
 	int sorted;                     /* deps sorted and split into build/run lists */
+	unsigned index;                 /* position in project->elements */
+	struct element **kids;          /* dependencies in file order, never reordered (searches) */
 	unsigned mark;
 	unsigned walk_gen;              /* loader_walk visit generation */
 	unsigned walk_bits;             /* scopes visited in that generation */
