@@ -451,7 +451,7 @@ static void sort_all(struct project *p)
 	}
 	job.p = p;
 	atomic_init(&job.next, 0);
-	if (p->nelements >= SORT_PARALLEL_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+	if (p->nelements >= SORT_PARALLEL_MIN && p->threads > 1)
 		threaded = pthread_create(&helper, NULL, sort_worker, &job) == 0;
 	sort_worker(&job);
 	if (threaded)

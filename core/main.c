@@ -33,7 +33,10 @@ static const char usage_global[] =
 	"Commands:\n"
 	"  show     Show elements in the pipeline\n"
 	"\n"
-	"Run 'rill COMMAND --help' for a command's options.\n";
+	"Run 'rill COMMAND --help' for a command's options.\n"
+	"\n"
+	"Environment: RILL_THREADS=N limits the threads loading uses (default: 2 when there are\n"
+	"several CPUs); RILL_PLUGIN_DIR overrides where core plugins are found.\n";
 
 static const char usage_show[] =
 	"Usage: rill show [OPTIONS] TARGETS...\n"
@@ -285,6 +288,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	lp.plugin_dir = pdir;
 	lp.max_jobs = c->max_jobs;
 	lp.bst_keys = bst_keys;
+	lp.threads = getenv("RILL_THREADS") ? atoi(getenv("RILL_THREADS")) : 0;
 	p = project_load(&lp, &err);
 	if (!p)
 		goto fail;

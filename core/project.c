@@ -376,6 +376,11 @@ struct project *project_load(const struct load_params *params, struct error *err
 	p->plugin_dir = params->plugin_dir;
 	p->bst_keys = params->bst_keys;
 	p->debug_keys = getenv("RILL_DEBUG_KEYS") != NULL;
+	p->threads = params->threads;
+	if (p->threads <= 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		p->threads = cpus > 1 ? 2 : 1;
+	}
 	p->include_cache = node_new_map(p->a, NULL);
 	uname(&u);
 	p->host_os = arena_strdup(p->a, u.sysname);

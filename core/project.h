@@ -26,6 +26,7 @@ struct load_params {
 	const char *plugin_dir;         /* core plugins directory (elements/, sources/ below it) */
 	int max_jobs;                   /* 0: automatic (min(cpus, 8)) */
 	int bst_keys;                   /* compute keys exactly as BuildStream 1.6.8 does */
+	int threads;                    /* threads the loader may use; 0: one per CPU, at most 2 */
 };
 
 /* Per element kind: its plugin and defaults composed with the project's elements: override. */
@@ -139,6 +140,7 @@ struct project {
 	const char *host_os, *host_arch;
 	int bst_keys;                   /* see load_params */
 	int debug_keys;                 /* RILL_DEBUG_KEYS is set: print every key's JSON on stderr */
+	int threads;                    /* see load_params */
 
 	/* elements */
 	struct element **table;         /* hash table by name */
