@@ -575,12 +575,13 @@ static inline int common_downloadable_configure(const struct rill_host *host, st
 						const struct rill_node *config, const char **url,
 						const char **ref)
 {
-	const char *etag;
+	const char *etag, *translated;
 	if (common_get_str(host, ctx, config, "url", 1, NULL, url, NULL) != 0 ||
 	    common_get_str(host, ctx, config, "ref", 0, NULL, ref, NULL) != 0 ||
 	    common_get_str(host, ctx, config, "etag", 0, NULL, &etag, NULL) != 0)
 		return -1;
-	return 0;
+	/* checks the alias (an unknown one is an error, none at all a warning) */
+	return host->translate_url(ctx, host->get(config, "url"), *url, &translated);
 }
 
 /* [url, ref] of a downloadable source, or NULL without a ref. */

@@ -52,6 +52,11 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx,
 	    common_get_str(host, ctx, config, "track", 0, NULL, &track, NULL) != 0 ||
 	    common_get_str(host, ctx, config, "ref-format", 0, "sha1", &ref_format, &ref_format_node) != 0)
 		return -1;
+	{
+		const char *translated;
+		if (host->translate_url(ctx, host->get(config, "url"), url, &translated) != 0)
+			return -1;
+	}
 	if (strcmp(ref_format, "sha1") != 0 && strcmp(ref_format, "git-describe") != 0)
 		return host->error(ctx, ref_format_node, "Unexpected value for ref-format: %s", ref_format);
 	if (!ref && !track)

@@ -3,30 +3,14 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "../common.h"
 
-#include <strings.h>
 
 static const char *const config_keys[] = {COMMON_DOWNLOADABLE_CONFIG_KEYS, "filename", NULL};
 
-static const char *const uri_schemes[] = {"http", "https", "ftp", "file", "git", "sftp", "ssh", NULL};
-
-/* os.path.basename() of the URL after alias translation. The alias ("name:" where name is not
- * a URI scheme) is replaced by the project's alias URL, which rill does not pass to plugins;
- * the result is the same whenever the rest of the URL contains a '/' or the alias URL ends
- * with '/', as alias URLs conventionally do. */
+/* os.path.basename() of the URL after alias translation, as BuildStream names the file. */
 static const char *url_basename(const char *url)
 {
-	const char *colon = strchr(url, ':'), *body = url, *slash;
-	if (colon) {
-		size_t n = (size_t)(colon - url), i;
-		int scheme = 0;
-		for (i = 0; uri_schemes[i]; i++)
-			if (strlen(uri_schemes[i]) == n && strncasecmp(url, uri_schemes[i], n) == 0)
-				scheme = 1;
-		if (!scheme)
-			body = colon + 1;
-	}
-	slash = strrchr(body, '/');
-	return slash ? slash + 1 : body;
+	const char *slash = strrchr(url, '/');
+	return slash ? slash + 1 : url;
 }
 
 static int configure(const struct rill_host *host, struct rill_ctx *ctx,
@@ -38,8 +22,12 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx,
 		return -1;
 	if (common_get_str(host, ctx, config, "filename", 0, NULL, &filename, NULL) != 0)
 		return -1;
-	if (!filename)
-		filename = common_strip(host, ctx, url_basename(url));
+	if (!filename) {
+		const char *translated;
+		if (host->translate_url(ctx, host->get(config, "url"), url, &translated) != 0)
+			return -1;
+		filename = common_strip(host, ctx, url_basename(translated));
+	}
 	if (!filename)
 		return host->error(ctx, config, "Out of memory");
 	if (strchr(filename, '/'))

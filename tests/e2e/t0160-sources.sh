@@ -1,0 +1,110 @@
+#!/bin/sh
+# Source configuration: aliases (unknown alias, unaliased URL warning, fatal warnings), local
+# and patch paths, git refs, and what a missing ref means.
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+new_project srcs <<'EOF2'
+name: srcs
+element-path: elements
+aliases:
+  up: https://example.com/dl/
+EOF2
+mkdir -p "$P/files/sub"
+echo data >"$P/files/a.txt"
+echo patch >"$P/files/fix.patch"
+
+src() { # CASE EXPECTED-ERROR-or-empty: element s.bst with the sources given on stdin
+	{ printf 'kind: manual\nsources:\n'; cat; } >"$P/elements/s.bst"
+	run_rill show --deps none --format '%{state}' s.bst
+}
+
+src <<'EOF2'
+- kind: tar
+  url: nosuch:x.tar.gz
+  ref: 1111111111111111111111111111111111111111111111111111111111111111
+EOF2
+expect_error "an unknown alias is an error" "elements/s.bst [line 4 column 7]: Invalid alias 'nosuch' specified in URL: nosuch:x.tar.gz"
+
+src <<'EOF2'
+- kind: remote
+  url: https://example.com/x.bin
+  ref: 1111111111111111111111111111111111111111111111111111111111111111
+EOF2
+if [ "$RC" -eq 0 ] && [ "$OUT" = "fetch needed" ] && printf '%s' "$ERR" | grep -qF "warning [unaliased-url]: elements/s.bst [line 4 column 7]: Use of unaliased source download URL"; then
+	pass "an unaliased URL is a warning"
+else
+	fail "an unaliased URL is a warning" "rc $RC out $OUT err $ERR"
+fi
+printf 'fatal-warnings: [unaliased-url]\n' >>"$P/project.conf"
+run_rill show s.bst
+expect_error "fatal-warnings turns it into an error" "Use of unaliased source download URL: https://example.com/x.bin [unaliased-url]"
+sed -i '/fatal-warnings/d' "$P/project.conf"
+
+src <<'EOF2'
+- kind: tar
+  url: up:x.tar.gz
+EOF2
+expect_out "a source without a ref has no reference" "no reference"
+
+src <<'EOF2'
+- kind: local
+  path: files
+EOF2
+expect_out "a local source is always cached" "buildable"
+
+src <<'EOF2'
+- kind: local
+  path: /etc
+EOF2
+expect_error "local paths must be relative" "elements/s.bst"
+src <<'EOF2'
+- kind: local
+  path: ../outside
+EOF2
+expect_error "local paths stay inside the project" "elements/s.bst"
+src <<'EOF2'
+- kind: local
+  path: files/missing
+EOF2
+expect_error "a missing local path" "elements/s.bst"
+src <<'EOF2'
+- kind: local
+  path: files
+- kind: patch
+  path: files/sub
+EOF2
+expect_error "a patch must be a file" "elements/s.bst"
+src <<'EOF2'
+- kind: git
+  url: up:repo.git
+EOF2
+expect_error "git needs a ref or track" "Git sources require a ref and/or track"
+src <<'EOF2'
+- kind: git
+  url: up:repo.git
+  track: main
+EOF2
+expect_out "git with only track has no reference" "no reference"
+src <<'EOF2'
+- kind: tar
+  url: up:x.tar.gz
+  ref: 1111111111111111111111111111111111111111111111111111111111111111
+  bogus: 1
+EOF2
+expect_error "unknown source keys" "Unexpected key: bogus"
+src <<'EOF2'
+- kind: nosuch
+  url: up:x
+EOF2
+expect_error "unknown source kind" "No Source plugin registered for kind 'nosuch'"
+
+# the local source's key follows its content
+src <<'EOF2'
+- kind: local
+  path: files
+EOF2
+k1=$(key_of s.bst)
+echo changed >"$P/files/a.txt"
+k2=$(key_of s.bst)
+[ -n "$k1" ] && [ -n "$k2" ] && [ "$k1" != "$k2" ] && pass "a local file's content is in the key" || fail "a local file's content is in the key" "$k1 $k2"
+finish
