@@ -134,7 +134,6 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 		     struct error *err)
 {
 	struct element *e;
-	char *path;
 	struct node *n;
 	struct include_ctx ic;
 	const char *kind;
@@ -149,15 +148,13 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 			return node_error(err, from->at, "Element name '%s' must be relative to the element path", name);
 		return error_set(err, "Element name '%s' must be relative to the element path", name);
 	}
-	path = xasprintf("%s/%s", p->element_dir, name);
 	{
 		struct buf data = BUF_INIT;
 		char *display;
-		if (read_file(path, &data, NULL)) {
+		if (read_file_at(p->element_dirfd, name, &data, NULL)) {
 			int isdir = errno == EISDIR, missing = errno == ENOENT || errno == ENOTDIR;
 			const char *why = strerror(errno);
 			buf_release(&data);
-			free(path);
 			if (isdir || missing) {
 				const char *fmt = isdir ? "%s is a directory, not an element file"
 							: "Could not find element '%s' in elements directory '%s'";
@@ -174,7 +171,6 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 		free(display);
 		buf_release(&data);
 	}
-	free(path);
 	if (!n)
 		return -1;
 	memset(&ic, 0, sizeof(ic));

@@ -120,6 +120,7 @@ struct project {
 	long format_version;
 	const char *element_path;       /* as configured, relative to dir */
 	char *element_dir;              /* absolute */
+	int element_dirfd;              /* element_dir, open (element files are read relative to it) */
 	int refs_in_project_refs;       /* ref-storage: project.refs */
 	struct node *refs;              /* project.refs: projects.<name> map, or NULL */
 	struct node *config;            /* final composed configuration */

@@ -336,8 +336,13 @@ uint64_t hash_bytes(const void *p, size_t n)
 
 int read_file(const char *path, struct buf *out, struct error *err)
 {
+	return read_file_at(AT_FDCWD, path, out, err);
+}
+
+int read_file_at(int dirfd, const char *path, struct buf *out, struct error *err)
+{
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC), saved;
 	size_t want;
 	if (fd < 0)
 		return error_set(err, "%s: %s", path, strerror(errno));

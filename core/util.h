@@ -79,5 +79,8 @@ uint64_t hash_bytes(const void *p, size_t n);      /* FNV-1a 64 */
 
 /* Read a whole file into a NUL-terminated heap buffer. Returns 0, or -1 with err set. */
 int read_file(const char *path, struct buf *out, struct error *err);
+/* The same for path relative to the directory open as dirfd (AT_FDCWD: the current one);
+ * errno tells why on failure. */
+int read_file_at(int dirfd, const char *path, struct buf *out, struct error *err);
 
 #endif
