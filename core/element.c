@@ -421,6 +421,32 @@ static void closure_digest(struct element *e, int which, struct buf *scratch, ch
 	cachekey_sha256_hex(scratch->data, scratch->len, out);
 }
 
+/* Hash head + "dependencies":<value> + tail, value being JSON text. */
+static void hash_with_deps_raw(struct buf *scratch, const struct buf *head, const struct buf *value,
+			       const struct buf *tail, int debug, char out[65])
+{
+	buf_reset(scratch);
+	buf_add(scratch, head->data, head->len);
+	buf_adds(scratch, "\"dependencies\":");
+	buf_add(scratch, buf_str(value), value->len);
+	buf_add(scratch, tail->data, tail->len);
+	cachekey_sha256_hex(scratch->data, scratch->len, out);
+	if (debug)
+		fprintf(stderr, "%s\n", scratch->data);
+}
+
+/* Hash "<base digest>[<deps>]". */
+static void hash_digest_deps(struct buf *scratch, const char base[65], const struct buf *deps, char out[65])
+{
+	buf_reset(scratch);
+	buf_adds(scratch, base);
+	buf_addch(scratch, '[');
+	buf_add(scratch, buf_str(deps), deps->len);
+	buf_addch(scratch, ']');
+	cachekey_sha256_hex(scratch->data, scratch->len, out);
+}
+
+/* Hash head + "dependencies":[deps] + tail: BuildStream's key. */
 static void hash_with_deps(struct buf *scratch, const struct buf *head, const struct buf *deps,
 			   const struct buf *tail, int debug, char out[65])
 {
@@ -473,8 +499,20 @@ static void compute_keys(struct project *p, struct element *e, struct buf *scrat
 		}
 	}
 	key_parts(p, e, &head, &tail);
-	hash_with_deps(scratch, &head, &weak, &tail, p->debug_keys, e->weak_key);
-	hash_with_deps(scratch, &head, &strict, &tail, p->debug_keys, e->strict_key);
+	if (p->bst_keys) {
+		hash_with_deps(scratch, &head, &weak, &tail, p->debug_keys, e->weak_key);
+		hash_with_deps(scratch, &head, &strict, &tail, p->debug_keys, e->strict_key);
+	} else {
+		/* the dictionary with "dependencies": null is hashed once; each key is the hash of
+		 * that digest followed by its dependency list */
+		char base[65];
+		struct buf nodeps = BUF_INIT;
+		buf_adds(&nodeps, "null");
+		hash_with_deps_raw(scratch, &head, &nodeps, &tail, p->debug_keys, base);
+		buf_release(&nodeps);
+		hash_digest_deps(scratch, base, &weak, e->weak_key);
+		hash_digest_deps(scratch, base, &strict, e->strict_key);
+	}
 	if (!p->bst_keys) {
 		for (i = 0; i < e->nrun_deps; i++)
 			if (!e->run_deps[i]->run_strict[0])
