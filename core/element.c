@@ -280,28 +280,42 @@ static int resolve_sources(struct project *p, struct element *e, struct error *e
 	return 0;
 }
 
+/* Checks of the plugin's flags. Reads kids and kid_types, never deps: another thread may be
+ * sorting those. */
 static int preflight(struct element *e, struct error *err)
 {
 	unsigned f = e->ki->plugin->desc->flags;
 	const char *k = e->kind;
+	size_t i, nbuild = 0, nrun = 0;
+	struct element *build = NULL;
+	int build_also_runtime = 0;
+	for (i = 0; i < e->ndeps; i++) {
+		if (e->kid_types[i] != DEP_RUNTIME) {
+			nbuild++;
+			build = e->kids[i];
+		}
+		if (e->kid_types[i] != DEP_BUILD)
+			nrun++;
+	}
+	for (i = 0; build && i < e->ndeps; i++)
+		if (e->kids[i] == build && e->kid_types[i] != DEP_BUILD)
+			build_also_runtime = 1;
 	if ((f & RILL_ELEMENT_FORBID_RDEPENDS) && (f & RILL_ELEMENT_FORBID_BDEPENDS) && e->ndeps)
 		return node_error(err, e->node, "Dependencies are forbidden for '%s' elements", k);
-	if ((f & RILL_ELEMENT_FORBID_RDEPENDS) && e->nrun_deps)
+	if ((f & RILL_ELEMENT_FORBID_RDEPENDS) && nrun)
 		return node_error(err, e->node, "Runtime dependencies are forbidden for '%s' elements", k);
-	if ((f & RILL_ELEMENT_FORBID_BDEPENDS) && e->nbuild_deps)
+	if ((f & RILL_ELEMENT_FORBID_BDEPENDS) && nbuild)
 		return node_error(err, e->node, "Build dependencies are forbidden for '%s' elements", k);
 	if ((f & RILL_ELEMENT_FORBID_SOURCES) && e->nsources)
 		return node_error(err, e->node, "Sources are forbidden for '%s' elements", k);
 	if ((f & RILL_ELEMENT_REQUIRE_SOURCES) && !e->nsources)
 		return node_error(err, e->node, "An %s element must have at least one source.", k);
 	if (f & RILL_ELEMENT_ONE_BUILD_DEP) {
-		size_t i;
-		if (e->nbuild_deps != 1)
+		if (nbuild != 1)
 			return node_error(err, e->node, "%s element must have exactly 1 build-dependency, actually have %zu",
-					  k, e->nbuild_deps);
-		for (i = 0; i < e->nrun_deps; i++)
-			if (e->run_deps[i] == e->build_deps[0])
-				return node_error(err, e->node, "%s element's build dependency must not also be a runtime dependency", k);
+					  k, nbuild);
+		if (build_also_runtime)
+			return node_error(err, e->node, "%s element's build dependency must not also be a runtime dependency", k);
 	}
 	return 0;
 }
@@ -536,6 +550,8 @@ int element_resolve_all(struct project *p, struct element *const *list, size_t n
 	for (i = 0; i < n; i++)
 		if (element_resolve(p, list[i], err))
 			goto fail;
+	/* keys follow the dependency order */
+	loader_finish_sort(p);
 	for (i = 0; i < n; i++)
 		if (!list[i]->keys_done)
 			compute_keys(p, list[i], &scratch, &tmp, &cap);
@@ -543,6 +559,7 @@ int element_resolve_all(struct project *p, struct element *const *list, size_t n
 	buf_release(&scratch);
 	return 0;
 fail:
+	loader_finish_sort(p);
 	free(tmp);
 	buf_release(&scratch);
 	return -1;

@@ -430,33 +430,57 @@ static void *sort_worker(void *arg)
 	return NULL;
 }
 
-/* Sort every new element's dependencies, then split them into build and runtime lists. */
-static void sort_all(struct project *p)
-{
+struct sort_state {
 	struct sort_job job;
 	pthread_t helper;
-	int threaded = 0;
+	int threaded;
+};
+
+/* Start sorting every new element's dependencies: on a helper thread for big graphs (the
+ * caller meanwhile resolves elements, which never looks at dependency order), else later in
+ * loader_finish_sort(). */
+static void sort_start(struct project *p)
+{
+	struct sort_state *s;
 	size_t i, j;
+	if (p->sorting)
+		return;
 	for (i = 0; i < p->nelements; i++) {
 		struct element *e = p->elements[i];
-		if (e->sorted)
+		if (e->sorted || e->kids)
 			continue;
 		e->kids = arena_alloc(p->a, (e->ndeps + 1) * sizeof(*e->kids));
-		for (j = 0; j < e->ndeps; j++)
+		e->kid_types = arena_alloc(p->a, e->ndeps + 1);
+		for (j = 0; j < e->ndeps; j++) {
 			e->kids[j] = e->deps[j].element;
+			e->kid_types[j] = (unsigned char)e->deps[j].type;
+		}
 	}
-	job.p = p;
-	atomic_init(&job.next, 0);
+	s = xcalloc(1, sizeof(*s));
+	s->job.p = p;
+	atomic_init(&s->job.next, 0);
 	if (p->nelements >= SORT_PARALLEL_MIN && p->threads > 1)
-		threaded = pthread_create(&helper, NULL, sort_worker, &job) == 0;
-	sort_worker(&job);
-	if (threaded)
-		pthread_join(helper, NULL);
+		s->threaded = pthread_create(&s->helper, NULL, sort_worker, &s->job) == 0;
+	p->sorting = s;
+}
+
+void loader_finish_sort(struct project *p)
+{
+	struct sort_state *s = p->sorting;
+	size_t i, j;
+	if (!s)
+		return;
+	sort_worker(&s->job);
+	if (s->threaded)
+		pthread_join(s->helper, NULL);
+	free(s);
+	p->sorting = NULL;
 	for (i = 0; i < p->nelements; i++) {
 		struct element *e = p->elements[i];
 		if (e->sorted)
 			continue;
 		e->sorted = 1;
+		e->nbuild_deps = e->nrun_deps = 0;
 		e->build_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
 		e->run_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
 		for (j = 0; j < e->ndeps; j++) {
@@ -487,6 +511,8 @@ static int load_tree(struct project *p, struct element *root, struct error *err)
 		if (f->next == e->ndeps) {
 			e->state = 2;
 			finish_element(p, e);
+			GROW(p->topo, p->topo_cap, p->ntopo + 1);
+			p->topo[p->ntopo++] = e;
 			depth--;
 			continue;
 		}
@@ -527,7 +553,7 @@ int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 		result[i] = e;
 	}
 	label_second(p);
-	sort_all(p);
+	sort_start(p);
 	*out = result;
 	return 0;
 fail:
@@ -555,6 +581,7 @@ void loader_walk(struct project *p, struct element *const *roots, size_t nroots,
 {
 	struct walk_frame *stack = NULL;
 	size_t depth = 0, scap = 0, r;
+	loader_finish_sort(p);
 	if (scope == SCOPE_NONE) {
 		for (r = 0; r < nroots; r++) {
 			GROW(*list, *cap, *n + 1);

@@ -11,6 +11,11 @@
 int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 		struct element ***out, struct error *err);
 
+/* loader_load() leaves the dependency sort running on a second thread for big graphs; this
+ * finishes it (the calling thread helps) and splits dependencies into build and runtime
+ * lists. loader_walk() and element_resolve_all() call it; project_free() too. Idempotent. */
+void loader_finish_sort(struct project *p);
+
 /* Look up a loaded element by name. */
 struct element *loader_find(struct project *p, const char *name);
 

@@ -207,8 +207,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	size_t ntargets = 0, tcap = 0, n = 0, cap = 0, i;
 	struct load_params lp = {0};
 	struct project *p = NULL;
-	struct element **roots = NULL, **list = NULL, **all = NULL;
-	size_t nall = 0, allcap = 0;
+	struct element **roots = NULL, **list = NULL;
 	struct error err = ERROR_INIT;
 	struct buf out = BUF_INIT;
 	int rc = 1, k, bst_keys = 0;
@@ -294,9 +293,9 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		goto fail;
 	if (loader_load(p, targets, ntargets, &roots, &err))
 		goto fail;
-	/* everything the targets need, dependencies first, so keys can be computed */
-	loader_walk(p, roots, ntargets, SCOPE_ALL, &all, &nall, &allcap);
-	if (element_resolve_all(p, all, nall, &err))
+	/* everything the targets need (all that was loaded), each after its dependencies, so
+	 * keys can be computed; the dependency sort finishes meanwhile on another thread */
+	if (element_resolve_all(p, p->topo, p->ntopo, &err))
 		goto fail;
 	print_warnings(p);
 	if (!strcmp(deps, "plan")) {
@@ -332,7 +331,6 @@ out:
 	free(targets);
 	free(roots);
 	free(list);
-	free(all);
 	free(pdir);
 	project_free(p);
 	return rc;

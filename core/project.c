@@ -17,6 +17,7 @@
 
 #include "compose.h"
 #include "defaults.h"
+#include "loader.h"
 #include "plugin.h"
 #include "variables.h"
 #include "yamlload.h"
@@ -461,7 +462,9 @@ void project_free(struct project *p)
 {
 	if (!p)
 		return;
+	loader_finish_sort(p);
 	plugin_unload_all(p->plugins);
+	free(p->topo);
 	free(p->table);
 	free(p->elements);
 	free(p->dir);

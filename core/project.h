@@ -106,6 +106,7 @@ struct element {
 	int sorted;                     /* deps sorted and split into build/run lists */
 	unsigned index;                 /* position in project->elements */
 	struct element **kids;          /* dependencies in file order, never reordered (searches) */
+	unsigned char *kid_types;       /* enum dep_type of each kid */
 	unsigned mark;
 	unsigned walk_gen;              /* loader_walk visit generation */
 	unsigned walk_bits;             /* scopes visited in that generation */
@@ -144,6 +145,9 @@ struct project {
 	int threads;                    /* see load_params */
 
 	/* elements */
+	struct sort_state *sorting;     /* dependency sort still running (loader.c) */
+	struct element **topo;          /* loaded elements, each after its dependencies */
+	size_t ntopo, topo_cap;
 	struct element **table;         /* hash table by name */
 	size_t table_size;
 	struct element **elements;      /* load order */
