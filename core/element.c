@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "element.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,18 +343,19 @@ int element_resolve(struct project *p, struct element *e, struct error *err)
 
 /* The parts of the key dictionary that do not depend on the dependencies, as JSON members
  * (sorted), split around "dependencies": head is everything before it, tail everything after. */
-static void key_parts(struct project *p, struct element *e, struct buf *head, struct buf *tail)
+static void key_parts(struct project *p, struct arena *sa, struct element *e, struct buf *head,
+		      struct buf *tail)
 {
 	struct node *env, *exec;
 	size_t i, j;
 	char ver[64], num[32];
-	arena_reset(p->scratch);
-	env = node_new_map(p->scratch, NULL);
-	exec = node_new_map(p->scratch, NULL);
+	arena_reset(sa);
+	env = node_new_map(sa, NULL);
+	exec = node_new_map(sa, NULL);
 	snprintf(ver, sizeof(ver), "%s.%d", p->bst_keys ? BST_ARTIFACT_VERSION : RILL_ARTIFACT_VERSION,
 		 e->ki->plugin->desc->artifact_version);
 	buf_adds(head, "{\"artifact-version\":");
-	cachekey_json(head, node_new_str(p->scratch, NULL, ver));
+	cachekey_json(head, node_new_str(sa, NULL, ver));
 	buf_adds(head, ",\"cache\":\"CASCache\",\"context\":\"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",");
 
 	buf_adds(tail, ",\"element\":");
@@ -363,19 +366,19 @@ static void key_parts(struct project *p, struct element *e, struct buf *head, st
 		for (j = 0; j < e->env_nocache->u.list.n && !skip; j++)
 			skip = strcmp(node_str(e->env_nocache->u.list.items[j]), en->key) == 0;
 		if (!skip)
-			node_map_put(p->scratch, env, en->key, en->value);
+			node_map_put(sa, env, en->key, en->value);
 	}
 	buf_adds(tail, ",\"environment\":");
 	cachekey_json(tail, env);
-	node_map_put(p->scratch, exec, "arch", node_new_str(p->scratch, NULL, e->build_arch));
-	node_map_put(p->scratch, exec, "os", node_new_str(p->scratch, NULL, e->build_os));
+	node_map_put(sa, exec, "arch", node_new_str(sa, NULL, e->build_arch));
+	node_map_put(sa, exec, "os", node_new_str(sa, NULL, e->build_os));
 	if (e->build_uid) {
 		snprintf(num, sizeof(num), "%ld", e->build_uid);
-		node_map_put(p->scratch, exec, "build-uid", node_new_kind(p->scratch, SCALAR_INT, num));
+		node_map_put(sa, exec, "build-uid", node_new_kind(sa, SCALAR_INT, num));
 	}
 	if (e->build_gid) {
 		snprintf(num, sizeof(num), "%ld", e->build_gid);
-		node_map_put(p->scratch, exec, "build-gid", node_new_kind(p->scratch, SCALAR_INT, num));
+		node_map_put(sa, exec, "build-gid", node_new_kind(sa, SCALAR_INT, num));
 	}
 	buf_adds(tail, ",\"execution-environment\":");
 	cachekey_json(tail, exec);
@@ -475,7 +478,7 @@ static void hash_with_deps(struct buf *scratch, const struct buf *head, const st
 		fprintf(stderr, "%s\n", scratch->data);
 }
 
-static void compute_keys(struct project *p, struct element *e, struct buf *scratch,
+static void compute_keys(struct project *p, struct arena *sa, struct element *e, struct buf *scratch,
 			 struct element ***list, size_t *cap)
 {
 	struct buf head = BUF_INIT, tail = BUF_INIT, weak = BUF_INIT, strict = BUF_INIT;
@@ -512,7 +515,7 @@ static void compute_keys(struct project *p, struct element *e, struct buf *scrat
 			buf_addch(&strict, ']');
 		}
 	}
-	key_parts(p, e, &head, &tail);
+	key_parts(p, sa, e, &head, &tail);
 	if (p->bst_keys) {
 		hash_with_deps(scratch, &head, &weak, &tail, p->debug_keys, e->weak_key);
 		hash_with_deps(scratch, &head, &strict, &tail, p->debug_keys, e->strict_key);
@@ -542,6 +545,85 @@ out:
 	buf_release(&strict);
 }
 
+/* Keys of a big graph are computed on two threads, one dependency depth at a time: elements of
+ * equal depth never depend on each other. (BuildStream keys walk the graph with shared marks,
+ * so they stay on one thread.) */
+#define KEYS_PARALLEL_MIN 4096
+#define KEYS_CHUNK 64
+
+struct keys_job {
+	struct project *p;
+	struct element **order;         /* the elements grouped by depth */
+	size_t *level_start;            /* nlevels + 1 offsets into order */
+	size_t nlevels;
+	atomic_size_t *next;            /* per level: the next unclaimed element */
+	pthread_barrier_t level_done;
+};
+
+static void *keys_worker(void *arg)
+{
+	struct keys_job *j = arg;
+	struct arena *sa = arena_new();
+	struct buf scratch = BUF_INIT;
+	struct element **tmp = NULL;
+	size_t cap = 0, lvl, i;
+	for (lvl = 0; lvl < j->nlevels; lvl++) {
+		size_t hi = j->level_start[lvl + 1], start;
+		while ((start = j->level_start[lvl] + atomic_fetch_add(&j->next[lvl], KEYS_CHUNK)) < hi) {
+			size_t end = start + KEYS_CHUNK < hi ? start + KEYS_CHUNK : hi;
+			for (i = start; i < end; i++)
+				compute_keys(j->p, sa, j->order[i], &scratch, &tmp, &cap);
+		}
+		pthread_barrier_wait(&j->level_done);
+	}
+	free(tmp);
+	buf_release(&scratch);
+	arena_free(sa);
+	return NULL;
+}
+
+/* Returns 0 when done on two threads, -1 when the caller should compute keys itself. */
+static int keys_parallel(struct project *p, struct element *const *list, size_t n)
+{
+	struct keys_job j;
+	pthread_t helper;
+	size_t i, maxd = 0, *count;
+	int rc = -1;
+	if (p->bst_keys || p->threads < 2 || n < KEYS_PARALLEL_MIN)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (list[i]->depth > maxd)
+			maxd = list[i]->depth;
+	j.p = p;
+	j.nlevels = maxd + 1;
+	j.level_start = xcalloc(j.nlevels + 1, sizeof(size_t));
+	j.next = xcalloc(j.nlevels, sizeof(atomic_size_t));
+	j.order = xmalloc(n * sizeof(*j.order));
+	count = xcalloc(j.nlevels + 1, sizeof(size_t));
+	for (i = 0; i < n; i++)
+		count[list[i]->depth + 1]++;
+	for (i = 1; i <= j.nlevels; i++)
+		j.level_start[i] = j.level_start[i - 1] + count[i];
+	memcpy(count, j.level_start, (j.nlevels + 1) * sizeof(size_t));
+	for (i = 0; i < n; i++)
+		j.order[count[list[i]->depth]++] = list[i];
+	for (i = 0; i < j.nlevels; i++)
+		atomic_init(&j.next[i], 0);
+	if (pthread_barrier_init(&j.level_done, NULL, 2) == 0) {
+		if (pthread_create(&helper, NULL, keys_worker, &j) == 0) {
+			keys_worker(&j);
+			pthread_join(helper, NULL);
+			rc = 0;
+		}
+		pthread_barrier_destroy(&j.level_done);
+	}
+	free(count);
+	free(j.order);
+	free(j.next);
+	free(j.level_start);
+	return rc;
+}
+
 int element_resolve_all(struct project *p, struct element *const *list, size_t n, struct error *err)
 {
 	struct buf scratch = BUF_INIT;
@@ -552,9 +634,12 @@ int element_resolve_all(struct project *p, struct element *const *list, size_t n
 			goto fail;
 	/* keys follow the dependency order */
 	loader_finish_sort(p);
-	for (i = 0; i < n; i++)
-		if (!list[i]->keys_done)
-			compute_keys(p, list[i], &scratch, &tmp, &cap);
+	for (i = 0; i < n && list[i]->keys_done; i++)
+		;
+	if (i < n && keys_parallel(p, list, n) != 0)
+		for (i = 0; i < n; i++)
+			if (!list[i]->keys_done)
+				compute_keys(p, p->scratch, list[i], &scratch, &tmp, &cap);
 	free(tmp);
 	buf_release(&scratch);
 	return 0;
