@@ -7,7 +7,10 @@
 #include "project.h"
 
 /* Load targets (element names relative to the element path) and everything they depend on.
- * out receives the target elements (caller frees the array). Errors carry file/line/column. */
+ * out receives the target elements (caller frees the array); p->topo lists every loaded
+ * element after its dependencies. Errors carry file/line/column. An element's deps are in
+ * BuildStream's order, and build_deps/run_deps filled, only once loader_finish_sort() has run;
+ * until then read kids/kid_types, which never change. */
 int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 		struct element ***out, struct error *err);
 

@@ -68,7 +68,7 @@ struct element {
 	const struct node *node;        /* after includes and conditionals */
 	const char *kind;
 	struct kind_info *ki;
-	struct dep *deps;               /* sorted as BuildStream sorts them */
+	struct dep *deps;               /* sorted as BuildStream sorts them (see loader_finish_sort) */
 	size_t ndeps;
 	struct element **build_deps;    /* direct, in dep order */
 	size_t nbuild_deps;
