@@ -137,6 +137,7 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 	struct node *n;
 	struct include_ctx ic;
 	const char *kind;
+	int directives;
 
 	if (!str_has_suffix(name, ".bst")) {
 		if (from)
@@ -168,6 +169,11 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 		}
 		display = strcmp(p->element_path, ".") == 0 ? xstrdup(name) : xasprintf("%s/%s", p->element_path, name);
 		n = yaml_load_data(p->a, data.data, data.len, display, err);
+		/* most files use no directive at all: then the two tree walks below can be skipped.
+		 * A directive key contains its own text unless written with escapes, so any
+		 * backslash keeps the walks. */
+		directives = memmem(data.data, data.len, "(?)", 3) || memmem(data.data, data.len, "(!)", 3) ||
+			     memmem(data.data, data.len, "(@)", 3) || memchr(data.data, '\\', data.len);
 		free(display);
 		buf_release(&data);
 	}
@@ -177,9 +183,9 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 	ic.a = p->a;
 	ic.load = NULL;
 	/* conditionals first, then includes (whose files get their conditionals processed too) */
-	if (compose_conditionals(p->a, n, options_lookup, &p->options, &n, err))
+	if (directives && compose_conditionals(p->a, n, options_lookup, &p->options, &n, err))
 		return -1;
-	{
+	if (directives) {
 		ic.load = project_include_loader;
 		ic.load_ctx = p;
 		ic.lookup = options_lookup;

@@ -99,6 +99,20 @@ else
 	fail "split rules are expanded with the element's variables" "$OUT"
 fi
 
+# a directive key written with a YAML escape is still a directive
+element esc.bst <<'EOF2'
+kind: manual
+"\x28?)":
+- fast:
+    variables:
+      picked: fast
+- not fast:
+    variables:
+      picked: slow
+EOF2
+run_rill show --deps none --format '%{vars}' esc.bst
+if printf '%s\n' "$OUT" | grep -qx 'picked: slow'; then pass "escaped (?) key"; else fail "escaped (?) key" "$OUT $ERR"; fi
+
 # format specs and symbols
 run_rill show --deps none --format '[%{name: >10}][%{kind:^10}][%{name:*<9}] 100%' app.bst
 expect_out "format specs: alignment, fill and width" "[   app.bst][  manual  ][app.bst**] 100%"
