@@ -249,12 +249,13 @@ static int is_build(const struct dep *d)
 
 /* Whether a's labels allow it to reach b: reaching b implies b's post-order interval lies
  * inside a's in every DFS labelling, so a failed test answers "no" at once. */
-static int may_reach(const struct element *a, const struct element *b)
+/* labels: how many of the labellings may be used (the second exists only once loading is done) */
+static int may_reach(const struct element *a, const struct element *b, int labels)
 {
 	int k;
 	if (a->depth <= b->depth)
 		return 0;
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < labels; k++)
 		if (!(a->low[k] <= b->low[k] && b->post[k] < a->post[k]))
 			return 0;
 	return 1;
@@ -264,10 +265,22 @@ static int may_reach(const struct element *a, const struct element *b)
  * so that sorting threads share nothing they write. */
 struct reach {
 	unsigned *mark;
+	size_t nmark;                   /* elements the marks cover */
 	unsigned gen;
 	struct element **stack;
 	size_t cap;
+	int labels;
 };
+
+/* Make the marks cover n elements. */
+static void reach_cover(struct reach *r, size_t n)
+{
+	if (n <= r->nmark)
+		return;
+	r->mark = xrealloc(r->mark, n * sizeof(unsigned));
+	memset(r->mark + r->nmark, 0, (n - r->nmark) * sizeof(unsigned));
+	r->nmark = n;
+}
 
 /* a depends on b, transitively, through any dependency type. Follows kids, which no thread
  * reorders, while other threads may be sorting deps. */
@@ -275,7 +288,7 @@ static int depends_on(struct reach *r, struct element *a, struct element *b)
 {
 	size_t n = 0, i;
 	int found = 0;
-	if (!may_reach(a, b))
+	if (!may_reach(a, b, r->labels))
 		return 0;
 	r->gen++;
 	GROW(r->stack, r->cap, 1);
@@ -289,7 +302,7 @@ static int depends_on(struct reach *r, struct element *a, struct element *b)
 				found = 1;
 				break;
 			}
-			if (r->mark[y->index] == r->gen || !may_reach(y, b))
+			if (r->mark[y->index] == r->gen || !may_reach(y, b, r->labels))
 				continue;
 			r->mark[y->index] = r->gen;
 			GROW(r->stack, r->cap, n + 1);
@@ -357,6 +370,12 @@ static void finish_element(struct project *p, struct element *e)
 {
 	size_t i;
 	unsigned depth = 0;
+	e->kids = arena_alloc(p->a, (e->ndeps + 1) * sizeof(*e->kids));
+	e->kid_types = arena_alloc(p->a, e->ndeps + 1);
+	for (i = 0; i < e->ndeps; i++) {
+		e->kids[i] = e->deps[i].element;
+		e->kid_types[i] = (unsigned char)e->deps[i].type;
+	}
 	e->post[0] = e->low[0] = ++p->post_counter;
 	for (i = 0; i < e->ndeps; i++) {
 		struct element *d = e->deps[i].element;
@@ -391,12 +410,12 @@ static void label_second(struct project *p)
 				size_t i;
 				e->post[1] = e->low[1] = ++counter;
 				for (i = 0; i < e->ndeps; i++)
-					if (e->deps[i].element->low[1] < e->low[1])
-						e->low[1] = e->deps[i].element->low[1];
+					if (e->kids[i]->low[1] < e->low[1])
+						e->low[1] = e->kids[i]->low[1];
 				depth--;
 				continue;
 			}
-			c = e->deps[e->ndeps - 1 - f->next++].element;
+			c = e->kids[e->ndeps - 1 - f->next++];
 			if (c->mark == p->mark_gen)
 				continue;
 			c->mark = p->mark_gen;
@@ -423,13 +442,16 @@ static void *sort_worker(void *arg)
 {
 	struct sort_job *job = arg;
 	struct project *p = job->p;
-	struct reach r = {xcalloc(p->nelements, sizeof(unsigned)), 0, NULL, 0};
+	struct reach r = {NULL, 0, 0, NULL, 0, 2};
 	size_t start, i;
+	reach_cover(&r, p->nelements);
 	while ((start = atomic_fetch_add(&job->next, SORT_CHUNK)) < p->nelements) {
 		size_t end = start + SORT_CHUNK < p->nelements ? start + SORT_CHUNK : p->nelements;
-		for (i = start; i < end; i++)
-			if (!p->elements[i]->sorted)
-				sort_deps(&r, p->elements[i]->deps, p->elements[i]->ndeps);
+		for (i = start; i < end; i++) {
+			struct element *e = p->elements[i];
+			if (!e->sorted && !atomic_exchange(&e->sort_claimed, 1))
+				sort_deps(&r, e->deps, e->ndeps);
+		}
 	}
 	free(r.mark);
 	free(r.stack);
@@ -448,20 +470,8 @@ struct sort_state {
 static void sort_start(struct project *p)
 {
 	struct sort_state *s;
-	size_t i, j;
 	if (p->sorting)
 		return;
-	for (i = 0; i < p->nelements; i++) {
-		struct element *e = p->elements[i];
-		if (e->sorted || e->kids)
-			continue;
-		e->kids = arena_alloc(p->a, (e->ndeps + 1) * sizeof(*e->kids));
-		e->kid_types = arena_alloc(p->a, e->ndeps + 1);
-		for (j = 0; j < e->ndeps; j++) {
-			e->kids[j] = e->deps[j].element;
-			e->kid_types[j] = (unsigned char)e->deps[j].type;
-		}
-	}
 	s = xcalloc(1, sizeof(*s));
 	s->job.p = p;
 	atomic_init(&s->job.next, 0);
@@ -498,6 +508,103 @@ void loader_finish_sort(struct project *p)
 	}
 }
 
+/* While elements load, a second thread sorts the dependencies of each element as soon as it
+ * is finished: its whole closure is loaded then and never changes again. The main thread hands
+ * elements over through a queue; the sorter uses the first labelling only (the second needs
+ * the whole graph) and stops as soon as loading is over, leaving the rest to sort_start(). */
+struct early_item {
+	struct element *e;
+	size_t nelements;               /* elements loaded when e finished (covers its closure) */
+};
+
+struct early_sort {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t more;
+	struct early_item *q;
+	size_t head, n, cap;
+	int done;
+};
+
+static void *early_worker(void *arg)
+{
+	struct early_sort *es = arg;
+	struct reach r = {NULL, 0, 0, NULL, 0, 1};
+	pthread_mutex_lock(&es->mu);
+	for (;;) {
+		struct early_item it;
+		while (!es->done && es->head == es->n)
+			pthread_cond_wait(&es->more, &es->mu);
+		if (es->done)
+			break;
+		it = es->q[es->head++];
+		pthread_mutex_unlock(&es->mu);
+		if (!atomic_exchange(&it.e->sort_claimed, 1)) {
+			reach_cover(&r, it.nelements);
+			sort_deps(&r, it.e->deps, it.e->ndeps);
+		}
+		pthread_mutex_lock(&es->mu);
+	}
+	pthread_mutex_unlock(&es->mu);
+	free(r.mark);
+	free(r.stack);
+	return NULL;
+}
+
+static void early_start(struct project *p)
+{
+	struct early_sort *es;
+	if (p->threads < 2 || p->early)
+		return;
+	es = xcalloc(1, sizeof(*es));
+	pthread_mutex_init(&es->mu, NULL);
+	pthread_cond_init(&es->more, NULL);
+	if (pthread_create(&es->thread, NULL, early_worker, es) != 0) {
+		pthread_cond_destroy(&es->more);
+		pthread_mutex_destroy(&es->mu);
+		free(es);
+		return;
+	}
+	p->early = es;
+}
+
+/* Small graphs are sorted faster than a thread starts: begin once this many are loaded. */
+#define EARLY_SORT_MIN 2048
+
+static void early_push(struct project *p, struct element *e)
+{
+	struct early_sort *es;
+	if (!p->early && p->nelements >= EARLY_SORT_MIN)
+		early_start(p);
+	es = p->early;
+	if (!es || e->ndeps < 2)
+		return;
+	pthread_mutex_lock(&es->mu);
+	GROW(es->q, es->cap, es->n + 1);
+	es->q[es->n].e = e;
+	es->q[es->n].nelements = p->nelements;
+	es->n++;
+	pthread_cond_signal(&es->more);
+	pthread_mutex_unlock(&es->mu);
+}
+
+static void early_stop(struct project *p)
+{
+	struct early_sort *es = p->early;
+	if (!es)
+		return;
+	pthread_mutex_lock(&es->mu);
+	es->done = 1;
+	pthread_cond_signal(&es->more);
+	pthread_mutex_unlock(&es->mu);
+	pthread_join(es->thread, NULL);
+	pthread_cond_destroy(&es->more);
+	pthread_mutex_destroy(&es->mu);
+	free(es->q);
+	free(es);
+	p->early = NULL;
+}
+
 static int load_tree(struct project *p, struct element *root, struct error *err)
 {
 	struct frame *stack = NULL;
@@ -519,6 +626,7 @@ static int load_tree(struct project *p, struct element *root, struct error *err)
 			finish_element(p, e);
 			GROW(p->topo, p->topo_cap, p->ntopo + 1);
 			p->topo[p->ntopo++] = e;
+			early_push(p, e);
 			depth--;
 			continue;
 		}
@@ -558,11 +666,13 @@ int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 			goto fail;
 		result[i] = e;
 	}
+	early_stop(p);
 	label_second(p);
 	sort_start(p);
 	*out = result;
 	return 0;
 fail:
+	early_stop(p);
 	free(result);
 	return -1;
 }

@@ -4,6 +4,8 @@
 #ifndef RILL_PROJECT_H
 #define RILL_PROJECT_H
 
+#include <stdatomic.h>
+
 #include "node.h"
 #include "options.h"
 
@@ -104,6 +106,7 @@ struct element {
 	unsigned depth;                 /* longest dependency path to a leaf (for reachability) */
 	unsigned post[2], low[2];       /* two DFS post-order interval labels (for reachability) */
 	int sorted;                     /* deps sorted and split into build/run lists */
+	atomic_int sort_claimed;        /* a sorting thread has taken this element */
 	unsigned index;                 /* position in project->elements */
 	struct element **kids;          /* dependencies in file order, never reordered (searches) */
 	unsigned char *kid_types;       /* enum dep_type of each kid */
@@ -146,6 +149,7 @@ struct project {
 
 	/* elements */
 	struct sort_state *sorting;     /* dependency sort still running (loader.c) */
+	struct early_sort *early;       /* sorting thread that runs while elements load (loader.c) */
 	struct element **topo;          /* loaded elements, each after its dependencies */
 	size_t ntopo, topo_cap;
 	struct element **table;         /* hash table by name */
