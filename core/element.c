@@ -19,16 +19,12 @@
  * - bst keys (--bst-keys): byte-identical to BuildStream 1.6.8's, whose "dependencies" list
  *   names every element of the build scope, so computing all keys costs the sum of all build
  *   scope sizes — quadratic in a deep graph (a layered 60,000-element stack: ~10^9 entries);
- * - rill keys (the default): "dependencies" lists each direct build dependency once, as
- *   [name, digest of it and its whole runtime closure], so every change that changes a bst key
+ * - rill keys (the default): the dictionary is hashed once with "dependencies": null, and each
+ *   key is the hash of that digest followed by each direct build dependency once, as
+ *   [name, digest of it and its whole runtime closure]; every change that changes a bst key
  *   changes a rill key, and computing all keys is linear in the number of dependency edges. */
 #define BST_ARTIFACT_VERSION "('bst-1.2', 5)"
 #define RILL_ARTIFACT_VERSION "rill-1"
-
-static struct node *empty_map(struct project *p)
-{
-	return node_new_map(p->a, NULL);
-}
 
 /* Keep new (built in scratch memory) in the project arena, sharing every subtree that equals
  * the corresponding part of old (the previous element's result for the kind). */
@@ -55,27 +51,15 @@ static struct node *keep_shared(struct project *p, const struct node *new, const
 	return c;
 }
 
-static int check_protected(const struct node *vars, struct error *err)
-{
-	static const char *const names[] = {"project-name", "element-name", "max-jobs"};
-	size_t i;
-	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		struct node *v = node_map_get(vars, names[i]);
-		if (v)
-			return node_error(err, v, "invalid redefinition of protected variable '%s'", names[i]);
-	}
-	return 0;
-}
-
 static int resolve_variables(struct project *p, struct element *e, struct error *err)
 {
 	struct node *evars;
 	const char *np;
-	if (node_get_map(e->node, "variables", &evars, err) || check_protected(evars, err))
+	if (node_get_map(e->node, "variables", &evars, err) || project_check_protected(evars, err))
 		return -1;
 	if (evars && compose_final_assertions(evars, err))
 		return -1;
-	e->vars = variables_new(p->a, e->ki->vars, evars ? evars : empty_map(p), err);
+	e->vars = variables_new(p->a, e->ki->vars, evars ? evars : p->empty, err);
 	if (!e->vars)
 		return -1;
 	variables_set(e->vars, "element-name", e->name);
@@ -141,13 +125,13 @@ static int resolve_public(struct project *p, struct element *e, struct error *er
 	size_t i, j;
 	if (node_get_map(e->node, "public", &pub, err))
 		return -1;
-	pub = pub ? pub : empty_map(p);
+	pub = pub ? pub : p->empty;
 	if (node_get_map(pub, "bst", &bst, err))
 		return -1;
-	bst = bst ? bst : empty_map(p);
+	bst = bst ? bst : p->empty;
 	arena_reset(p->scratch);
 	if (node_get_map(bst, "split-rules", &splits, err) ||
-	    compose(p->scratch, e->ki->split_rules ? e->ki->split_rules : empty_map(p), splits, &merged, err))
+	    compose(p->scratch, e->ki->split_rules ? e->ki->split_rules : p->empty, splits, &merged, err))
 		return -1;
 	expanded = node_new_map(p->scratch, merged);
 	for (i = 0; i < merged->u.map.n; i++) {
@@ -218,7 +202,7 @@ static int resolve_sandbox(struct project *p, struct element *e, struct error *e
 	struct node *dsb, *esb, *sb;
 	const char *uid, *gid;
 	if (node_get_map(e->ki->defaults, "sandbox", &dsb, err) || node_get_map(e->node, "sandbox", &esb, err) ||
-	    compose(p->a, p->sandbox ? p->sandbox : empty_map(p), dsb, &sb, err) || compose(p->a, sb, esb, &sb, err) ||
+	    compose(p->a, p->sandbox ? p->sandbox : p->empty, dsb, &sb, err) || compose(p->a, sb, esb, &sb, err) ||
 	    compose_final_assertions(sb, err) || node_validate(sb, keys, err))
 		return -1;
 	if (expand_member(e, sb, "build-uid", "0", &uid, err) || expand_member(e, sb, "build-gid", "0", &gid, err) ||
@@ -331,7 +315,7 @@ int element_resolve(struct project *p, struct element *e, struct error *err)
 	if (!e->ki || resolve_variables(p, e, err) || resolve_environment(p, e, err))
 		return -1;
 	if (node_get_map(e->ki->defaults, "config", &dconf, err) || node_get_map(e->node, "config", &econf, err) ||
-	    compose(p->a, dconf ? dconf : empty_map(p), econf, &e->config, err) ||
+	    compose(p->a, dconf ? dconf : p->empty, econf, &e->config, err) ||
 	    compose_final_assertions(e->config, err))
 		return -1;
 	if (resolve_public(p, e, err) || resolve_sandbox(p, e, err) || resolve_sources(p, e, err) ||

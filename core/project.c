@@ -182,13 +182,13 @@ static int load_user_options(struct project *p, struct error *err)
 	return options_load_yaml_values(&p->options, opts, err);
 }
 
-static int check_protected(const struct node *vars, struct error *err)
+int project_check_protected(const struct node *vars, struct error *err)
 {
 	static const char *const protected_vars[] = {"project-name", "element-name", "max-jobs"};
 	size_t i;
 	for (i = 0; i < ARRAY_SIZE(protected_vars); i++) {
 		struct node *v = node_map_get(vars, protected_vars[i]);
-		if (v && v->file)
+		if (v)
 			return node_error(err, v, "invalid redefinition of protected variable '%s'", protected_vars[i]);
 	}
 	return 0;
@@ -343,9 +343,9 @@ static int build_base_variables(struct project *p, const struct load_params *par
 	char jobs[32];
 	if (node_get_map(p->config, "variables", &vars, err))
 		return -1;
-	if (check_protected(vars, err))
+	if (project_check_protected(vars, err))
 		return -1;
-	vars = node_shallow_copy(p->a, vars ? vars : node_new_map(p->a, NULL));
+	vars = node_shallow_copy(p->a, vars ? vars : p->empty);
 	node_map_put(p->a, vars, "project-name", node_new_str(p->a, NULL, p->name));
 	if (params->max_jobs > 0) {
 		snprintf(jobs, sizeof(jobs), "%d", params->max_jobs);
@@ -389,6 +389,7 @@ struct project *project_load(const struct load_params *params, struct error *err
 		p->threads = cpus > 1 ? 2 : 1;
 	}
 	p->include_cache = node_new_map(p->a, NULL);
+	p->empty = node_new_map(p->a, NULL);
 	uname(&u);
 	p->host_os = arena_strdup(p->a, u.sysname);
 	p->host_arch = arena_strdup(p->a, u.machine);
@@ -481,7 +482,7 @@ static int compose_splits(struct project *p, struct kind_info *ki, struct error 
 	if (node_get_map(ki->defaults, "public", &pub, err) || node_get_map(pub, "bst", &bst, err) ||
 	    node_get_map(bst, "split-rules", &splits, err))
 		return -1;
-	return compose(p->a, p->split_rules ? p->split_rules : node_new_map(p->a, NULL), splits,
+	return compose(p->a, p->split_rules ? p->split_rules : p->empty, splits,
 		       &ki->split_rules, err);
 }
 
@@ -510,7 +511,7 @@ struct kind_info *project_kind(struct project *p, const char *kind, const struct
 		if (compose(p->a, ki->defaults, override, &ki->defaults, err))
 			return NULL;
 	}
-	if (node_get_map(ki->defaults, "variables", &dvars, err) || check_protected(dvars, err) ||
+	if (node_get_map(ki->defaults, "variables", &dvars, err) || project_check_protected(dvars, err) ||
 	    node_get_map(ki->defaults, "environment", &denv, err))
 		return NULL;
 	{
@@ -521,7 +522,7 @@ struct kind_info *project_kind(struct project *p, const char *kind, const struct
 		if (!ki->vars)
 			return NULL;
 	}
-	if (compose(p->a, p->environment ? p->environment : node_new_map(p->a, NULL), denv, &ki->environment, err) ||
+	if (compose(p->a, p->environment ? p->environment : p->empty, denv, &ki->environment, err) ||
 	    compose_splits(p, ki, err))
 		return NULL;
 	ki->next = p->kinds;

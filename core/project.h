@@ -158,6 +158,7 @@ struct project {
 	size_t nelements, elements_cap;
 
 	struct node *include_cache;     /* name -> loaded include tree */
+	struct node *empty;             /* an empty map, shared wherever one is needed */
 	struct arena *scratch;          /* per-element temporaries, reset often */
 	struct node *warnings;          /* list of warning texts, in order */
 	unsigned mark_gen;
@@ -173,6 +174,10 @@ void project_free(struct project *p);
 /* Record a warning (token as in fatal-warnings). Warnings are printed by the command after
  * loading, each once. */
 void project_warning(struct project *p, const char *token, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+/* Reject a definition of project-name, element-name or max-jobs in vars (a variables map from
+ * a file): "<prov>: invalid redefinition of protected variable 'x'". */
+int project_check_protected(const struct node *vars, struct error *err);
 
 /* include_load_fn for project-relative include files (cached per project). */
 struct node *project_include_loader(void *project, const char *name, const struct node *at,
