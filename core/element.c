@@ -422,44 +422,27 @@ static void closure_digest(struct element *e, int which, struct buf *scratch, ch
 	cachekey_sha256_hex(scratch->data, scratch->len, out);
 }
 
-/* Hash head + "dependencies":<value> + tail, value being JSON text. */
-static void hash_with_deps_raw(struct buf *scratch, const struct buf *head, const struct buf *value,
-			       const struct buf *tail, int debug, char out[65])
+/* Hash the key dictionary: head + "dependencies":<deps, JSON text> + tail. */
+static void hash_dict(struct buf *scratch, const struct buf *head, const char *deps,
+		      const struct buf *tail, int debug, char out[65])
 {
 	buf_reset(scratch);
 	buf_add(scratch, head->data, head->len);
 	buf_adds(scratch, "\"dependencies\":");
-	buf_add(scratch, buf_str(value), value->len);
+	buf_adds(scratch, deps);
 	buf_add(scratch, tail->data, tail->len);
 	cachekey_sha256_hex(scratch->data, scratch->len, out);
 	if (debug)
 		fprintf(stderr, "%s\n", scratch->data);
 }
 
-/* Hash "<base digest>[<deps>]". */
+/* Hash "<base digest><deps, a JSON list>". */
 static void hash_digest_deps(struct buf *scratch, const char base[65], const struct buf *deps, char out[65])
 {
 	buf_reset(scratch);
 	buf_adds(scratch, base);
-	buf_addch(scratch, '[');
-	buf_add(scratch, buf_str(deps), deps->len);
-	buf_addch(scratch, ']');
+	buf_add(scratch, deps->data, deps->len);
 	cachekey_sha256_hex(scratch->data, scratch->len, out);
-}
-
-/* Hash head + "dependencies":[deps] + tail: BuildStream's key. */
-static void hash_with_deps(struct buf *scratch, const struct buf *head, const struct buf *deps,
-			   const struct buf *tail, int debug, char out[65])
-{
-	buf_reset(scratch);
-	buf_add(scratch, head->data, head->len);
-	buf_adds(scratch, "\"dependencies\":[");
-	buf_add(scratch, buf_str(deps), deps->len);
-	buf_addch(scratch, ']');
-	buf_add(scratch, tail->data, tail->len);
-	cachekey_sha256_hex(scratch->data, scratch->len, out);
-	if (debug)
-		fprintf(stderr, "%s\n", scratch->data);
 }
 
 static void compute_keys(struct project *p, struct arena *sa, struct element *e, struct buf *scratch,
@@ -473,6 +456,8 @@ static void compute_keys(struct project *p, struct arena *sa, struct element *e,
 	e->run_strict[0] = e->run_weak[0] = e->run_names[0] = '\0';
 	if (e->consistency == CONSISTENCY_INCONSISTENT)
 		goto out;
+	buf_addch(&weak, '[');
+	buf_addch(&strict, '[');
 	if (p->bst_keys) {
 		/* every element of the build scope, in staging order */
 		loader_walk(p, &e, 1, SCOPE_BUILD, list, &n, cap);
@@ -499,18 +484,17 @@ static void compute_keys(struct project *p, struct arena *sa, struct element *e,
 			buf_addch(&strict, ']');
 		}
 	}
+	buf_addch(&weak, ']');
+	buf_addch(&strict, ']');
 	key_parts(p, sa, e, &head, &tail);
 	if (p->bst_keys) {
-		hash_with_deps(scratch, &head, &weak, &tail, p->debug_keys, e->weak_key);
-		hash_with_deps(scratch, &head, &strict, &tail, p->debug_keys, e->strict_key);
+		hash_dict(scratch, &head, weak.data, &tail, p->debug_keys, e->weak_key);
+		hash_dict(scratch, &head, strict.data, &tail, p->debug_keys, e->strict_key);
 	} else {
 		/* the dictionary with "dependencies": null is hashed once; each key is the hash of
 		 * that digest followed by its dependency list */
 		char base[65];
-		struct buf nodeps = BUF_INIT;
-		buf_adds(&nodeps, "null");
-		hash_with_deps_raw(scratch, &head, &nodeps, &tail, p->debug_keys, base);
-		buf_release(&nodeps);
+		hash_dict(scratch, &head, "null", &tail, p->debug_keys, base);
 		hash_digest_deps(scratch, base, &weak, e->weak_key);
 		hash_digest_deps(scratch, base, &strict, e->strict_key);
 	}
