@@ -7,8 +7,6 @@ PKG_CONFIG ?= pkg-config
 
 # Debian packages the build needs (checked, and installed when run as root).
 DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libssl-dev pkg-config
-# Extra packages the tests need.
-DEB_CHECK_PKGS :=
 
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 ifdef SANITIZE

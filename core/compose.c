@@ -64,19 +64,14 @@ static struct node *list_concat(struct arena *a, const struct node *prov, const 
 	return l;
 }
 
-static int directive_list(const struct node *d, const char *key, struct node **out, struct error *err)
-{
-	return node_get_list(d, key, out, err);
-}
-
 /* Apply directive dict d to list t. */
 static int apply_directives(struct arena *a, const struct node *t, const struct node *d,
 			    struct node **out, struct error *err)
 {
 	struct node *eq, *pre, *app;
 	const struct node *cur = t;
-	if (directive_list(d, "(=)", &eq, err) || directive_list(d, "(<)", &pre, err) ||
-	    directive_list(d, "(>)", &app, err))
+	if (node_get_list(d, "(=)", &eq, err) || node_get_list(d, "(<)", &pre, err) ||
+	    node_get_list(d, "(>)", &app, err))
 		return -1;
 	if (eq)
 		cur = eq;
@@ -93,9 +88,9 @@ static int merge_directives(struct arena *a, const struct node *t, const struct 
 			    struct node **out, struct error *err)
 {
 	struct node *seq, *spre, *sapp, *tpre, *tapp, *r;
-	if (directive_list(s, "(=)", &seq, err) || directive_list(s, "(<)", &spre, err) ||
-	    directive_list(s, "(>)", &sapp, err) || directive_list(t, "(<)", &tpre, err) ||
-	    directive_list(t, "(>)", &tapp, err))
+	if (node_get_list(s, "(=)", &seq, err) || node_get_list(s, "(<)", &spre, err) ||
+	    node_get_list(s, "(>)", &sapp, err) || node_get_list(t, "(<)", &tpre, err) ||
+	    node_get_list(t, "(>)", &tapp, err))
 		return -1;
 	r = node_shallow_copy(a, t);
 	if (seq) {

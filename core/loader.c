@@ -135,7 +135,6 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 {
 	struct element *e;
 	struct node *n;
-	struct include_ctx ic;
 	const char *kind;
 	int directives;
 
@@ -179,18 +178,11 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 	}
 	if (!n)
 		return -1;
-	memset(&ic, 0, sizeof(ic));
-	ic.a = p->a;
-	ic.load = NULL;
 	/* conditionals first, then includes (whose files get their conditionals processed too) */
-	if (directives && compose_conditionals(p->a, n, options_lookup, &p->options, &n, err))
-		return -1;
 	if (directives) {
-		ic.load = project_include_loader;
-		ic.load_ctx = p;
-		ic.lookup = options_lookup;
-		ic.lookup_ctx = &p->options;
-		if (compose_includes(&ic, n, &n, err))
+		struct include_ctx ic = {p->a, project_include_loader, p, options_lookup, &p->options, 0};
+		if (compose_conditionals(p->a, n, options_lookup, &p->options, &n, err) ||
+		    compose_includes(&ic, n, &n, err))
 			return -1;
 	}
 	if (node_validate(n, element_keys, err))

@@ -173,11 +173,8 @@ static int load_user_options(struct project *p, struct error *err)
 	free(path);
 	if (!conf)
 		return -1;
-	if (node_get_map(conf, "projects", &projects, err) || !projects)
-		return projects ? 0 : (err && err->msg ? -1 : 0);
-	if (node_get_map(projects, p->name, &mine, err) || !mine)
-		return mine ? 0 : (err && err->msg ? -1 : 0);
-	if (node_get_map(mine, "options", &opts, err))
+	if (node_get_map(conf, "projects", &projects, err) || node_get_map(projects, p->name, &mine, err) ||
+	    node_get_map(mine, "options", &opts, err))
 		return -1;
 	return options_load_yaml_values(&p->options, opts, err);
 }
