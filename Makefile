@@ -6,7 +6,9 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 # Debian packages the build needs (checked, and installed when run as root).
-DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libssl-dev pkg-config
+DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libssl-dev libarchive-dev libcurl4-openssl-dev pkg-config
+# What builds need at run time (bwrap, git sources) and what the tests use (a busybox sysroot).
+DEB_RUN_PKGS := bubblewrap git busybox-static
 
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 ifdef SANITIZE
@@ -26,11 +28,19 @@ endif
 YAML_CFLAGS = $(shell $(PKG_CONFIG) --cflags yaml-0.1 2>/dev/null)
 YAML_LIBS = $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
 CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
+LMDB_LIBS = $(shell $(PKG_CONFIG) --libs lmdb 2>/dev/null || echo -llmdb)
+ARCHIVE_LIBS = $(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null)
+CURL_LIBS = $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
+BACKEND_LIBS = $(YAML_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS) $(ARCHIVE_LIBS) $(CURL_LIBS) -ldl -pthread
 
 CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJS := $(CORE_SRCS:.c=.o)
-FRONT_SRCS := $(wildcard frontends/*.c)
+# The status reader library (read-only LMDB) that every frontend and external reader links.
+READER_SRCS := frontends/status-reader.c
+READER_LIB := frontends/librillstatus.a
+FRONT_SRCS := $(filter-out $(READER_SRCS),$(wildcard frontends/*.c))
 FRONT_OBJS := $(FRONT_SRCS:.c=.o)
+TEST_TOOLS := $(patsubst %.c,%,$(wildcard tests/tools/*.c))
 ELEMENT_PLUGINS := $(patsubst %.c,%.so,$(wildcard plugins/elements/*.c))
 SOURCE_PLUGINS := $(patsubst %.c,%.so,$(wildcard plugins/sources/*.c))
 PLUGINS := $(ELEMENT_PLUGINS) $(SOURCE_PLUGINS)
@@ -42,7 +52,7 @@ all: rill rill-backend $(PLUGINS)
 
 $(DEPS_STAMP): Makefile
 	@missing=""; \
-	for p in $(DEB_BUILD_PKGS); do \
+	for p in $(DEB_BUILD_PKGS) $(DEB_RUN_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -50,7 +60,7 @@ $(DEPS_STAMP): Makefile
 	    echo "rill: installing missing Debian packages:$$missing"; \
 	    (apt-get install -y -q $$missing || (apt-get update -q && apt-get install -y -q $$missing)) >&2 || exit 1; \
 	  else \
-	    echo "rill: missing build dependencies. Install them with:" >&2; \
+	    echo "rill: missing Debian packages. Install them with:" >&2; \
 	    echo "    sudo apt-get install$$missing" >&2; exit 1; \
 	  fi; \
 	fi; touch $@
@@ -61,14 +71,20 @@ core/%.o: core/%.c $(wildcard core/*.h) $(DEPS_STAMP) $(FLAGS_STAMP)
 core/libcore.a: $(CORE_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-rill-backend: core/main.o core/libcore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(YAML_LIBS) $(CRYPTO_LIBS) -ldl -pthread
+rill-backend: core/main.o core/libcore.a $(READER_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(BACKEND_LIBS)
 
 frontends/%.o: frontends/%.c $(wildcard frontends/*.h) $(DEPS_STAMP) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-rill: $(FRONT_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^
+$(READER_LIB): $(READER_SRCS:.c=.o)
+	rm -f $@ && ar rcs $@ $^
+
+rill: $(FRONT_OBJS) $(READER_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LMDB_LIBS)
+
+tests/tools/%: tests/tools/%.c $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 plugins/%.so: plugins/%.c core/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
@@ -76,10 +92,10 @@ plugins/%.so: plugins/%.c core/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FL
 $(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/rill-plugin.h $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -o $@ $< core/libcore.a $(LDFLAGS) $(YAML_LIBS) $(CRYPTO_LIBS) -ldl -pthread
+tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(READER_LIB) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -o $@ $< core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS)
 
-check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN)
+check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS)
 	@sh tests/run.sh $(UNIT_BINS) tests/e2e/t*.sh
 
 demo: all
@@ -95,7 +111,8 @@ install: all
 	install -m 644 core/rill-plugin.h $(DESTDIR)$(PREFIX)/include/rill/
 
 clean:
-	rm -f rill rill-backend core/*.o core/libcore.a frontends/*.o plugins/*/*.so $(UNIT_BINS) \
+	rm -f rill rill-backend core/*.o core/libcore.a frontends/*.o $(READER_LIB) plugins/*/*.so \
+		$(UNIT_BINS) $(TEST_TOOLS) \
 		$(EXAMPLE_PLUGIN) $(DEPS_STAMP) $(FLAGS_STAMP)
 
 .PHONY: all check demo install clean

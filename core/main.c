@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "element.h"
 #include "loader.h"
 #include "project.h"
@@ -31,7 +32,16 @@ static const char usage_global[] =
 	"  -h, --help              Show this message and exit\n"
 	"\n"
 	"Commands:\n"
-	"  show     Show elements in the pipeline\n"
+	"  build              Build elements in a pipeline\n"
+	"  fetch              Fetch sources in a pipeline\n"
+	"  track              Track new source references\n"
+	"  show               Show elements in the pipeline\n"
+	"  shell              Run a command (default: an interactive shell) in an element's sandbox\n"
+	"  source checkout    Stage an element's sources into a directory\n"
+	"  artifact checkout  Check out an artifact's files (directory, --hardlinks, --tar)\n"
+	"  artifact log       Show the build log of an artifact\n"
+	"  artifact list-contents  List the files of an artifact\n"
+	"  artifact fsck      Verify (and with --repair, fix) the artifact cache\n"
 	"\n"
 	"Run 'rill COMMAND --help' for a command's options.\n"
 	"\n"
@@ -65,14 +75,7 @@ static const char usage_show[] =
 	"  %{description}  element description\n"
 	"  A symbol may carry a format spec: %{name: >20} (fill, alignment < > ^, width).\n";
 
-struct cli {
-	const char *directory;
-	struct cli_option *options;
-	size_t noptions, options_cap;
-	int max_jobs;
-};
-
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
+int cli_usage_error(const char *cmd, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "Usage: rill %s[OPTIONS]%s\nTry 'rill %s--help' for help.\n\nError: ", cmd ? cmd : "",
 		cmd ? " TARGETS..." : " COMMAND [ARGS]...", cmd ? cmd : "");
@@ -83,18 +86,18 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 
 /* Options accepted both before the command and after it. Returns args consumed, 0 if not one,
  * -1 on a usage error (message printed). */
-static int common_option(struct cli *c, int argc, char **argv, int i, const char *cmd)
+int cli_common_option(struct cli *c, int argc, char **argv, int i, const char *cmd)
 {
 	const char *a = argv[i];
 	if (!strcmp(a, "-C") || !strcmp(a, "--directory")) {
 		if (i + 1 >= argc)
-			return usage_error(cmd, "Option '%s' requires an argument.", a), -1;
+			return cli_usage_error(cmd, "Option '%s' requires an argument.", a), -1;
 		c->directory = argv[i + 1];
 		return 2;
 	}
 	if (!strcmp(a, "-o") || !strcmp(a, "--option")) {
 		if (i + 2 >= argc)
-			return usage_error(cmd, "Option '%s' requires 2 arguments.", a), -1;
+			return cli_usage_error(cmd, "Option '%s' requires 2 arguments.", a), -1;
 		GROW(c->options, c->options_cap, c->noptions + 1);
 		c->options[c->noptions].name = argv[i + 1];
 		c->options[c->noptions].value = argv[i + 2];
@@ -105,17 +108,17 @@ static int common_option(struct cli *c, int argc, char **argv, int i, const char
 		char *end;
 		long v;
 		if (i + 1 >= argc)
-			return usage_error(cmd, "Option '%s' requires an argument.", a), -1;
+			return cli_usage_error(cmd, "Option '%s' requires an argument.", a), -1;
 		v = strtol(argv[i + 1], &end, 10);
 		if (*end || v < 0 || v > 4096)
-			return usage_error(cmd, "Invalid value for '--max-jobs': '%s' is not a valid count.", argv[i + 1]), -1;
+			return cli_usage_error(cmd, "Invalid value for '--max-jobs': '%s' is not a valid count.", argv[i + 1]), -1;
 		c->max_jobs = (int)v;
 		return 2;
 	}
 	return 0;
 }
 
-static char *plugin_dir(void)
+char *cli_plugin_dir(void)
 {
 	const char *env = getenv("RILL_PLUGIN_DIR");
 	char exe[PATH_MAX], *slash, *d;
@@ -178,7 +181,7 @@ static void plan_element(struct project *p, struct planner *pl, struct element *
 	e->state = 2;
 }
 
-static void plan(struct project *p, struct element **targets, size_t nt, struct element ***list, size_t *n)
+void cli_plan(struct project *p, struct element **targets, size_t nt, struct element ***list, size_t *n)
 {
 	struct planner pl = {0};
 	size_t i, j, k = 0;
@@ -221,7 +224,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 			rc = 0;
 			goto out;
 		}
-		used = common_option(c, argc, argv, k, "show ");
+		used = cli_common_option(c, argc, argv, k, "show ");
 		if (used < 0) {
 			rc = 2;
 			goto out;
@@ -237,7 +240,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		if (!strcmp(a, "-d") || !strcmp(a, "--deps") || !strcmp(a, "--order") || !strcmp(a, "-f") ||
 		    !strcmp(a, "--format")) {
 			if (k + 1 >= argc) {
-				rc = usage_error("show ", "Option '%s' requires an argument.", a);
+				rc = cli_usage_error("show ", "Option '%s' requires an argument.", a);
 				goto out;
 			}
 			if (a[1] == 'd' || !strcmp(a, "--deps"))
@@ -259,7 +262,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 			continue;
 		}
 		if (a[0] == '-' && a[1]) {
-			rc = usage_error("show ", "No such option: %s", a);
+			rc = cli_usage_error("show ", "No such option: %s", a);
 			goto out;
 		}
 		GROW(targets, tcap, ntargets + 1);
@@ -267,20 +270,20 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	}
 	if (strcmp(deps, "none") && strcmp(deps, "plan") && strcmp(deps, "run") && strcmp(deps, "build") &&
 	    strcmp(deps, "all")) {
-		rc = usage_error("show ", "Invalid value for '--deps': '%s' is not one of 'none', 'plan', 'run', 'build', 'all'.", deps);
+		rc = cli_usage_error("show ", "Invalid value for '--deps': '%s' is not one of 'none', 'plan', 'run', 'build', 'all'.", deps);
 		goto out;
 	}
 	if (strcmp(order, "stage") && strcmp(order, "alpha")) {
-		rc = usage_error("show ", "Invalid value for '--order': '%s' is not one of 'stage', 'alpha'.", order);
+		rc = cli_usage_error("show ", "Invalid value for '--order': '%s' is not one of 'stage', 'alpha'.", order);
 		goto out;
 	}
 	if (!ntargets) {
-		rc = usage_error("show ", "%s", "Missing argument 'TARGETS...': name at least one element, e.g. 'rill show hello.bst'.");
+		rc = cli_usage_error("show ", "%s", "Missing argument 'TARGETS...': name at least one element, e.g. 'rill show hello.bst'.");
 		goto out;
 	}
 	if (show_check_format(format, &err))
 		goto fail;
-	pdir = plugin_dir();
+	pdir = cli_plugin_dir();
 	lp.directory = c->directory;
 	lp.options = c->options;
 	lp.noptions = c->noptions;
@@ -299,7 +302,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		goto fail;
 	print_warnings(p);
 	if (!strcmp(deps, "plan")) {
-		plan(p, roots, ntargets, &list, &n);
+		cli_plan(p, roots, ntargets, &list, &n);
 	} else {
 		enum scope sc = !strcmp(deps, "none") ? SCOPE_NONE : !strcmp(deps, "run") ? SCOPE_RUN
 							 : !strcmp(deps, "build") ? SCOPE_BUILD : SCOPE_ALL;
@@ -351,7 +354,7 @@ int main(int argc, char **argv)
 			printf("rill %s\n", RILL_VERSION);
 			return 0;
 		}
-		used = common_option(&c, argc, argv, i, NULL);
+		used = cli_common_option(&c, argc, argv, i, NULL);
 		if (used < 0)
 			return 2;
 		if (used) {
@@ -359,7 +362,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (a[0] == '-')
-			return usage_error(NULL, "No such option: %s", a);
+			return cli_usage_error(NULL, "No such option: %s", a);
 		break;
 	}
 	if (i >= argc) {
@@ -368,11 +371,19 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "show"))
 		rc = cmd_show(&c, argc - i, argv + i);
+	else if (!strcmp(argv[i], "build") || !strcmp(argv[i], "fetch") || !strcmp(argv[i], "track"))
+		rc = cmd_pipeline(&c, argc - i, argv + i);
+	else if (!strcmp(argv[i], "artifact"))
+		rc = cmd_artifact(&c, argc - i, argv + i);
+	else if (!strcmp(argv[i], "source"))
+		rc = cmd_source(&c, argc - i, argv + i);
+	else if (!strcmp(argv[i], "shell"))
+		rc = cmd_shell(&c, argc - i, argv + i);
 	else if (!strcmp(argv[i], "help")) {
 		fputs(usage_global, stdout);
 		rc = 0;
 	} else
-		rc = usage_error(NULL, "No such command '%s'.", argv[i]);
+		rc = cli_usage_error(NULL, "No such command '%s'.", argv[i]);
 	free(c.options);
 	return rc;
 }

@@ -9,18 +9,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "build.h"
 #include "cachekey.h"
+#include "hostops.h"
+#include "job.h"
+#include "pluginctx.h"
 #include "project.h"
 #include "variables.h"
 #include "yamlload.h"
 
-/* The opaque ctx handed to plugins during one call. */
-struct rill_ctx {
-	struct project *p;
-	struct element *e;      /* the element being configured, or owning the source */
-	struct error *err;
-	int failed;
-};
 
 #define N(x) ((const struct node *)(x))
 #define RN(x) ((struct rill_node *)(x))
@@ -219,7 +216,11 @@ static int h_warn(struct rill_ctx *c, const struct rill_node *at, const char *to
 	} else {
 		struct buf w = BUF_INIT;
 		node_format_provenance(&w, N(at));
-		project_warning(c->p, token, "%s%s%s", buf_str(&w), w.len ? ": " : "", buf_str(&b));
+		if (c->log_fd >= 0 || c->report_fd >= 0)       /* at job time: a message */
+			job_report(c, RILL_MSG_WARN, "%s%s%s [%s]", buf_str(&w), w.len ? ": " : "",
+				   buf_str(&b), token);
+		else
+			project_warning(c->p, token, "%s%s%s", buf_str(&w), w.len ? ": " : "", buf_str(&b));
 		buf_release(&w);
 	}
 	buf_release(&b);
@@ -289,7 +290,30 @@ static const struct rill_host host = {
 	.subst_str = h_subst_str,
 	.translate_url = h_translate_url,
 	.warn = h_warn,
+	.status = build_host_status,
+	.download = hostops_download,
+	.extract = hostops_extract,
+	.run_host = hostops_run_host,
+	.copy_tree = hostops_copy_tree,
+	.stage_deps = build_host_stage_deps,
+	.stage_dep = build_host_stage_dep,
+	.stage_split = build_host_stage_split,
+	.integrate = build_host_integrate,
+	.stage_sources = build_host_stage_sources,
+	.run = build_host_run,
+	.host_path = build_host_path,
+	.collect = build_host_collect,
 };
+
+const struct rill_host *plugin_host(void)
+{
+	return &host;
+}
+
+int plugin_is_fatal(const struct project *p, const char *token)
+{
+	return is_fatal(p, token);
+}
 
 static int file_exists(const char *path)
 {
@@ -416,7 +440,7 @@ static const char *key_json(struct project *p, const struct rill_node *key)
 int plugin_configure_element(struct project *p, struct element *e, struct error *err)
 {
 	const struct rill_plugin *d = e->ki->plugin->desc;
-	struct rill_ctx c = {p, e, err, 0};
+	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = p->scratch};
 	struct rill_configured out = {0};
 	if (d->config_keys && node_validate(e->config, d->config_keys, err))
 		return -1;
@@ -434,7 +458,7 @@ int plugin_configure_element(struct project *p, struct element *e, struct error 
 int plugin_configure_source(struct project *p, struct element *e, struct source *s, struct error *err)
 {
 	const struct rill_plugin *d = s->plugin->desc;
-	struct rill_ctx c = {p, e, err, 0};
+	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = p->scratch};
 	struct rill_configured out = {0};
 	if (d->config_keys) {
 		/* the core handles kind and directory */

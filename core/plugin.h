@@ -27,6 +27,12 @@ const struct plugin *plugin_load(struct project *p, enum rill_plugin_type type, 
 				 const struct node *at, struct error *err);
 void plugin_unload_all(struct plugin *list);
 
+/* The host table handed to every plugin call (job-time hooks included). */
+const struct rill_host *plugin_host(void);
+
+/* 1 when the project lists token in fatal-warnings. */
+int plugin_is_fatal(const struct project *p, const char *token);
+
 /* Run the element plugin's configure() on e->config (e->vars must be ready). Sets e->unique_json. */
 int plugin_configure_element(struct project *p, struct element *e, struct error *err);
 /* Run the source plugin's configure() on s->node. Sets s->unique_json and s->always_cached.

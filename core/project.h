@@ -140,6 +140,7 @@ struct project {
 	struct node *fatal_warnings;    /* sorted list node */
 	struct kind_info *kinds;
 	const char *plugin_dir;
+	const char *cache_dir;          /* rill's cache (artifacts, sources, logs, builds); set by commands */
 	struct node *local_plugins;     /* list from `plugins:` with origin local */
 	struct plugin *plugins;         /* loaded plugins (linked) */
 	const char *host_os, *host_arch;

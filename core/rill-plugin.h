@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /* Bumped on any incompatible change to the structures below; the loader requires an exact match. */
-#define RILL_PLUGIN_ABI_VERSION 1
+#define RILL_PLUGIN_ABI_VERSION 2
 
 /* The symbol every plugin exports (a const struct rill_plugin). */
 #define RILL_PLUGIN_SYMBOL "rill_plugin"
@@ -38,6 +38,12 @@ enum rill_element_flags {
 /* Opaque to plugins: a YAML node (scalar, list or map) and the per-call context. */
 struct rill_node;
 struct rill_ctx;
+
+/* Flags of host->run(). */
+enum rill_run_flags {
+	RILL_RUN_ROOT_READ_ONLY = 1 << 0,       /* the staged sysroot is read-only (build commands) */
+	RILL_RUN_DEV_SHM = 1 << 1,              /* mount a tmpfs on /dev/shm */
+};
 
 enum rill_node_type {
 	RILL_NODE_SCALAR = 1,
@@ -106,6 +112,51 @@ struct rill_host {
 	 * When the project lists token in fatal-warnings it is an error instead and this returns -1. */
 	int (*warn)(struct rill_ctx *ctx, const struct rill_node *at, const char *token, const char *fmt, ...)
 		RILL_PRINTF(4, 5);
+
+	/* ---- ABI 2: job-time services, only during fetch/stage/track/assemble (which run in a
+	 * job process forked by the backend; the job's log file receives all their output). ---- */
+
+	/* A STATUS message for the running job (its log file and the status table). */
+	void (*status)(struct rill_ctx *ctx, const char *fmt, ...) RILL_PRINTF(2, 3);
+	/* Download url (already translated) to the file path (written atomically); http, https
+	 * and file URLs. One attempt: the scheduler retries failed network jobs. */
+	int (*download)(struct rill_ctx *ctx, const char *url, const char *path);
+	/* Extract the tar (any compression) or zip archive into the existing directory dest.
+	 * base_dir follows BuildStream's base-dir: a glob naming the directory to extract ("*": the
+	 * first matching directory; "": the archive root). Entries that would escape dest (../,
+	 * absolute paths, through symbolic links) and device files are refused. */
+	int (*extract)(struct rill_ctx *ctx, const char *archive, const char *dest, const char *base_dir);
+	/* Run argv (argv[0] found in PATH) on the host, stdin /dev/null, stderr to the job log, in
+	 * cwd (NULL: unchanged). With out, stdout is captured into *out (trailing newlines
+	 * stripped, backend-owned); otherwise it goes to the log. A non-zero exit is an error
+	 * naming the command. */
+	int (*run_host)(struct rill_ctx *ctx, const char *const *argv, const char *cwd, const char **out);
+	/* Copy the file or directory src to dest (created; parents must exist), keeping modes and
+	 * symbolic links. */
+	int (*copy_tree)(struct rill_ctx *ctx, const char *src, const char *dest);
+
+	/* Element builds (assemble only). Paths below are absolute paths inside the sandbox. */
+	/* Stage the build-scope dependencies at path, in staging order (overlaps are warned
+	 * about, fatal with the `overlaps` token). */
+	int (*stage_deps)(struct rill_ctx *ctx, const char *path);
+	/* Stage one build dependency by element name, with its runtime dependencies, at path. */
+	int (*stage_dep)(struct rill_ctx *ctx, const char *element, const char *path);
+	/* Stage the files of the build dependencies (element NULL) or of one, selected by their
+	 * public bst.split-rules: files in any domain of include (a list of names; NULL: all
+	 * domains) and in no domain of exclude, plus files in no domain at all when orphans. */
+	int (*stage_split)(struct rill_ctx *ctx, const char *element, const struct rill_node *include,
+			   const struct rill_node *exclude, int orphans, const char *path);
+	/* Run the integration-commands of every staged dependency (root writable, cwd /). */
+	int (*integrate)(struct rill_ctx *ctx);
+	/* Stage the element's sources at path (each in its `directory` below it). */
+	int (*stage_sources)(struct rill_ctx *ctx, const char *path);
+	/* Run `sh -c -e "cmd"` in the sandbox in cwd (NULL: %{build-root}, or %{cwd} when the
+	 * element defines it). A non-zero exit gives "Command '<cmd>' failed with exitcode N". */
+	int (*run)(struct rill_ctx *ctx, const char *cmd, unsigned flags, const char *cwd);
+	/* The host path of a sandbox path (for plugins that move files themselves: import). */
+	const char *(*host_path)(struct rill_ctx *ctx, const char *sandbox_path);
+	/* The sandbox directory whose contents become the artifact (default: %{install-root}). */
+	void (*collect)(struct rill_ctx *ctx, const char *path);
 };
 
 /* What configure() reports back. */
@@ -132,6 +183,25 @@ struct rill_plugin {
 	 * source dict) and fill out. Returns 0, or -1 after host->error(). */
 	int (*configure)(const struct rill_host *host, struct rill_ctx *ctx,
 			 const struct rill_node *config, struct rill_configured *out);
+
+	/* ---- ABI 2. Each may be NULL when the kind has nothing to do. All run in a job process;
+	 * node is the element's config (elements) or the source dict (sources), as configure()
+	 * saw it. Return 0, or -1 after host->error(). ---- */
+
+	/* Sources: fetch into dir, a fresh directory that becomes this source's cache entry
+	 * (keyed by its unique key) when fetch succeeds; dir is removed when it fails. */
+	int (*fetch)(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *node,
+		     const char *dir);
+	/* Sources: stage into the existing directory dest. dir is the cache entry fetch filled
+	 * (NULL for always-cached kinds, which read the project directly). */
+	int (*stage)(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *node,
+		     const char *dir, const char *dest);
+	/* Sources: find the newest ref (remote: sha256 of the download; git: the commit of
+	 * `track`). *ref receives it (backend-owned), or NULL when the kind has no refs. */
+	int (*track)(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *node,
+		     const char **ref);
+	/* Elements: build in the job's sandbox with host->stage_*, run and collect. */
+	int (*assemble)(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *config);
 };
 
 #endif

@@ -4,11 +4,14 @@
 #ifndef RILL_PLUGINS_COMMON_H
 #define RILL_PLUGINS_COMMON_H
 
+#include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rill-plugin.h"
 
@@ -598,6 +601,69 @@ static inline struct rill_node *common_downloadable_key(const struct rill_host *
 	return key;
 }
 
+/* "a/b" from a and b, malloc'd (NULL when out of memory). */
+static inline char *common_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *r = malloc(la + lb + 2);
+	if (!r)
+		return NULL;
+	memcpy(r, a, la);
+	if (la == 0 || a[la - 1] != '/')
+		r[la++] = '/';
+	memcpy(r + la, b[0] == '/' ? b + 1 : b, lb + (b[0] == '/' ? 0 : 1));
+	return r;
+}
+
+/* Run every command of the list config[key] (variables expanded) in the sandbox. */
+static inline int common_run_commands(const struct rill_host *host, struct rill_ctx *ctx,
+				      const struct rill_node *config, const char *key, unsigned flags,
+				      const char *cwd)
+{
+	struct rill_node *cmds;
+	size_t i, n;
+	if (common_subst_list(host, ctx, config, key, 0, 0, &cmds) != 0)
+		return -1;
+	n = host->len(cmds);
+	if (n)
+		host->status(ctx, "Running %s", key);
+	for (i = 0; i < n; i++)
+		if (host->run(ctx, host->str(host->at(cmds, i)), flags, cwd) != 0)
+			return -1;
+	return 0;
+}
+
+/* BuildElement's assemble: stage the build dependencies at /, integrate them, stage the
+ * sources in %{build-root}, run the configure, build, install and strip commands in
+ * %{build-root}[/%{command-subdir}] with a read-only root, collect %{install-root}. */
+static inline int common_build_element_assemble(const struct rill_host *host, struct rill_ctx *ctx,
+						const struct rill_node *config)
+{
+	static const char *const steps[] = {"configure-commands", "build-commands", "install-commands",
+					    "strip-commands"};
+	const char *build_root = host->variable(ctx, "build-root");
+	const char *install_root = host->variable(ctx, "install-root");
+	const char *subdir = host->variable(ctx, "command-subdir");
+	char *cwd;
+	int dev_shm, rc = 0;
+	size_t i;
+	if (!build_root || !install_root)
+		return host->error(ctx, NULL, "build-root and install-root must be defined");
+	if (common_get_bool(host, ctx, config, "create-dev-shm", 0, 0, &dev_shm) != 0)
+		return -1;
+	if (host->stage_deps(ctx, "/") || host->integrate(ctx) || host->stage_sources(ctx, build_root))
+		return -1;
+	cwd = subdir && subdir[0] ? common_join(build_root, subdir) : strdup(build_root);
+	if (!cwd)
+		return host->error(ctx, NULL, "Out of memory");
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && !rc; i++)
+		rc = common_run_commands(host, ctx, config, steps[i],
+					 RILL_RUN_ROOT_READ_ONLY | (dev_shm ? RILL_RUN_DEV_SHM : 0), cwd);
+	free(cwd);
+	host->collect(ctx, install_root);
+	return rc;
+}
+
 /* The whole plugin for a BuildElement kind whose only difference is its name and default YAML
  * (manual, autotools, cmake, make, meson). */
 #define COMMON_BUILD_ELEMENT_PLUGIN(KIND)                                                         \
@@ -613,6 +679,7 @@ static inline struct rill_node *common_downloadable_key(const struct rill_host *
 		.kind = KIND,                                                                             \
 		.config_keys = config_keys,                                                               \
 		.configure = configure,                                                                   \
+		.assemble = common_build_element_assemble,                                                \
 	}
 
 /* An archive source (tar, zip): a download with a sha256 ref, staged from base-dir; unique key
@@ -635,6 +702,103 @@ static inline int common_archive_configure(const struct rill_host *host, struct 
 	return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Source hooks of the downloadable kinds (tar, zip, remote). fetch() keeps the download as
+ * `<dir>/file`; stage() reads it from there. */
+
+/* printf into a backend-owned string; NULL only when out of memory (an error is recorded). */
+static inline const char *common_fmt(const struct rill_host *host, struct rill_ctx *ctx, const char *fmt, ...)
+	RILL_PRINTF(3, 4);
+static inline const char *common_fmt(const struct rill_host *host, struct rill_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	char *tmp;
+	const char *r;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	tmp = n < 0 ? NULL : malloc((size_t)n + 1);
+	if (!tmp) {
+		host->error(ctx, NULL, "Out of memory");
+		return NULL;
+	}
+	va_start(ap, fmt);
+	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	r = host->str(host->new_str(ctx, tmp));
+	free(tmp);
+	return r;
+}
+
+/* The translated URL and the ref (NULL when absent) of a downloadable source's node. */
+static inline int common_downloadable_read(const struct rill_host *host, struct rill_ctx *ctx,
+					   const struct rill_node *node, const char **url, const char **ref)
+{
+	const char *written;
+	if (common_get_str(host, ctx, node, "url", 1, NULL, &written, NULL) != 0 ||
+	    common_get_str(host, ctx, node, "ref", 0, NULL, ref, NULL) != 0)
+		return -1;
+	return host->translate_url(ctx, host->get(node, "url"), written, url);
+}
+
+/* fetch: download the URL to <dir>/file and check its SHA-256 against the ref. */
+static inline int common_downloadable_fetch(const struct rill_host *host, struct rill_ctx *ctx,
+					    const struct rill_node *node, const char *dir)
+{
+	const char *url, *ref, *file;
+	char hex[65];
+	if (common_downloadable_read(host, ctx, node, &url, &ref) != 0)
+		return -1;
+	if (!ref)
+		return host->error(ctx, node, "%s: no ref to fetch; track the source first", url);
+	if (!(file = common_fmt(host, ctx, "%s/file", dir)))
+		return -1;
+	host->status(ctx, "Fetching %s", url);
+	if (host->download(ctx, url, file) != 0 || host->sha256_file(ctx, file, hex) != 0)
+		return -1;
+	if (strcmp(hex, ref) != 0)
+		return host->error(ctx, NULL, "%s: checksum mismatch: expected %s, got %s", url, ref, hex);
+	return 0;
+}
+
+/* track: download to a temporary directory; the new ref is the SHA-256 of the file. */
+static inline int common_downloadable_track(const struct rill_host *host, struct rill_ctx *ctx,
+					    const struct rill_node *node, const char **ref)
+{
+	const char *url, *old, *tmpdir = getenv("TMPDIR");
+	char dir[PATH_MAX], file[PATH_MAX + 8], hex[65];
+	int rc;
+	*ref = NULL;
+	if (common_downloadable_read(host, ctx, node, &url, &old) != 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/rill-track-XXXXXX", tmpdir && tmpdir[0] ? tmpdir : "/tmp");
+	if (!mkdtemp(dir))
+		return host->error(ctx, NULL, "%s: cannot create a temporary directory '%s': %s", url, dir,
+				   strerror(errno));
+	snprintf(file, sizeof(file), "%s/file", dir);
+	host->status(ctx, "Tracking %s", url);
+	rc = host->download(ctx, url, file) == 0 && host->sha256_file(ctx, file, hex) == 0 ? 0 : -1;
+	unlink(file);
+	rmdir(dir);
+	if (rc == 0)
+		*ref = host->str(host->new_str(ctx, hex));
+	return rc;
+}
+
+/* An archive source's stage: extract <dir>/file into dest from its base-dir. */
+static inline int common_archive_stage(const struct rill_host *host, struct rill_ctx *ctx,
+				       const struct rill_node *node, const char *dir, const char *dest)
+{
+	const char *base_dir, *file;
+	if (common_get_str(host, ctx, node, "base-dir", 0, "*", &base_dir, NULL) != 0)
+		return -1;
+	if (!(file = common_fmt(host, ctx, "%s/file", dir)))
+		return -1;
+	host->status(ctx, "Staging %s", file);
+	return host->extract(ctx, file, dest, base_dir);
+}
+
 #define COMMON_ARCHIVE_SOURCE_PLUGIN(KIND)                                                        \
 	static const char *const config_keys[] = {COMMON_DOWNLOADABLE_CONFIG_KEYS, "base-dir", NULL}; \
 	RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {                                   \
@@ -643,6 +807,9 @@ static inline int common_archive_configure(const struct rill_host *host, struct 
 		.kind = KIND,                                                                             \
 		.config_keys = config_keys,                                                               \
 		.configure = common_archive_configure,                                                    \
+		.fetch = common_downloadable_fetch,                                                       \
+		.stage = common_archive_stage,                                                            \
+		.track = common_downloadable_track,                                                       \
 	}
 
 #endif

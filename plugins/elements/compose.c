@@ -28,6 +28,28 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx,
 	return 0;
 }
 
+/* Stage the selected split domains of every build dependency at /, run their integration
+ * commands there when integrate is set, and collect / (the mount points the sandbox made are
+ * removed again). An empty include list means every domain. */
+static int assemble(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *config)
+{
+	const struct rill_node *include, *exclude;
+	int integrate, orphans;
+	if (common_get_bool(host, ctx, config, "integrate", 1, 0, &integrate) != 0 ||
+	    common_get_list(host, ctx, config, "include", 0, &include) != 0 ||
+	    common_get_list(host, ctx, config, "exclude", 0, &exclude) != 0 ||
+	    common_get_bool(host, ctx, config, "include-orphans", 1, 0, &orphans) != 0)
+		return -1;
+	if (include && host->len(include) == 0)
+		include = NULL;
+	if (host->stage_split(ctx, NULL, include, exclude, orphans, "/") != 0)
+		return -1;
+	if (integrate && host->integrate(ctx) != 0)
+		return -1;
+	host->collect(ctx, "/");
+	return 0;
+}
+
 RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	.abi_version = RILL_PLUGIN_ABI_VERSION,
 	.type = RILL_PLUGIN_ELEMENT,
@@ -36,4 +58,5 @@ RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	.artifact_version = 0,
 	.config_keys = config_keys,
 	.configure = configure,
+	.assemble = assemble,
 };

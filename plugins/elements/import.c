@@ -21,6 +21,40 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx,
 	return 0;
 }
 
+/* Stage the sources in /input, copy input/<source> to output/<target>, collect /output. Nothing
+ * runs in a sandbox. */
+static int assemble(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *config)
+{
+	const char *source, *target, *in, *out;
+	char *from, *to;
+	struct stat st;
+	int rc;
+	if (common_subst_member(host, ctx, config, "source", 1, &source) != 0 ||
+	    common_subst_member(host, ctx, config, "target", 1, &target) != 0)
+		return -1;
+	if (host->stage_sources(ctx, "/input") != 0)
+		return -1;
+	in = host->host_path(ctx, "/input");
+	out = host->host_path(ctx, "/output");
+	from = common_join(in, source);
+	to = common_join(out, target);
+	if (!from || !to) {
+		free(from);
+		free(to);
+		return host->error(ctx, NULL, "Out of memory");
+	}
+	if (lstat(from, &st) != 0) {
+		rc = host->error(ctx, config, "Source directory '%s' does not exist in the sources", source);
+	} else {
+		host->status(ctx, "Importing %s to %s", source, target);
+		rc = host->copy_tree(ctx, from, to);
+	}
+	free(from);
+	free(to);
+	host->collect(ctx, "/output");
+	return rc;
+}
+
 RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	.abi_version = RILL_PLUGIN_ABI_VERSION,
 	.type = RILL_PLUGIN_ELEMENT,
@@ -29,4 +63,5 @@ RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	.artifact_version = 0,
 	.config_keys = NULL,
 	.configure = configure,
+	.assemble = assemble,
 };

@@ -70,6 +70,53 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx,
 	return 0;
 }
 
+/* Stage the layout (or every build dependency at /), integrate what sits at /, run the
+ * commands in %{cwd} and collect %{install-root}. */
+static int assemble(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *config)
+{
+	const struct rill_node *list;
+	const char *install_root = dir_variable(host, ctx, "install-root");
+	const char *cwd = dir_variable(host, ctx, "cwd");
+	int read_only, dev_shm;
+	size_t i, n;
+	if (common_get_bool(host, ctx, config, "root-read-only", 0, 0, &read_only) != 0 ||
+	    common_get_bool(host, ctx, config, "create-dev-shm", 0, 0, &dev_shm) != 0 ||
+	    common_get_list(host, ctx, config, "layout", 0, &list) != 0)
+		return -1;
+	n = list ? host->len(list) : 0;
+	if (n == 0) {
+		if (host->stage_deps(ctx, "/") != 0 || host->integrate(ctx) != 0)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const struct rill_node *entry = host->at(list, i);
+		const char *dst, *elm;
+		if (common_subst_member(host, ctx, entry, "destination", 1, &dst) != 0 ||
+		    common_subst_member(host, ctx, entry, "element", 0, &elm) != 0)
+			return -1;
+		if (elm && elm[0]) {
+			if (host->stage_dep(ctx, elm, dst) != 0)
+				return -1;
+		} else if (!host->host_path(ctx, dst)) {
+			return -1;
+		} else {
+			char *d = strdup(host->host_path(ctx, dst));
+			if (!d)
+				return host->error(ctx, NULL, "Out of memory");
+			mkdir(d, 0755);
+			free(d);
+		}
+	}
+	if (n && host->integrate(ctx) != 0)
+		return -1;
+	if (common_run_commands(host, ctx, config, "commands",
+				(read_only ? RILL_RUN_ROOT_READ_ONLY : 0) | (dev_shm ? RILL_RUN_DEV_SHM : 0),
+				cwd) != 0)
+		return -1;
+	host->collect(ctx, install_root);
+	return 0;
+}
+
 RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	.abi_version = RILL_PLUGIN_ABI_VERSION,
 	.type = RILL_PLUGIN_ELEMENT,
@@ -80,4 +127,5 @@ RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	.artifact_version = 0,
 	.config_keys = config_keys,
 	.configure = configure,
+	.assemble = assemble,
 };

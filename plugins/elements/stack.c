@@ -14,6 +14,14 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx,
 	return 0;
 }
 
+/* A stack produces an empty artifact: it only groups its dependencies. */
+static int assemble(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *config)
+{
+	(void)config;
+	host->collect(ctx, "/output");
+	return 0;
+}
+
 RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	.abi_version = RILL_PLUGIN_ABI_VERSION,
 	.type = RILL_PLUGIN_ELEMENT,
@@ -22,4 +30,5 @@ RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	.artifact_version = 0,
 	.config_keys = NULL,
 	.configure = configure,
+	.assemble = assemble,
 };

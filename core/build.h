@@ -1,0 +1,45 @@
+/* build — builds one element inside a job process: stages its dependencies' artifacts and
+ * its sources into a fresh sysroot, runs the element plugin's assemble() (which drives the
+ * sandbox through the host functions here) and commits what it collected to the artifact
+ * cache. Also stages sysroots for `rill shell`.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef RILL_BUILD_H
+#define RILL_BUILD_H
+
+#include "cas.h"
+#include "job.h"
+#include "project.h"
+
+struct rill_ctx;
+struct rill_node;
+
+/* Build e (all its build-scope dependencies must be cached in cas under their keys) and
+ * commit the artifact. On failure the build directory is kept and the error ends with
+ * "Sandbox directory: <dir>". log_path is stored with the artifact. 0, or -1 with err. */
+int build_element(struct project *p, struct element *e, struct cas *cas, const struct job_io *io,
+		  const char *log_path, struct error *err);
+
+/* Stage a sysroot for e under a new directory in <cache>/build: its run-scope closure
+ * (build = 0) or its build scope plus its sources in %{build-root} (build = 1). *root
+ * receives the host directory of / (heap). Everything staged is copied, so a shell can
+ * write anywhere. 0, or -1 with err (a missing artifact says to build first). */
+int build_stage_shell(struct project *p, struct element *e, struct cas *cas, int build,
+		      char **root, struct error *err);
+
+/* Host functions of rill-plugin.h for element builds (plugin.c puts them in the table). */
+void build_host_status(struct rill_ctx *c, const char *fmt, ...) PRINTF_LIKE(2, 3);
+int build_host_stage_deps(struct rill_ctx *c, const char *path);
+int build_host_stage_dep(struct rill_ctx *c, const char *element, const char *path);
+int build_host_stage_split(struct rill_ctx *c, const char *element, const struct rill_node *include,
+			   const struct rill_node *exclude, int orphans, const char *path);
+int build_host_integrate(struct rill_ctx *c);
+int build_host_stage_sources(struct rill_ctx *c, const char *path);
+int build_host_run(struct rill_ctx *c, const char *cmd, unsigned flags, const char *cwd);
+const char *build_host_path(struct rill_ctx *c, const char *sandbox_path);
+void build_host_collect(struct rill_ctx *c, const char *path);
+
+/* BuildStream split-rule glob: '**' any characters, '*' and '?' within a path component,
+ * [...] classes. path and pattern are absolute ("/usr/bin/sh"). 1 when it matches. */
+int build_glob_match(const char *pattern, const char *path);
+
+#endif

@@ -1,0 +1,665 @@
+/* commands — rill-backend's build, fetch, track, artifact, source and shell commands.
+ * Pipeline commands write only to the status table (and a line on stderr for fatal errors,
+ * which the frontend captures in the backend log); the others print their results.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "build.h"
+#include "cas.h"
+#include "element.h"
+#include "job.h"
+#include "loader.h"
+#include "osutil.h"
+#include "sandbox.h"
+#include "scheduler.h"
+#include "status.h"
+#include "variables.h"
+
+struct project *cli_load(struct cli *c, const char *const *targets, size_t n, struct element ***roots,
+			 struct error *err)
+{
+	struct load_params lp = {0};
+	struct project *p;
+	char *pdir = cli_plugin_dir(), *cache = os_cache_dir();
+	lp.directory = c->directory;
+	lp.options = c->options;
+	lp.noptions = c->noptions;
+	lp.plugin_dir = pdir;
+	lp.max_jobs = c->max_jobs;
+	lp.threads = getenv("RILL_THREADS") ? atoi(getenv("RILL_THREADS")) : 0;
+	p = project_load(&lp, err);
+	if (p) {
+		p->plugin_dir = arena_strdup(p->a, pdir);
+		p->cache_dir = arena_strdup(p->a, cache);
+		if (loader_load(p, targets, n, roots, err) || element_resolve_all(p, p->topo, p->ntopo, err)) {
+			project_free(p);
+			p = NULL;
+		}
+	}
+	free(pdir);
+	free(cache);
+	return p;
+}
+
+/* The project directory as the loader finds it: dir (or the cwd) upwards to project.conf. */
+static char *find_project_dir(const char *dir)
+{
+	char buf[4096], *s;
+	struct stat st;
+	if (!realpath(dir ? dir : ".", buf))
+		return NULL;
+	for (;;) {
+		char *conf = xasprintf("%s/project.conf", buf);
+		int found = stat(conf, &st) == 0;
+		free(conf);
+		if (found)
+			return xstrdup(buf);
+		s = strrchr(buf, '/');
+		if (!s || s == buf)
+			return NULL;
+		*s = '\0';
+	}
+}
+
+static int parse_count(const char *cmd, const char *opt, const char *v, int *out)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || n < 0 || n > 1024)
+		return cli_usage_error(cmd, "Invalid value for '%s': not a valid count.", opt);
+	*out = (int)n;
+	return 0;
+}
+
+static const char usage_pipeline[] =
+	"Usage: rill %s [OPTIONS] TARGETS...\n"
+	"\n"
+	"  %s\n"
+	"\n"
+	"Options:\n"
+	"  --fetchers N            Maximum simultaneous fetch and track jobs (default: 10)\n"
+	"  --builders N            Maximum simultaneous build jobs (default: 4)\n"
+	"  --network-retries N     Extra attempts of a failed fetch or track job (default: 2)\n"
+	"  --on-error [continue|quit|terminate]\n"
+	"                          What to do when a job fails (default: quit: finish the running\n"
+	"                          jobs and start no more)\n"
+	"  -o, --option NAME VALUE Set project option NAME to VALUE (repeatable)\n"
+	"  --max-jobs N            Parallelism inside each build (the max-jobs variable)\n"
+	"  --status-dir DIR        The status table to write (default: the project's, see\n"
+	"                          docs/status-table.md)\n"
+	"  -h, --help              Show this message and exit\n";
+
+int cmd_pipeline(struct cli *c, int argc, char **argv)
+{
+	const char *cmd = argv[0], *status_dir = NULL;
+	char cmdsp[16], dirbuf[4096], *pdir = NULL, *cachedir = NULL, *logdir = NULL, *artdir = NULL;
+	const char **targets = NULL;
+	size_t nt = 0, tcap = 0, n = 0, i;
+	struct sched_params sp = {0};
+	struct sched_result res;
+	struct status_session_info info = {0};
+	struct status_writer *w = NULL;
+	struct project *p = NULL;
+	struct element **roots = NULL, **plan = NULL;
+	struct cas *cas = NULL;
+	struct error err = ERROR_INIT;
+	struct buf tbuf = BUF_INIT;
+	int k, rc = 1;
+
+	snprintf(cmdsp, sizeof(cmdsp), "%s ", cmd);
+	sp.fetchers = 10;
+	sp.builders = 4;
+	sp.retries = 2;
+	sp.on_error = ON_ERROR_QUIT;
+	for (k = 1; k < argc; k++) {
+		const char *a = argv[k];
+		int used;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			printf(usage_pipeline, cmd,
+			       !strcmp(cmd, "build") ? "Build the targets and everything they need: fetch what is not cached,\n  then build each element in a sandbox."
+			       : !strcmp(cmd, "fetch") ? "Fetch the sources of the targets and their dependencies."
+						       : "Track new source references for the targets and write them back\n  (inline or to project.refs).");
+			rc = 0;
+			goto out;
+		}
+		used = cli_common_option(c, argc, argv, k, cmdsp);
+		if (used < 0) {
+			rc = 2;
+			goto out;
+		}
+		if (used) {
+			k += used - 1;
+			continue;
+		}
+		if (!strcmp(a, "--fetchers") || !strcmp(a, "--builders") || !strcmp(a, "--network-retries") ||
+		    !strcmp(a, "--on-error") || !strcmp(a, "--status-dir") || !strcmp(a, "--session")) {
+			const char *v;
+			if (k + 1 >= argc) {
+				rc = cli_usage_error(cmdsp, "Option '%s' requires an argument.", a);
+				goto out;
+			}
+			v = argv[++k];
+			if (!strcmp(a, "--fetchers") ? parse_count(cmdsp, a, v, &sp.fetchers)
+			    : !strcmp(a, "--builders") ? parse_count(cmdsp, a, v, &sp.builders)
+			    : !strcmp(a, "--network-retries") ? parse_count(cmdsp, a, v, &sp.retries) : 0) {
+				rc = 2;
+				goto out;
+			}
+			if (!strcmp(a, "--on-error")) {
+				if (!strcmp(v, "continue"))
+					sp.on_error = ON_ERROR_CONTINUE;
+				else if (!strcmp(v, "quit"))
+					sp.on_error = ON_ERROR_QUIT;
+				else if (!strcmp(v, "terminate"))
+					sp.on_error = ON_ERROR_TERMINATE;
+				else {
+					rc = cli_usage_error(cmdsp, "Invalid value for '--on-error': '%s' is not one of 'continue', 'quit', 'terminate'.", v);
+					goto out;
+				}
+			} else if (!strcmp(a, "--status-dir")) {
+				status_dir = v;
+			} else if (!strcmp(a, "--session")) {
+				info.session_id = strtoull(v, NULL, 16);
+			}
+			continue;
+		}
+		if (a[0] == '-' && a[1]) {
+			rc = cli_usage_error(cmdsp, "No such option: %s", a);
+			goto out;
+		}
+		GROW(targets, tcap, nt + 1);
+		targets[nt++] = a;
+	}
+	if (!nt) {
+		rc = cli_usage_error(cmdsp, "%s", "Missing argument 'TARGETS...': name at least one element.");
+		goto out;
+	}
+	if (sp.fetchers == 0 || sp.builders == 0) {
+		rc = cli_usage_error(cmdsp, "%s", "--fetchers and --builders must be at least 1.");
+		goto out;
+	}
+	pdir = find_project_dir(c->directory);
+	if (!pdir) {
+		fprintf(stderr, "rill: no project.conf found in '%s' or any directory above it\n",
+			c->directory ? c->directory : ".");
+		goto out;
+	}
+	if (!status_dir) {
+		if (rill_status_dir(pdir, dirbuf, sizeof(dirbuf))) {
+			fprintf(stderr, "rill: cannot derive the status table directory: %s\n", strerror(errno));
+			goto out;
+		}
+		status_dir = dirbuf;
+	}
+	for (i = 0; i < nt; i++) {
+		if (i)
+			buf_addch(&tbuf, ' ');
+		buf_adds(&tbuf, targets[i]);
+	}
+	info.command = cmd;
+	info.project = "";
+	info.project_dir = pdir;
+	info.targets = buf_str(&tbuf);
+	w = status_open(status_dir, &info, &err);
+	if (!w)
+		goto fail;
+	status_session_state(w, RILL_SESSION_LOADING);
+	if (status_commit(w, &err))
+		goto fail;
+	p = cli_load(c, targets, nt, &roots, &err);
+	if (!p)
+		goto fail;
+	for (i = 0; p->warnings && i < p->warnings->u.list.n; i++)
+		status_message(w, RILL_MSG_WARN, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1,
+			       node_str(p->warnings->u.list.items[i]), NULL);
+	if (!strcmp(cmd, "track")) {
+		plan = xmalloc(nt * sizeof(*plan));
+		memcpy(plan, roots, nt * sizeof(*plan));
+		n = nt;
+		sp.track = 1;
+	} else {
+		cli_plan(p, roots, nt, &plan, &n);
+		sp.fetch = 1;
+		sp.build = !strcmp(cmd, "build");
+	}
+	if (sp.build && sandbox_check(&err))
+		goto fail;
+	cachedir = os_cache_dir();
+	logdir = xasprintf("%s/logs", cachedir);
+	artdir = xasprintf("%s/artifacts", cachedir);
+	sp.log_dir = logdir;
+	cas = cas_open(artdir, &err);
+	if (!cas)
+		goto fail;
+	if (scheduler_run(p, plan, n, cas, w, &sp, &res, &err))
+		goto fail;
+	if (res.terminated) {
+		status_session_state(w, RILL_SESSION_TERMINATED);
+		rc = 1;
+	} else if (res.failed) {
+		status_session_state(w, RILL_SESSION_FAILED);
+		rc = 1;
+	} else {
+		status_session_state(w, RILL_SESSION_SUCCESS);
+		rc = 0;
+	}
+	goto out;
+fail:
+	fprintf(stderr, "rill: %s\n", err.msg ? err.msg : "unknown error");
+	if (w) {
+		status_session_error(w, err.msg ? err.msg : "unknown error");
+		status_session_state(w, RILL_SESSION_FAILED);
+	}
+	rc = 1;
+out:
+	if (w)
+		status_close(w);
+	if (cas)
+		cas_close(cas);
+	project_free(p);
+	buf_release(&tbuf);
+	error_release(&err);
+	free(targets);
+	free(roots);
+	free(plan);
+	free(pdir);
+	free(cachedir);
+	free(logdir);
+	free(artdir);
+	return rc;
+}
+
+/* Commands on one element ----------------------------------------------------------------- */
+
+struct one {
+	struct project *p;
+	struct element *e;
+	struct element **roots;
+	struct cas *cas;
+};
+
+static int load_one(struct cli *c, const char *target, struct one *o, struct error *err)
+{
+	char *cache, *art;
+	memset(o, 0, sizeof(*o));
+	o->p = cli_load(c, &target, 1, &o->roots, err);
+	if (!o->p)
+		return -1;
+	o->e = o->roots[0];
+	cache = os_cache_dir();
+	art = xasprintf("%s/artifacts", cache);
+	o->cas = cas_open(art, err);
+	free(cache);
+	free(art);
+	return o->cas ? 0 : -1;
+}
+
+static void one_release(struct one *o)
+{
+	if (o->cas)
+		cas_close(o->cas);
+	project_free(o->p);
+	free(o->roots);
+}
+
+static int print_entry(void *ud, const struct cas_entry *e)
+{
+	(void)ud;
+	if (e->type == CAS_SYMLINK)
+		printf("%s -> %s\n", e->path, e->target);
+	else
+		printf("%s%s\n", e->path, e->type == CAS_DIR ? "/" : "");
+	return 0;
+}
+
+static void print_report(void *ud, const char *msg)
+{
+	(void)ud;
+	printf("%s\n", msg);
+}
+
+static const char usage_artifact[] =
+	"Usage: rill artifact COMMAND [OPTIONS] ELEMENT\n"
+	"\n"
+	"Commands:\n"
+	"  checkout [--deps none|run] [--hardlinks] [--directory DIR | --tar FILE] ELEMENT\n"
+	"                  Check out the files of an artifact (and by default its runtime\n"
+	"                  dependencies) into DIR (default: the element's name), or a tar file\n"
+	"                  ('-' for stdout). --hardlinks links to the cache's read-only files.\n"
+	"  log ELEMENT     Print the build log stored with the artifact\n"
+	"  list-contents ELEMENT\n"
+	"                  List the files of the artifact\n"
+	"  fsck [--repair] Verify every artifact against its recorded digests; --repair removes\n"
+	"                  broken artifacts so they are rebuilt\n";
+
+static int artifact_checkout(struct one *o, int deps, int hardlinks, const char *dir, const char *tar,
+			     struct error *err)
+{
+	struct element **list = NULL;
+	size_t n = 0, cap = 0, i;
+	char *dest = NULL, *tmpdir = NULL;
+	int rc = -1;
+	struct stat st;
+	if (tar) {
+		char *cache = os_cache_dir();
+		tmpdir = xasprintf("%s/build/checkout-XXXXXX", cache);
+		free(cache);
+		*strrchr(tmpdir, '/') = '\0';
+		if (os_mkdir_p(tmpdir, err))
+			goto out;
+		tmpdir[strlen(tmpdir)] = '/';
+		if (!mkdtemp(tmpdir)) {
+			error_set(err, "cannot create a temporary directory: %s", strerror(errno));
+			goto out;
+		}
+		dest = xstrdup(tmpdir);
+		hardlinks = 1;
+	} else {
+		dest = xstrdup(dir);
+		if (stat(dest, &st) == 0) {
+			error_set(err, "checkout directory '%s' already exists: choose another with --directory", dest);
+			goto out;
+		}
+		if (os_mkdir_p(dest, err))
+			goto out;
+	}
+	loader_walk(o->p, &o->e, 1, deps ? SCOPE_RUN : SCOPE_NONE, &list, &n, &cap);
+	for (i = 0; i < n; i++) {
+		struct cas_artifact *a;
+		if (cas_artifact_open(o->cas, o->p->name, list[i]->name, list[i]->strict_key, &a, err)) {
+			error_prefix(err, "%s is not built: run 'rill build %s'", list[i]->name, o->e->name);
+			goto out;
+		}
+		rc = cas_artifact_stage(o->cas, a, dest, hardlinks, NULL, NULL, NULL, err);
+		cas_artifact_free(a);
+		if (rc)
+			goto out;
+		rc = -1;
+	}
+	if (tar && archive_write_tar(dest, tar, err))
+		goto out;
+	rc = 0;
+out:
+	if (rc && !tar && dest)
+		os_rm_rf(dest, NULL);
+	if (tmpdir)
+		os_rm_rf(tmpdir, NULL);
+	free(tmpdir);
+	free(dest);
+	free(list);
+	return rc;
+}
+
+int cmd_artifact(struct cli *c, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL, *target = NULL, *dir = NULL, *tar = NULL;
+	struct error err = ERROR_INIT;
+	struct one o = {0};
+	int k, rc = 1, hardlinks = 0, deps = 1, repair = 0;
+	if (!sub || !strcmp(sub, "-h") || !strcmp(sub, "--help")) {
+		fputs(usage_artifact, sub ? stdout : stderr);
+		return sub ? 0 : 2;
+	}
+	if (strcmp(sub, "checkout") && strcmp(sub, "log") && strcmp(sub, "list-contents") && strcmp(sub, "fsck"))
+		return cli_usage_error("artifact ", "No such command '%s'.", sub);
+	for (k = 2; k < argc; k++) {
+		const char *a = argv[k];
+		int used = cli_common_option(c, argc, argv, k, "artifact ");
+		if (used < 0)
+			return 2;
+		if (used) {
+			k += used - 1;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage_artifact, stdout);
+			return 0;
+		} else if (!strcmp(sub, "checkout") && !strcmp(a, "--hardlinks")) {
+			hardlinks = 1;
+		} else if (!strcmp(sub, "fsck") && !strcmp(a, "--repair")) {
+			repair = 1;
+		} else if (!strcmp(sub, "checkout") && (!strcmp(a, "--directory") || !strcmp(a, "--tar") ||
+							!strcmp(a, "--deps"))) {
+			if (k + 1 >= argc)
+				return cli_usage_error("artifact ", "Option '%s' requires an argument.", a);
+			if (!strcmp(a, "--directory"))
+				dir = argv[++k];
+			else if (!strcmp(a, "--tar"))
+				tar = argv[++k];
+			else if (!strcmp(argv[++k], "none"))
+				deps = 0;
+			else if (strcmp(argv[k], "run"))
+				return cli_usage_error("artifact ", "Invalid value for '--deps': '%s' is not one of 'none', 'run'.", argv[k]);
+		} else if (a[0] == '-' && a[1]) {
+			return cli_usage_error("artifact ", "No such option: %s", a);
+		} else if (target) {
+			return cli_usage_error("artifact ", "Got unexpected extra argument (%s)", a);
+		} else {
+			target = a;
+		}
+	}
+	if (dir && tar)
+		return cli_usage_error("artifact ", "%s", "--directory and --tar cannot be used together.");
+	if (!strcmp(sub, "fsck")) {
+		char *cache = os_cache_dir(), *art = xasprintf("%s/artifacts", cache);
+		struct cas *cas = cas_open(art, &err);
+		int broken = cas ? cas_fsck(cas, repair, print_report, NULL, &err) : -1;
+		free(cache);
+		free(art);
+		if (cas)
+			cas_close(cas);
+		if (broken < 0)
+			goto fail;
+		printf("%d broken artifact%s%s\n", broken, broken == 1 ? "" : "s",
+		       broken && repair ? " removed" : "");
+		error_release(&err);
+		return broken && !repair ? 1 : 0;
+	}
+	if (!target)
+		return cli_usage_error("artifact ", "%s", "Missing argument 'ELEMENT'.");
+	if (load_one(c, target, &o, &err))
+		goto fail;
+	if (!strcmp(sub, "checkout")) {
+		char *normal = NULL;
+		if (!dir && !tar)
+			dir = normal = cas_normal_name(o.e->name);
+		rc = artifact_checkout(&o, deps, hardlinks, dir, tar, &err);
+		free(normal);
+		if (rc)
+			goto fail;
+	} else {
+		struct cas_artifact *a;
+		if (cas_artifact_open(o.cas, o.p->name, o.e->name, o.e->strict_key, &a, &err)) {
+			error_prefix(&err, "%s is not built: run 'rill build %s'", o.e->name, o.e->name);
+			goto fail;
+		}
+		if (!strcmp(sub, "log")) {
+			struct buf b = BUF_INIT;
+			const char *lp = cas_artifact_log_path(a);
+			if (!lp || read_file(lp, &b, &err)) {
+				if (!lp)
+					error_set(&err, "%s: the artifact holds no build log", o.e->name);
+				cas_artifact_free(a);
+				buf_release(&b);
+				goto fail;
+			}
+			fwrite(b.data, 1, b.len, stdout);
+			buf_release(&b);
+		} else if (cas_artifact_walk(o.cas, a, print_entry, NULL, &err)) {
+			cas_artifact_free(a);
+			goto fail;
+		}
+		cas_artifact_free(a);
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "rill: %s\n", err.msg ? err.msg : "unknown error");
+	rc = 1;
+out:
+	one_release(&o);
+	error_release(&err);
+	return rc;
+}
+
+static const char usage_source[] =
+	"Usage: rill source checkout ELEMENT DIRECTORY\n"
+	"\n"
+	"  Stage the sources of ELEMENT into DIRECTORY (which must not exist). The sources must\n"
+	"  have been fetched ('rill fetch ELEMENT').\n";
+
+int cmd_source(struct cli *c, int argc, char **argv)
+{
+	struct error err = ERROR_INIT;
+	struct one o = {0};
+	struct rill_ctx ctx;
+	struct job_io io = {-1, -1, NULL};
+	struct stat st;
+	int rc = 1;
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage_source, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "checkout"))
+		return cli_usage_error("source ", "No such command '%s'.", argv[1]);
+	if (argc != 4)
+		return cli_usage_error("source ", "%s", "Expected ELEMENT and DIRECTORY.");
+	if (stat(argv[3], &st) == 0) {
+		fprintf(stderr, "rill: '%s' already exists: choose a new directory\n", argv[3]);
+		return 1;
+	}
+	if (load_one(c, argv[2], &o, &err))
+		goto fail;
+	io.cache_dir = o.p->cache_dir;
+	job_ctx_init(&ctx, o.p, o.e, &io, &err);
+	if (os_mkdir_p(argv[3], &err))
+		goto fail;
+	if (job_stage_sources(&ctx, argv[3])) {
+		os_rm_rf(argv[3], NULL);
+		goto fail;
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "rill: %s\n", err.msg ? err.msg : "unknown error");
+out:
+	one_release(&o);
+	error_release(&err);
+	return rc;
+}
+
+static const char usage_shell[] =
+	"Usage: rill shell [--build] ELEMENT [COMMAND...]\n"
+	"\n"
+	"  Run COMMAND (default: an interactive sh) in a sandbox holding ELEMENT and its runtime\n"
+	"  dependencies. With --build: its build dependencies and sources instead, in the build\n"
+	"  directory; when the last build of ELEMENT failed, its sandbox as the build left it.\n";
+
+int cmd_shell(struct cli *c, int argc, char **argv)
+{
+	struct error err = ERROR_INIT;
+	struct one o = {0};
+	const char *target = NULL, **cmdv = NULL;
+	const char *def_cmd[] = {"sh", "-i", NULL};
+	char *root = NULL, *failed = NULL, *normal = NULL, *prompt = NULL;
+	const char **env = NULL;
+	size_t nenv = 0, i;
+	struct sandbox sb = {0};
+	const char *rw[2];
+	int k, build = 0, rc = 1, status = 0, reuse = 0;
+	for (k = 1; k < argc; k++) {
+		const char *a = argv[k];
+		int used;
+		if (target) {
+			cmdv = (const char **)argv + k;
+			break;
+		}
+		used = cli_common_option(c, argc, argv, k, "shell ");
+		if (used < 0)
+			return 2;
+		if (used) {
+			k += used - 1;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage_shell, stdout);
+			return 0;
+		} else if (!strcmp(a, "-b") || !strcmp(a, "--build")) {
+			build = 1;
+		} else if (a[0] == '-' && a[1]) {
+			return cli_usage_error("shell ", "No such option: %s", a);
+		} else {
+			target = a;
+		}
+	}
+	if (!target)
+		return cli_usage_error("shell ", "%s", "Missing argument 'ELEMENT'.");
+	if (cmdv && cmdv[0] && !strcmp(cmdv[0], "--"))
+		cmdv++;
+	if (!cmdv || !cmdv[0])
+		cmdv = def_cmd;
+	if (load_one(c, target, &o, &err))
+		goto fail;
+	normal = cas_normal_name(o.e->name);
+	if (build) {
+		struct stat st;
+		failed = xasprintf("%s/build/%s.failed/root", o.p->cache_dir, normal);
+		if (stat(failed, &st) == 0 && S_ISDIR(st.st_mode)) {
+			root = failed;
+			failed = NULL;
+			reuse = 1;
+		}
+	}
+	if (!root && build_stage_shell(o.p, o.e, o.cas, build, &root, &err))
+		goto fail;
+	env = xmalloc((o.e->environment->u.map.n + 2) * sizeof(*env));
+	for (i = 0; i < o.e->environment->u.map.n; i++)
+		env[nenv++] = xasprintf("%s=%s", o.e->environment->u.map.entries[i].key,
+					node_str(o.e->environment->u.map.entries[i].value));
+	prompt = xasprintf("PS1=[%.8s@%s:${PWD}]$ ", o.e->strict_key, o.e->name);
+	env[nenv++] = prompt;
+	env[nenv] = NULL;
+	rw[0] = variables_get(o.e->vars, "build-root");
+	rw[1] = variables_get(o.e->vars, "install-root");
+	sb.root = root;
+	sb.rw_dirs = rw;
+	sb.nrw = build ? 2 : 0;
+	sb.env = env;
+	sb.nenv = nenv;
+	sb.uid = o.e->build_uid;
+	sb.gid = o.e->build_gid;
+	sb.cwd = build ? rw[0] : "/";
+	sb.flags = SANDBOX_INTERACTIVE;
+	if (sandbox_run(&sb, cmdv, 1, &status, &err))
+		goto fail;
+	rc = status;
+	goto out;
+fail:
+	fprintf(stderr, "rill: %s\n", err.msg ? err.msg : "unknown error");
+	rc = 1;
+out:
+	if (root && !reuse) {
+		char *dir = xstrdup(root);
+		*strrchr(dir, '/') = '\0';
+		os_rm_rf(dir, NULL);
+		free(dir);
+	}
+	for (i = 0; i + 1 < nenv; i++)
+		free((char *)env[i]);
+	free(env);
+	free(prompt);
+	free(root);
+	free(failed);
+	free(normal);
+	one_release(&o);
+	error_release(&err);
+	return rc;
+}

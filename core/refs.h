@@ -1,0 +1,12 @@
+/* refs — writes tracked source refs back into the project: inline in the element's .bst file
+ * (a targeted text edit that keeps the file's formatting) or in project.refs.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef RILL_REFS_H
+#define RILL_REFS_H
+
+#include "project.h"
+
+/* Set the ref of source number index of e to ref. 0, or -1 with err (the file is untouched). */
+int refs_write(struct project *p, struct element *e, size_t index, const char *ref, struct error *err);
+
+#endif
