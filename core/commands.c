@@ -412,7 +412,9 @@ int cmd_artifact(struct cli *c, int argc, char **argv)
 		return cli_usage_error("artifact ", "No such command '%s'.", sub);
 	for (k = 2; k < argc; k++) {
 		const char *a = argv[k];
-		int used = cli_common_option(c, argc, argv, k, "artifact ");
+		/* checkout's --directory is the destination, not the project (-C) */
+		int used = !strcmp(sub, "checkout") && !strcmp(a, "--directory") ? 0
+			   : cli_common_option(c, argc, argv, k, "artifact ");
 		if (used < 0)
 			return 2;
 		if (used) {

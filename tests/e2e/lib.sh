@@ -92,3 +92,29 @@ key_of() {
 finish() {
 	[ "$T_FAILS" -eq 0 ]
 }
+
+# busybox_project NAME: a project whose base.bst imports a busybox-static sysroot (bin/sh and
+# the usual applets), for sandboxed builds. Elements are added with `element`.
+busybox_project() {
+	new_project "$1" </dev/null
+	printf 'name: %s\nelement-path: elements\n' "$1" >"$P/project.conf"
+	mkdir -p "$P/files/base/bin"
+	cp "$(command -v busybox)" "$P/files/base/bin/busybox"
+	for a in sh echo cat ls mkdir cp mv rm touch test true false sleep printf sed grep wc \
+		head tail env id ln chmod find sort tr uname date expr seq; do
+		ln -s busybox "$P/files/base/bin/$a"
+	done
+	element base.bst <<'EOB'
+kind: import
+sources:
+- kind: local
+  path: files/base
+EOB
+}
+
+# expect_contains CASE HAYSTACK NEEDLE
+expect_contains() {
+	if printf '%s' "$2" | grep -qF -- "$3"; then pass "$1"; else fail "$1" "missing: $3
+in:
+$2"; fi
+}
