@@ -122,6 +122,45 @@ config:
 """
 
 
+SYSROOT_BASE_BST = """\
+kind: import
+description: Base of the synthetic benchmark project (a busybox-static sysroot)
+sources:
+- kind: local
+  path: files/base
+"""
+
+
+def add_sysroot(outdir):
+    """base.bst becomes a busybox sysroot: /bin/busybox and its applets as symlinks."""
+    busybox = shutil.which("busybox")
+    if not busybox:
+        sys.exit("gen-project: --sysroot needs busybox (apt-get install busybox-static)")
+    bindir = os.path.join(outdir, "files", "base", "bin")
+    os.makedirs(bindir, exist_ok=True)
+    shutil.copy2(busybox, os.path.join(bindir, "busybox"))
+    for applet in ("sh", "echo", "cat", "mkdir", "cp", "ls", "rm", "find", "true", "test"):
+        link = os.path.join(bindir, applet)
+        if not os.path.lexists(link):
+            os.symlink("busybox", link)
+    with open(os.path.join(outdir, "elements", "base.bst"), "w") as f:
+        f.write(SYSROOT_BASE_BST)
+    # every element builds on the sysroot, whatever its other dependencies are
+    for dirpath, _, files in os.walk(os.path.join(outdir, "elements")):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path) as f:
+                text = f.read()
+            if not text.startswith("kind: manual") or "- base.bst\n" in text:
+                continue
+            if "build-depends:\n" in text:
+                text = text.replace("build-depends:\n", "build-depends:\n- base.bst\n", 1)
+            else:
+                text = text.replace("variables:\n", "build-depends:\n- base.bst\nvariables:\n", 1)
+            with open(path, "w") as f:
+                f.write(text)
+
+
 def stamp_line(n, seed, layers):
     return "gen-version=%d n=%d seed=%d layers=%d\n" % (GEN_VERSION, n, seed, layers)
 
@@ -183,6 +222,8 @@ def main():
     ap.add_argument("--if-changed", action="store_true",
                     help="do nothing if OUTDIR already holds this exact project")
     ap.add_argument("-q", "--quiet", action="store_true")
+    ap.add_argument("--sysroot", action="store_true",
+                    help="make base.bst an import of a busybox-static sysroot, so the project builds")
     args = ap.parse_args()
     if args.n < 0:
         ap.error("N must be >= 0")
@@ -200,6 +241,8 @@ def main():
             pass
     t0 = time.monotonic()
     sinks = generate(args.n, args.outdir, args.seed, layers)
+    if args.sysroot:
+        add_sysroot(args.outdir)
     if not args.quiet:
         print("gen-project: %d elements (+ base.bst, target.bst), %d layers, "
               "target has %d deps, seed %d -> %s in %.2f s"
