@@ -32,9 +32,9 @@ if [ -n "$SKIP_BST" ] || ! command -v bst >/dev/null; then
 	exit 0
 fi
 export XDG_CACHE_HOME="$work/bst-cache"
-t0=$(now); bst --no-interactive -C "$proj" build --builders "${BST_BUILDERS:-$builders}" target.bst >"$work/bst-full.log" 2>&1 || { tail -30 "$work/bst-full.log"; exit 1; }; t1=$(now)
+t0=$(now); bst --no-interactive --builders "${BST_BUILDERS:-$builders}" -C "$proj" build target.bst >"$work/bst-full.log" 2>&1 || { tail -30 "$work/bst-full.log"; exit 1; }; t1=$(now)
 bst_full=$(elapsed "$t0" "$t1")
-t0=$(now); bst --no-interactive -C "$proj" build --builders "${BST_BUILDERS:-$builders}" target.bst >"$work/bst-noop.log" 2>&1; t1=$(now)
+t0=$(now); bst --no-interactive --builders "${BST_BUILDERS:-$builders}" -C "$proj" build target.bst >"$work/bst-noop.log" 2>&1; t1=$(now)
 bst_noop=$(elapsed "$t0" "$t1")
 echo "bst 1.6.8 full build: ${bst_full}s   no-op rebuild: ${bst_noop}s"
 printf 'full build: bst/rill = %.1fx    no-op rebuild: bst/rill = %.1fx\n' \
