@@ -37,6 +37,8 @@ uint64_t status_session_id(const struct status_writer *w);
 void status_session_state(struct status_writer *w, enum rill_session_state state);
 /* The error that ended the session (load error, ...), shown by every reader. */
 void status_session_error(struct status_writer *w, const char *text);
+/* The element's current state; name or key NULL keeps the value given before. The last call per
+ * element before a commit wins. */
 void status_element(struct status_writer *w, uint32_t id, const char *name, const char *key,
 		    enum rill_element_state state);
 void status_job_start(struct status_writer *w, uint32_t job_id, const char *action,

@@ -1,5 +1,6 @@
 /* local.c — the local source: files or a directory inside the project. Its unique key lists
- * every path in BuildStream's utils.list_relative_paths() order with a content checksum.
+ * every path in BuildStream's utils.list_relative_paths() order with a content checksum. It
+ * stages by copying (a directory's contents into the staging directory, a file into it).
  * SPDX-License-Identifier: Apache-2.0 */
 #include "../common.h"
 
@@ -234,6 +235,26 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx,
 	return 0;
 }
 
+static int stage(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *node,
+		 const char *dir, const char *dest)
+{
+	const char *path, *full, *target, *base;
+	struct stat st;
+	(void)dir;
+	if (common_project_path(host, ctx, node, "path", 0, &path) != 0)
+		return -1;
+	full = path[0] == '/' ? path : common_fmt(host, ctx, "%s/%s", host->project_dir(ctx), path);
+	if (!full)
+		return -1;
+	host->status(ctx, "Staging local files at %s", path);
+	if (stat(full, &st) == 0 && S_ISDIR(st.st_mode))
+		return host->copy_tree(ctx, full, dest);
+	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (!(target = common_fmt(host, ctx, "%s/%s", dest, base)))
+		return -1;
+	return host->copy_tree(ctx, full, target);
+}
+
 RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	.abi_version = RILL_PLUGIN_ABI_VERSION,
 	.type = RILL_PLUGIN_SOURCE,
@@ -242,4 +263,5 @@ RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	.artifact_version = 0,
 	.config_keys = config_keys,
 	.configure = configure,
+	.stage = stage,
 };

@@ -1,0 +1,275 @@
+/* rill-status.h — the status table as readers see it: the schema (enums, records, on-disk layout)
+ * and the read-only reader library (librillstatus) every frontend, editor and script links.
+ * The only writer is rill-backend (core/status.c). Full description: docs/status-table.md.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef RILL_STATUS_PUBLIC_H
+#define RILL_STATUS_PUBLIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Readers refuse a table whose schema version differs from the one they were built with. */
+#define RILL_STATUS_SCHEMA_VERSION 1
+#define RILL_STATUS_MAGIC 0x534c4952u        /* "RILS" in the "schema" record */
+#define RILL_STATUS_NONE 0xffffffffu          /* no element / no job */
+
+enum rill_session_state { RILL_SESSION_STARTING = 1, RILL_SESSION_LOADING, RILL_SESSION_RUNNING,
+	RILL_SESSION_SUCCESS, RILL_SESSION_FAILED, RILL_SESSION_TERMINATED };
+enum rill_element_state { RILL_ELEMENT_WAITING = 1, RILL_ELEMENT_NO_REFERENCE, RILL_ELEMENT_FETCH_NEEDED,
+	RILL_ELEMENT_TRACKING, RILL_ELEMENT_FETCHING, RILL_ELEMENT_BUILDABLE, RILL_ELEMENT_BUILDING,
+	RILL_ELEMENT_CACHED, RILL_ELEMENT_FAILED, RILL_ELEMENT_SKIPPED };
+enum rill_job_result { RILL_JOB_RUNNING = 0, RILL_JOB_OK, RILL_JOB_FAILED, RILL_JOB_SKIPPED,
+	RILL_JOB_TERMINATED };
+enum rill_message_type { RILL_MSG_DEBUG = 1, RILL_MSG_STATUS, RILL_MSG_INFO, RILL_MSG_WARN,
+	RILL_MSG_ERROR, RILL_MSG_BUG, RILL_MSG_LOG, RILL_MSG_START, RILL_MSG_SUCCESS, RILL_MSG_FAILURE,
+	RILL_MSG_SKIPPED };
+#define RILL_ELEMENT_STATE_COUNT (RILL_ELEMENT_SKIPPED + 1)    /* size of arrays indexed by state */
+
+/* Names for display: "running", "no reference", "ok", "WARNING", ...; "unknown" when out of range.
+ * The strings are static. */
+const char *rill_session_state_name(enum rill_session_state state);
+const char *rill_element_state_name(enum rill_element_state state);
+const char *rill_job_result_name(enum rill_job_result result);
+const char *rill_message_type_name(enum rill_message_type type);
+/* 1 for SUCCESS, FAILED and TERMINATED: the backend is done with the session. */
+int rill_session_state_is_final(enum rill_session_state state);
+
+/* Size limits of the copied-out strings (including the NUL). Longer values are truncated. */
+#define RILL_STATUS_WORD_MAX 32          /* command, action */
+#define RILL_STATUS_KEY_MAX 128          /* cache key */
+#define RILL_STATUS_NAME_MAX 512         /* element and project names */
+#define RILL_STATUS_PATH_MAX 4096        /* project dir, log path, targets */
+#define RILL_STATUS_TEXT_MAX 1024        /* message text, last output line, session error */
+#define RILL_STATUS_DETAIL_MAX 8192      /* message detail (e.g. the tail of a failed log) */
+
+/* The session record: one per backend run; the one record a status bar needs. Times are
+ * CLOCK_REALTIME nanoseconds, 0 when not set. */
+struct rill_status_session {
+	uint32_t schema_version;
+	uint64_t session_id;
+	int32_t backend_pid;
+	enum rill_session_state state;
+	int64_t start_ns;
+	int64_t heartbeat_ns;           /* refreshed at least about once per second while the backend runs */
+	int64_t end_ns;                 /* set when the state became final */
+	uint32_t elements_total;        /* elements the backend has reported */
+	uint32_t elements_cached;
+	uint32_t elements_failed;
+	uint32_t jobs_running;
+	uint32_t element_states[RILL_ELEMENT_STATE_COUNT];     /* elements per state */
+	uint64_t first_seq;             /* oldest message the ring holds (0: ring empty) */
+	uint64_t last_seq;              /* newest message written (sequence numbers start at 1) */
+	uint64_t generation;            /* +1 per committed write transaction */
+	char command[RILL_STATUS_WORD_MAX];             /* "build", "fetch", "track", ... */
+	char project[RILL_STATUS_NAME_MAX];
+	char project_dir[RILL_STATUS_PATH_MAX];
+	char targets[RILL_STATUS_PATH_MAX];             /* separated by spaces */
+	char error[RILL_STATUS_TEXT_MAX];               /* what ended the session, "" if nothing */
+};
+
+struct rill_status_element {
+	uint32_t id;                    /* dense, chosen by the backend */
+	enum rill_element_state state;
+	uint32_t job_id;                /* the job running for it, or RILL_STATUS_NONE */
+	uint32_t failed_job_id;         /* the job that failed for it, or RILL_STATUS_NONE */
+	int64_t build_start_ns;         /* first entered BUILDING; 0 if never */
+	int64_t build_end_ns;           /* left BUILDING; 0 while building or if never built */
+	char name[RILL_STATUS_NAME_MAX];
+	char key[RILL_STATUS_KEY_MAX];  /* cache key, "" while unknown */
+	char action[RILL_STATUS_WORD_MAX];      /* action of job_id, "" when none */
+};
+
+struct rill_status_job {
+	uint32_t id;
+	uint32_t element_id;            /* or RILL_STATUS_NONE */
+	int32_t pid;
+	enum rill_job_result result;    /* RILL_JOB_RUNNING until it ends */
+	int64_t start_ns;
+	int64_t end_ns;                 /* 0 while running */
+	char action[RILL_STATUS_WORD_MAX];
+	char element_name[RILL_STATUS_NAME_MAX];
+	char log_path[RILL_STATUS_PATH_MAX];
+	char last_line[RILL_STATUS_TEXT_MAX];   /* the job's last output line */
+};
+
+struct rill_status_queue {
+	uint32_t index;                 /* position in the pipeline, from 0 */
+	uint32_t processed;
+	uint32_t skipped;
+	uint32_t failed;
+	char action[RILL_STATUS_WORD_MAX];      /* "fetch", "build", ... */
+	char complete_name[RILL_STATUS_WORD_MAX];       /* "Fetched", "Built", ... */
+};
+
+struct rill_status_message {
+	uint64_t seq;                   /* increasing, never reused in a table */
+	int64_t time_ns;
+	enum rill_message_type type;
+	uint32_t element_id;            /* or RILL_STATUS_NONE */
+	uint32_t job_id;                /* or RILL_STATUS_NONE */
+	int64_t elapsed_ns;             /* SUCCESS/FAILURE: the job's duration; else -1 */
+	size_t detail_len;              /* strlen(detail) */
+	char element_name[RILL_STATUS_NAME_MAX];        /* "" when element_id is NONE */
+	char action[RILL_STATUS_WORD_MAX];
+	char text[RILL_STATUS_TEXT_MAX];
+	char detail[RILL_STATUS_DETAIL_MAX];
+};
+
+/* ---- The reader library ---------------------------------------------------------------------
+ * Use one handle per table per process, from one thread. Every read opens one read transaction,
+ * copies out and ends it; nothing is held between calls. Callbacks run inside that transaction:
+ * copy what you need and return quickly; never call other rill_status functions from one. */
+struct rill_status;
+
+/* Write the table directory of the project at project_dir into out (size bytes):
+ * $XDG_CACHE_HOME/rill/status/<basename>-<16 hex digits of FNV-1a 64 of realpath(project_dir)>,
+ * XDG_CACHE_HOME defaulting to $HOME/.cache. Returns 0, or -1 with errno (ENOENT: project_dir
+ * does not exist; ENAMETOOLONG: out too small). */
+int rill_status_dir(const char *project_dir, char *out, size_t size);
+
+/* Open the table in dir read-only. NULL when there is no table yet (no backend ever ran, or the
+ * first one is still creating it), it cannot be opened, or its schema version differs; errbuf
+ * (errsize bytes, may be 0) then says why. Free with rill_status_close(). */
+struct rill_status *rill_status_open(const char *dir, char *errbuf, size_t errsize);
+/* Like rill_status_open, but retry for up to timeout_ms until the table exists and its session
+ * is session_id (the one the caller passed to the backend it started). NULL on timeout. */
+struct rill_status *rill_status_open_session(const char *dir, uint64_t session_id, int timeout_ms,
+					     char *errbuf, size_t errsize);
+void rill_status_close(struct rill_status *s);
+
+/* The message of the last failed call on s ("" if none). Owned by s. */
+const char *rill_status_error(const struct rill_status *s);
+
+/* 1 when the backend committed something since this handle last read (any read), else 0.
+ * No syscall, no lock: a few nanoseconds; call it every frame. */
+int rill_status_changed(struct rill_status *s);
+
+/* Copy the session record into *out. 0, or -1 (see rill_status_error). */
+int rill_status_session(struct rill_status *s, struct rill_status_session *out);
+
+/* Wait up to timeout_ms for the session record to carry session_id. 0 when it does, -1 on
+ * timeout or error. */
+int rill_status_wait_session(struct rill_status *s, uint64_t session_id, int timeout_ms);
+
+/* Walk the elements (by id), jobs (by id), or queues (by index). The callback gets a record
+ * owned by s, valid during the call; a non-zero return stops the walk. 0, or -1 on error. */
+int rill_status_elements(struct rill_status *s,
+			 int (*fn)(void *ctx, const struct rill_status_element *e), void *ctx);
+int rill_status_jobs(struct rill_status *s, int (*fn)(void *ctx, const struct rill_status_job *j),
+		     void *ctx);
+int rill_status_queues(struct rill_status *s, int (*fn)(void *ctx, const struct rill_status_queue *q),
+		       void *ctx);
+
+/* Deliver the messages with seq > after, oldest first. *gap (may be NULL) is set to the number of
+ * messages after `after` that the ring no longer holds (the reader was overrun; 0 normally). A
+ * reader that starts late and wants no gap passes session.first_seq - 1 (or the last seq it has
+ * seen). A non-zero return from fn stops the walk. 0, or -1 on error. */
+int rill_status_messages(struct rill_status *s, uint64_t after, uint64_t *gap,
+			 int (*fn)(void *ctx, const struct rill_status_message *m), void *ctx);
+
+/* Everything in one read transaction (one consistent snapshot): any callback may be NULL. */
+struct rill_status_visitor {
+	void (*session)(void *ctx, const struct rill_status_session *ses);
+	int (*element)(void *ctx, const struct rill_status_element *e);
+	int (*job)(void *ctx, const struct rill_status_job *j);
+	int (*queue)(void *ctx, const struct rill_status_queue *q);
+	int (*message)(void *ctx, const struct rill_status_message *m);
+	uint64_t messages_after;        /* in: deliver messages with seq > this */
+	uint64_t gap;                   /* out: as *gap of rill_status_messages */
+};
+int rill_status_read(struct rill_status *s, struct rill_status_visitor *v, void *ctx);
+
+/* 1 when a backend holds <dir>/backend.lock, 0 when none does (no backend running). A session
+ * whose state is not final while this returns 0 means the backend died. */
+int rill_status_backend_alive(struct rill_status *s);
+
+/* ---- On-disk layout (schema version 1) ------------------------------------------------------
+ * For the writer and for readers in other languages; C frontends use the functions above.
+ * Named databases (keys big-endian so that byte order is numeric order):
+ *   "meta"      "schema" -> struct rill_status_rec_schema; "session" -> rec_session + strings
+ *   "elements"  u32 id -> rec_element + strings
+ *   "jobs"      u32 id -> rec_job + strings
+ *   "queues"    u32 index -> rec_queue + strings
+ *   "messages"  u64 seq -> rec_message + strings (the ring)
+ *   "details"   u64 seq ++ u16 chunk -> up to RILL_STATUS_DETAIL_CHUNK bytes of that message's detail
+ * Every value starts with {u32 version, u32 size}: size is the byte size of the fixed part, after
+ * which the listed strings follow, each NUL-terminated, in order. Values are only 2-byte aligned:
+ * copy them out with memcpy. Native byte order for the fields (the table never leaves the host). */
+#define RILL_STATUS_DETAIL_CHUNK 1900
+
+struct rill_status_rec_schema {
+	uint32_t version;
+	uint32_t size;
+	uint32_t magic;                 /* RILL_STATUS_MAGIC */
+	uint32_t reserved;
+};
+
+/* strings: command, project, project_dir, targets, error */
+struct rill_status_rec_session {
+	uint32_t version;
+	uint32_t size;
+	uint64_t session_id;
+	int64_t start_ns;
+	int64_t heartbeat_ns;
+	int64_t end_ns;
+	uint64_t first_seq;
+	uint64_t last_seq;
+	uint64_t generation;
+	int32_t backend_pid;
+	uint32_t state;
+	uint32_t elements_total;
+	uint32_t elements_cached;
+	uint32_t elements_failed;
+	uint32_t jobs_running;
+	uint32_t element_states[RILL_ELEMENT_STATE_COUNT];
+	uint32_t reserved;
+};
+
+/* strings: name, key, action */
+struct rill_status_rec_element {
+	uint32_t version;
+	uint32_t size;
+	uint32_t id;
+	uint32_t state;
+	uint32_t job_id;
+	uint32_t failed_job_id;
+	int64_t build_start_ns;
+	int64_t build_end_ns;
+};
+
+/* strings: action, element_name, log_path, last_line */
+struct rill_status_rec_job {
+	uint32_t version;
+	uint32_t size;
+	uint32_t id;
+	uint32_t element_id;
+	int32_t pid;
+	uint32_t result;
+	int64_t start_ns;
+	int64_t end_ns;
+};
+
+/* strings: action, complete_name */
+struct rill_status_rec_queue {
+	uint32_t version;
+	uint32_t size;
+	uint32_t index;
+	uint32_t processed;
+	uint32_t skipped;
+	uint32_t failed;
+};
+
+/* strings: element_name, action, text. detail_len bytes of detail live in "details". */
+struct rill_status_rec_message {
+	uint32_t version;
+	uint32_t size;
+	uint64_t seq;
+	int64_t time_ns;
+	int64_t elapsed_ns;
+	uint32_t type;
+	uint32_t element_id;
+	uint32_t job_id;
+	uint32_t detail_len;
+};
+
+#endif
