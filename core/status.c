@@ -68,6 +68,7 @@ struct status_writer {
 	dev_t lock_dev;
 	ino_t lock_ino;
 	struct status_writer *next_open;        /* writers open in this process */
+	pid_t owner;                            /* the process that opened it (the list survives fork) */
 	MDB_env *env;
 	MDB_dbi dbi[DB_COUNT];
 
@@ -687,7 +688,7 @@ static int lock_take(struct status_writer *w, struct error *err)
 	 * ours: so look for this process's own writers before opening it. */
 	if (stat(path, &st) == 0) {
 		for (struct status_writer *o = open_writers; o; o = o->next_open) {
-			if (o->lock_dev == st.st_dev && o->lock_ino == st.st_ino) {
+			if (o->owner == getpid() && o->lock_dev == st.st_dev && o->lock_ino == st.st_ino) {
 				error_set(err, "another rill backend (pid %d) is using %s: this process has it "
 					  "open already", (int)getpid(), w->dir);
 				goto out;
@@ -860,6 +861,7 @@ struct status_writer *status_open(const char *dir, const struct status_session_i
 	struct status_writer *w = xcalloc(1, sizeof(*w));
 	w->dir = xstrdup(dir);
 	w->lock_fd = -1;
+	w->owner = getpid();
 	if (os_mkdir_p(dir, err) || lock_take(w, err) || env_open(w, err))
 		goto fail;
 	w->command = xstrdup(info->command ? info->command : "");
@@ -871,6 +873,7 @@ struct status_writer *status_open(const char *dir, const struct status_session_i
 	w->ses.backend_pid = (int32_t)getpid();
 	w->ses.state = RILL_SESSION_STARTING;
 	w->ses.start_ns = os_now_real_ns();
+	w->ses.session_seq = w->next_seq;       /* this session's messages start here */
 	w->reset_pending = w->pending = true;
 	w->last_check_mono = os_now_mono_ns();
 	if (status_commit(w, err))

@@ -146,7 +146,8 @@ int plain_follow(struct rill_status *st, FILE *out, pid_t backend, volatile int 
 		abort();
 	v->out = out;
 	rill_status_session(st, &v->ses);
-	v->last_seq = v->ses.first_seq ? v->ses.first_seq - 1 : v->ses.last_seq;
+	/* this session's messages only, never an earlier session's */
+	v->last_seq = v->ses.session_seq ? v->ses.session_seq - 1 : v->ses.last_seq;
 	for (;;) {
 		if (*interrupted && !asked && backend > 0) {
 			kill(backend, SIGTERM);

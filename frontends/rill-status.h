@@ -59,6 +59,8 @@ struct rill_status_session {
 	uint32_t element_states[RILL_ELEMENT_STATE_COUNT];     /* elements per state */
 	uint64_t first_seq;             /* oldest message the ring holds (0: ring empty) */
 	uint64_t last_seq;              /* newest message written (sequence numbers start at 1) */
+	uint64_t session_seq;           /* the seq this session's first message gets (earlier ones
+					 * belong to earlier sessions) */
 	uint64_t generation;            /* +1 per committed write transaction */
 	char command[RILL_STATUS_WORD_MAX];             /* "build", "fetch", "track", ... */
 	char project[RILL_STATUS_NAME_MAX];
@@ -214,6 +216,7 @@ struct rill_status_rec_session {
 	int64_t end_ns;
 	uint64_t first_seq;
 	uint64_t last_seq;
+	uint64_t session_seq;
 	uint64_t generation;
 	int32_t backend_pid;
 	uint32_t state;

@@ -200,6 +200,7 @@ static int decode_session(const MDB_val *v, struct rill_status_session *o)
 	memcpy(o->element_states, h.element_states, sizeof(o->element_states));
 	o->first_seq = h.first_seq;
 	o->last_seq = h.last_seq;
+	o->session_seq = h.session_seq;
 	o->generation = h.generation;
 	rec_str(&r, o->command, sizeof(o->command));
 	rec_str(&r, o->project, sizeof(o->project));
