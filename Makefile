@@ -98,7 +98,13 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(READER
 check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS)
 	@sh tests/run.sh $(UNIT_BINS) tests/e2e/t*.sh
 
+DEMO_APPLETS := sh echo cat ls mkdir cp find id uname rm test true
 demo: all
+	@mkdir -p examples/build/files/sysroot/bin
+	@cp -f "$$(command -v busybox)" examples/build/files/sysroot/bin/busybox
+	@for a in $(DEMO_APPLETS); do ln -sf busybox examples/build/files/sysroot/bin/$$a; done
+	./rill -C examples/build build all.bst
+	./rill -C examples/build artifact checkout --deps none --tar - greeting.bst | tar -xOf - usr/share/demo/greeting.txt
 	./rill -C examples/hello show --deps all hello.bst
 	./rill -C examples/hello -o flavour fancy show --deps none --format '%{name}: %{config}' greeting.bst
 
