@@ -583,7 +583,8 @@ static int write_batch(struct status_writer *w, int64_t now, struct rill_status_
 			if ((!ring || w->wipe_all) && (rc = mdb_drop(txn, w->dbi[i], 0)))
 				goto fail;
 		}
-		struct rill_status_rec_schema sch = {RILL_STATUS_SCHEMA_VERSION, sizeof(sch), RILL_STATUS_MAGIC, 0};
+		struct rill_status_rec_schema sch = {RILL_STATUS_SCHEMA_VERSION, sizeof(sch),
+						     RILL_STATUS_MAGIC, 0};
 		MDB_val key = {6, "schema"}, val = {sizeof(sch), &sch};
 		if ((rc = mdb_put(txn, w->dbi[DB_META], &key, &val, 0)))
 			goto fail;
@@ -670,7 +671,8 @@ int status_commit(struct status_writer *w, struct error *err)
 	}
 	if (rc)
 		return error_set(err, "%s/data.mdb: cannot write the status table: %s (is the disk full?)",
-				 w->dir, rc == MDB_MAP_FULL ? "the table reached its size limit" : mdb_strerror(rc));
+				 w->dir, rc == MDB_MAP_FULL ? "the table reached its size limit"
+							    : mdb_strerror(rc));
 	batch_done(w, &ses);
 	w->last_commit_mono = mono;
 	return 0;
@@ -709,8 +711,8 @@ static int lock_take(struct status_writer *w, struct error *err)
 		if (errno == EAGAIN || errno == EACCES) {
 			struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
 			int pid = fcntl(w->lock_fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK ? (int)q.l_pid : 0;
-			error_set(err, "another rill backend (pid %d) is using %s: wait for it to finish or stop it",
-				  pid, w->dir);
+			error_set(err, "another rill backend (pid %d) is using %s: wait for it to finish "
+				  "or stop it", pid, w->dir);
 		} else {
 			error_set(err, "%s: cannot lock: %s", path, strerror(errno));
 		}

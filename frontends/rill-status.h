@@ -164,8 +164,9 @@ int rill_status_queues(struct rill_status *s, int (*fn)(void *ctx, const struct 
 
 /* Deliver the messages with seq > after, oldest first. *gap (may be NULL) is set to the number of
  * messages after `after` that the ring no longer holds (the reader was overrun; 0 normally). A
- * reader that starts late and wants no gap passes session.first_seq - 1 (or the last seq it has
- * seen). A non-zero return from fn stops the walk. 0, or -1 on error. */
+ * reader that starts late passes session.session_seq - 1 for this session's messages (first_seq - 1
+ * for the whole ring), later the last seq it has seen. A non-zero return from fn stops the walk.
+ * 0, or -1 on error. */
 int rill_status_messages(struct rill_status *s, uint64_t after, uint64_t *gap,
 			 int (*fn)(void *ctx, const struct rill_status_message *m), void *ctx);
 

@@ -278,7 +278,9 @@ static int decode_message(struct rill_status *s, const MDB_val *v, struct rill_s
 	rec_str(&r, o->element_name, sizeof(o->element_name));
 	rec_str(&r, o->action, sizeof(o->action));
 	rec_str(&r, o->text, sizeof(o->text));
-	size_t len = 0, want = h.detail_len < RILL_STATUS_DETAIL_MAX - 1 ? h.detail_len : RILL_STATUS_DETAIL_MAX - 1;
+	size_t len = 0, want = h.detail_len;
+	if (want > RILL_STATUS_DETAIL_MAX - 1)
+		want = RILL_STATUS_DETAIL_MAX - 1;
 	unsigned char k[10];
 	put_be64(k, h.seq);
 	for (unsigned chunk = 0; len < want; chunk++) {
@@ -618,7 +620,8 @@ static int check_schema(struct rill_status *s)
 	if (rc) {
 		mdb_txn_abort(txn);
 		if (rc == MDB_NOTFOUND)
-			return FAIL(s, "%s: the status table is not set up yet (the backend is starting)", s->dir);
+			return FAIL(s, "%s: the status table is not set up yet (the backend is starting)",
+				    s->dir);
 		return FAIL(s, "%s: cannot read the schema record: %s", s->dir, mdb_strerror(rc));
 	}
 	memset(&sch, 0, sizeof(sch));
@@ -656,7 +659,8 @@ struct rill_status *rill_status_open(const char *dir, char *errbuf, size_t errsi
 	/* Check first: opening would create lock.mdb in a directory no backend set up. */
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	if (stat(path, &st) < 0) {
-		fmt(s->err, sizeof(s->err), "%s: no status table yet (no rill backend has run for this project)", dir);
+		fmt(s->err, sizeof(s->err), "%s: no status table yet (no rill backend has run for this project)",
+		    dir);
 		goto fail;
 	}
 	if ((rc = mdb_env_create(&s->env))) {
