@@ -230,8 +230,18 @@ static int track(const struct rill_host *host, struct rill_ctx *ctx, const struc
 		return host->error(ctx, node, "%s: no track branch set", url);
 	host->status(ctx, "Tracking %s from %s", branch, url);
 	{
-		const char *argv[] = {"git", "ls-remote", url, branch, NULL};
-		if (host->run_host(ctx, argv, NULL, &listing) != 0)
+		/* ls-remote lists an annotated tag's peeled commit only when asked for it */
+		char *peeled = malloc(strlen(branch) + 4);
+		int rc;
+		if (!peeled)
+			return host->error(ctx, NULL, "Out of memory");
+		sprintf(peeled, "%s^{}", branch);
+		{
+			const char *argv[] = {"git", "ls-remote", url, branch, peeled, NULL};
+			rc = host->run_host(ctx, argv, NULL, &listing);
+		}
+		free(peeled);
+		if (rc != 0)
 			return -1;
 	}
 	if (!(*ref = pick_commit(host, ctx, listing, branch)))

@@ -579,12 +579,14 @@ static void child_commits(const char *src, int round)
 static void crash_safety(void)
 {
 	char *src = xasprintf("%s/src6", base), *tmp = xasprintf("%s/s6/tmp", base);
-	char *big = xmalloc(1 << 20);
+	size_t bigsize = 3 << 19;       /* 1.5 MB: above the in-memory import size */
+	char *big = xmalloc(bigsize);
 	struct error err = ERROR_INIT;
 	struct cas *c = open_store("s6");
 	long long t0, commit_us;
 	int leftovers = 0, total_refs = 0, rounds = 24;
-	/* 2,000 small files in 20 directories, 3 files of 1 MB, one file that changes per commit */
+	t0 = now_us();
+	/* 2,000 small files in 20 directories, 3 big files, one file that changes per commit */
 	for (int d = 0; d < 20; d++)
 		for (int f = 0; f < 100; f++) {
 			char rel[64], content[64];
@@ -594,15 +596,21 @@ static void crash_safety(void)
 		}
 	for (int i = 0; i < 3; i++) {
 		char rel[16];
-		memset(big, 'a' + i, 1 << 20);
-		big[(1 << 20) - 1] = '\0';
+		memset(big, 'a' + i, bigsize);
+		big[bigsize - 1] = '\0';
 		snprintf(rel, sizeof(rel), "big%d", i);
 		put(src, rel, big, 0644);
 	}
 	put(src, "stamp", "first\n", 0644);
-	t0 = now_us();
+	if (getenv("CAS_TEST_DEBUG"))
+		fprintf(stderr, "setup: %lld us\n", now_us() - t0);
+	/* the first commit stores every object; time the second, like the child's commits */
 	CHECK(commit(c, "calibrate.bst", src, "calibrate", "calibrate") == 0);
+	put(src, "stamp", "second\n", 0644);
+	t0 = now_us();
+	CHECK(commit(c, "calibrate.bst", src, "calibrate2", "calibrate2") == 0);
 	commit_us = now_us() - t0;
+	if (getenv("CAS_TEST_DEBUG")) fprintf(stderr, "commit %lld us\n", commit_us);
 	srand(12345);
 	for (int round = 0; round < rounds; round++) {
 		struct refcheck r = {NULL, 0, 0, 2000 + 20 + 4};
@@ -610,6 +618,7 @@ static void crash_safety(void)
 		int status, broken;
 		if (pid == 0)
 			child_commits(src, round);
+		t0 = now_us();
 		usleep((useconds_t)(rand() % (2 * commit_us + 1)));
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
@@ -623,6 +632,8 @@ static void crash_safety(void)
 		r.c = c;
 		CHECK(cas_list_refs(c, check_ref, &r, &err) == 0);
 		CHECK(r.bad == 0);
+		if (getenv("CAS_TEST_DEBUG"))
+			fprintf(stderr, "round %d: %lld us, %d refs\n", round, now_us() - t0, r.refs);
 		total_refs = r.refs;
 	}
 	/* the kills hit both halfway commits (tmp files left) and finished ones (refs) */

@@ -99,20 +99,6 @@ static char *fresh_dir(const char *name)
 	return p;
 }
 
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* ---- hostops ----------------------------------------------------------------------------------- */
 
 static void run_host_output(void)
