@@ -58,6 +58,7 @@
 struct cas {
 	char *root, *objects, *refs, *tmp;
 	unsigned char made_dirs[32];    /* objects/<xx> known to exist, one bit each */
+	struct buf scratch;             /* file contents being imported */
 };
 
 struct cas_artifact {
@@ -312,23 +313,24 @@ static int place_object(struct cas *c, const char *tmp, const char *digest, int 
 	return rc;
 }
 
-/* Store data as an object (mode 0444); digest receives its name. */
-static int store_blob(struct cas *c, const void *data, size_t len, char digest[65],
+/* Store data as an object (mode 0444, or 0555 when exec); digest receives its name. When an
+ * intact object of that name exists, nothing is written. */
+static int store_data(struct cas *c, const void *data, size_t len, int exec, char digest[65],
 		      struct error *err)
 {
 	struct buf tmp = BUF_INIT;
 	char *final;
 	int fd, rc = -1;
 	cachekey_sha256_hex(data, len, digest);
-	final = object_path(c, digest, 0);
-	if (object_ok(final, len, 0)) {
+	final = object_path(c, digest, exec);
+	if (object_ok(final, len, exec)) {
 		rc = 0;
 		goto out;
 	}
 	fd = tmp_create(c, &tmp, err);
 	if (fd < 0)
 		goto out;
-	if (os_write_all(fd, data, len) || fchmod(fd, 0444)) {
+	if (os_write_all(fd, data, len) || fchmod(fd, exec ? 0555 : 0444)) {
 		error_set(err, "cannot write '%s': %s", tmp.data, strerror(errno));
 		close(fd);
 		unlink(tmp.data);
@@ -339,24 +341,75 @@ static int store_blob(struct cas *c, const void *data, size_t len, char digest[6
 		unlink(tmp.data);
 		goto out;
 	}
-	rc = place_object(c, tmp.data, digest, 0, len, err);
+	rc = place_object(c, tmp.data, digest, exec, len, err);
 out:
 	free(final);
 	buf_release(&tmp);
 	return rc;
 }
 
-/* Copy the file name (relative to dirfd; shown is its path for messages) into the store: copy
- * to tmp/, set the final mode, hash the copy, link into place. */
+static int store_blob(struct cas *c, const void *data, size_t len, char digest[65],
+		      struct error *err)
+{
+	return store_data(c, data, len, 0, digest, err);
+}
+
+/* Read all of fd into b (reset first). 0, or -1 with errno. */
+static int read_all(int fd, struct buf *b, size_t hint)
+{
+	buf_reset(b);
+	for (;;) {
+		ssize_t n;
+		buf_grow(b, hint + 1);
+		n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		b->len += (size_t)n;
+		hint = 65536;
+	}
+}
+
+/* Files up to this size are imported through memory: read once, hashed from the bytes that are
+ * (or already were) written to the store, so an unchanged file costs no new inode. */
+#define SMALL_FILE (1 << 20)
+
+/* Copy the file name (relative to dirfd; shown is its path for messages) into the store. The
+ * digest is always that of the bytes stored, never of the source (which may change underneath):
+ * small files are read into memory, hashed and written from there; big ones are copied to tmp/
+ * and the copy is hashed, then linked into place. */
 static int import_file(struct cas *c, int dirfd, const char *name, const char *shown, int exec,
 		       char digest[65], unsigned long long *size, struct error *err)
 {
 	struct buf tmp = BUF_INIT;
 	struct stat st;
-	int in, out, rc = -1;
-	in = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int in, out = -1, rc = -1;
+	/* O_NONBLOCK: a file swapped for a fifo after the caller's lstat must not hang us. Inside
+	 * an install root (dirfd given) a symlink is never followed; a log path (AT_FDCWD) may be. */
+	in = openat(dirfd, name,
+		    O_RDONLY | O_NONBLOCK | O_CLOEXEC | (dirfd == AT_FDCWD ? 0 : O_NOFOLLOW));
 	if (in < 0)
 		return error_set(err, "cannot read '%s': %s", shown, strerror(errno));
+	if (fstat(in, &st)) {
+		error_set(err, "cannot read '%s': %s", shown, strerror(errno));
+		goto out_in;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error_set(err, "cannot read '%s': not a regular file", shown);
+		goto out_in;
+	}
+	if (st.st_size <= SMALL_FILE) {
+		if (read_all(in, &c->scratch, (size_t)st.st_size)) {
+			error_set(err, "cannot read '%s': %s", shown, strerror(errno));
+			goto out_in;
+		}
+		*size = c->scratch.len;
+		rc = store_data(c, c->scratch.data, c->scratch.len, exec, digest, err);
+		goto out_in;
+	}
 	out = tmp_create(c, &tmp, err);
 	if (out < 0)
 		goto out_in;
@@ -451,7 +504,8 @@ static int commit_dir(struct cas *c, int dirfd, struct buf *shown, char digest[6
 		} else if (S_ISDIR(st.st_mode)) {
 			int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0) {
-				error_set(err, "cannot open directory '%s': %s", shown->data, strerror(errno));
+				error_set(err, "cannot open directory '%s': %s", shown->data,
+					  strerror(errno));
 				goto out;
 			}
 			rc = commit_dir(c, fd, shown, sub, depth + 1, err);
@@ -603,6 +657,7 @@ void cas_close(struct cas *c)
 	free(c->objects);
 	free(c->refs);
 	free(c->tmp);
+	buf_release(&c->scratch);
 	free(c);
 }
 
@@ -1398,7 +1453,7 @@ static int fsck_object(struct fsck *f, const char *digest, int exec, long long s
 	}
 	free(path);
 	if (verdict != OBJ_GOOD)
-		fsck_problem(f, "object %s%s is %s", digest, exec ? " (executable)" : "",
+		fsck_problem(f, "object %s is %s", digest,
 			     verdict == OBJ_MISSING ? "missing" : "corrupt");
 	return verdict == OBJ_GOOD ? 0 : -1;
 }

@@ -35,7 +35,9 @@ struct cas_meta {
 
 /* Store the directory tree at dir (regular files, executables (owner x bit), symlinks,
  * directories, empty ones included) as the artifact of element in project. Files are copied
- * (never hardlinked) into the store and hashed from the copy. Every object is written before
+ * (never hardlinked) into the store and hashed from the bytes stored, never from the source (so
+ * a file changing underneath cannot make an object lie); an unchanged file whose object already
+ * exists is only read. Every object is written before
  * the refs, and each ref appears atomically, so a kill at any point leaves nothing trusted.
  * Any other file type (fifo, socket, device) is an error naming its path. A strong or weak key
  * must be non-empty and made of [A-Za-z0-9._-] (not starting with '.'); project likewise.
