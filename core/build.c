@@ -382,23 +382,40 @@ static int delink(struct rill_ctx *c)
 
 /* Running commands ----------------------------------------------------------------------- */
 
-static int run_in_sandbox(struct rill_ctx *c, struct element *vars_of, const char *cmd, unsigned flags,
-			  const char *cwd)
+struct batch_log {
+	struct rill_ctx *c;
+	const char *const *cmds, *const *notes;
+};
+
+/* Just before command i starts: its step's status (when it opens one) and the command. */
+static void log_command(void *ud, size_t i)
+{
+	struct batch_log *l = ud;
+	if (l->notes && l->notes[i])
+		build_host_status(l->c, "%s", l->notes[i]);
+	job_report(l->c, RILL_MSG_LOG, "Running: %s", l->cmds[i]);
+}
+
+/* Run cmds in one sandbox (see build_host_run_commands). */
+static int run_batch(struct rill_ctx *c, const char *const *cmds, const char *const *notes, size_t n,
+		     unsigned flags, const char *cwd)
 {
 	struct build *b = B(c);
 	struct element *e = c->e;
 	const char *build_root = variables_get(e->vars, "build-root");
 	const char *install_root = variables_get(e->vars, "install-root");
 	const char *rw[2];
-	const char **env = NULL;
-	char *script, *sh;
-	size_t nenv = 0, i;
+	const char **env = NULL, **scripts;
+	char *sh;
+	size_t nenv = 0, i, failed;
 	struct sandbox sb = {0};
+	struct batch_log log = {c, cmds, notes};
 	struct stat st;
 	int status = 0, rc;
-	(void)vars_of;
 	if (!b)
 		return error_set(c->err, "commands can only run while assembling");
+	if (!n)
+		return 0;
 	if (!(flags & RILL_RUN_ROOT_READ_ONLY) && delink(c))
 		return -1;
 	sh = xasprintf("%s/bin/sh", b->root);
@@ -424,52 +441,67 @@ static int run_in_sandbox(struct rill_ctx *c, struct element *vars_of, const cha
 	sb.cwd = cwd ? cwd : rw[0];
 	sb.flags = ((flags & RILL_RUN_ROOT_READ_ONLY) ? SANDBOX_ROOT_READ_ONLY : 0) |
 		   ((flags & RILL_RUN_DEV_SHM) ? SANDBOX_DEV_SHM : 0);
-	script = xasprintf("%s\n", cmd);
-	{
-		const char *argv[] = {"sh", "-c", "-e", script, NULL};
-		char *note = xasprintf("Running: %s", cmd);
-		job_report(c, RILL_MSG_LOG, "%s", note);
-		free(note);
-		rc = sandbox_run(&sb, argv, c->log_fd, &status, c->err);
-	}
-	free(script);
+	/* BuildStream runs each command as `sh -c -e "<cmd>\n"` */
+	scripts = xmalloc(n * sizeof(*scripts));
+	for (i = 0; i < n; i++)
+		scripts[i] = xasprintf("%s\n", cmds[i]);
+	rc = sandbox_run_commands(&sb, scripts, n, c->log_fd, log_command, &log, &failed, &status, c->err);
+	for (i = 0; i < n; i++)
+		free((char *)scripts[i]);
+	free(scripts);
 	for (i = 0; i < nenv; i++)
 		free((char *)env[i]);
 	free(env);
 	if (rc)
 		return -1;
 	if (status)
-		return error_set(c->err, "Command '%s' failed with exitcode %d", cmd, status);
+		return error_set(c->err, "Command '%s' failed with exitcode %d", cmds[failed], status);
 	return 0;
 }
 
 int build_host_run(struct rill_ctx *c, const char *cmd, unsigned flags, const char *cwd)
 {
-	return run_in_sandbox(c, c->e, cmd, flags, cwd);
+	return run_batch(c, &cmd, NULL, 1, flags, cwd);
 }
 
+int build_host_run_commands(struct rill_ctx *c, const char *const *cmds, const char *const *notes,
+			    size_t n, unsigned flags, const char *cwd)
+{
+	return run_batch(c, cmds, notes, n, flags, cwd);
+}
+
+/* Every integration command of the staged dependencies, in one sandbox. */
 int build_host_integrate(struct rill_ctx *c)
 {
 	struct build *b = B(c);
-	size_t i, j;
+	const char **cmds = NULL;
+	char **notes = NULL;
+	size_t i, j, n = 0, cap = 0, ncap = 0;
+	int rc = 0;
 	if (!b)
 		return error_set(c->err, "integration is only possible while assembling");
-	for (i = 0; i < b->nstaged; i++) {
+	for (i = 0; i < b->nstaged && !rc; i++) {
 		struct element *d = b->staged[i];
 		const struct node *bst = d->public ? node_map_get(d->public, "bst") : NULL;
-		const struct node *cmds = bst && bst->type == NODE_MAP ? node_map_get(bst, "integration-commands") : NULL;
-		if (!cmds || cmds->type != NODE_LIST || !cmds->u.list.n)
-			continue;
-		build_host_status(c, "Running integration commands of %s", d->name);
-		for (j = 0; j < cmds->u.list.n; j++) {
+		const struct node *list = bst && bst->type == NODE_MAP ? node_map_get(bst, "integration-commands") : NULL;
+		for (j = 0; list && list->type == NODE_LIST && j < list->u.list.n; j++) {
 			const char *cmd;
-			if (variables_expand(d->vars, cmds->u.list.items[j], &cmd, c->err))
-				return -1;
-			if (run_in_sandbox(c, d, cmd, 0, "/"))
-				return -1;
+			rc = variables_expand(d->vars, list->u.list.items[j], &cmd, c->err);
+			if (rc)
+				break;
+			GROW(cmds, cap, n + 1);
+			GROW(notes, ncap, n + 1);
+			cmds[n] = cmd;
+			notes[n++] = j ? NULL : xasprintf("Running integration commands of %s", d->name);
 		}
 	}
-	return 0;
+	if (!rc)
+		rc = run_batch(c, cmds, (const char *const *)notes, n, 0, "/");
+	for (i = 0; i < n; i++)
+		free(notes[i]);
+	free(cmds);
+	free(notes);
+	return rc;
 }
 
 int build_host_stage_sources(struct rill_ctx *c, const char *path)

@@ -35,6 +35,8 @@ int build_host_stage_split(struct rill_ctx *c, const char *element, const struct
 int build_host_integrate(struct rill_ctx *c);
 int build_host_stage_sources(struct rill_ctx *c, const char *path);
 int build_host_run(struct rill_ctx *c, const char *cmd, unsigned flags, const char *cwd);
+int build_host_run_commands(struct rill_ctx *c, const char *const *cmds, const char *const *notes,
+			    size_t n, unsigned flags, const char *cwd);
 const char *build_host_path(struct rill_ctx *c, const char *sandbox_path);
 void build_host_collect(struct rill_ctx *c, const char *path);
 

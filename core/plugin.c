@@ -303,6 +303,7 @@ static const struct rill_host host = {
 	.run = build_host_run,
 	.host_path = build_host_path,
 	.collect = build_host_collect,
+	.run_commands = build_host_run_commands,
 };
 
 const struct rill_host *plugin_host(void)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /* Bumped on any incompatible change to the structures below; the loader requires an exact match. */
-#define RILL_PLUGIN_ABI_VERSION 2
+#define RILL_PLUGIN_ABI_VERSION 3
 
 /* The symbol every plugin exports (a const struct rill_plugin). */
 #define RILL_PLUGIN_SYMBOL "rill_plugin"
@@ -157,6 +157,16 @@ struct rill_host {
 	const char *(*host_path)(struct rill_ctx *ctx, const char *sandbox_path);
 	/* The sandbox directory whose contents become the artifact (default: %{install-root}). */
 	void (*collect)(struct rill_ctx *ctx, const char *path);
+
+	/* ---- ABI 3 ---- */
+
+	/* Run cmds[0..n-1] in order as run() would, stopping at the first that fails (same
+	 * error), but all in one sandbox: much cheaper than n calls of run(). The commands share
+	 * the sandbox's /tmp and /dev/shm; everything else each sees as it would alone. notes[i],
+	 * when notes and notes[i] are not NULL, is reported as a status message just before
+	 * cmds[i] starts (e.g. "Running build-commands"). */
+	int (*run_commands)(struct rill_ctx *ctx, const char *const *cmds, const char *const *notes,
+			    size_t n, unsigned flags, const char *cwd);
 };
 
 /* What configure() reports back. */

@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,118 +85,262 @@ static void remove_made(struct made *m)
 	}
 }
 
-int sandbox_run(const struct sandbox *sb, const char *const *argv, int out_fd, int *status,
-		struct error *err)
-{
-	struct argv a = {0};
-	struct made made = {0};
+/* One bwrap process: its arguments and the mount points made for it. */
+struct launch {
+	struct argv a;
+	struct made made;
 	char uid[24], gid[24];
-	size_t i;
 	pid_t pid;
-	int rc = -1, ws, interactive = (sb->flags & SANDBOX_INTERACTIVE) != 0;
+};
+
+/* Start bwrap on argv: stdio as sandbox_run() says; ctl_fd, when >= 0, becomes fd 3 inside;
+ * no other descriptor is inherited. posix_spawn (a vfork) rather than fork: the job process can be large and copying its page
+ * tables for every sandbox is measurable. */
+static int launch_start(const struct sandbox *sb, const char *const *argv, int out_fd, int ctl_fd,
+			struct launch *l, struct error *err)
+{
+	struct argv *a = &l->a;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t def;
+	size_t i;
+	int interactive = (sb->flags & SANDBOX_INTERACTIVE) != 0, e;
 	static const char *const devs[] = {"/dev/full", "/dev/null", "/dev/urandom", "/dev/random",
 					   "/dev/zero"};
 
 	if (sandbox_check(err))
 		return -1;
-	if (ensure_dir(sb->root, "dev", &made, err) || ensure_dir(sb->root, "proc", &made, err) ||
-	    ensure_dir(sb->root, "tmp", &made, err))
-		goto out;
+	if (ensure_dir(sb->root, "dev", &l->made, err) || ensure_dir(sb->root, "proc", &l->made, err) ||
+	    ensure_dir(sb->root, "tmp", &l->made, err))
+		return -1;
 	for (i = 0; i < sb->nrw; i++)
-		if (ensure_dir(sb->root, sb->rw_dirs[i], &made, err))
-			goto out;
-	if (sb->cwd && ensure_dir(sb->root, sb->cwd, &made, err))
-		goto out;
+		if (ensure_dir(sb->root, sb->rw_dirs[i], &l->made, err))
+			return -1;
+	if (sb->cwd && ensure_dir(sb->root, sb->cwd, &l->made, err))
+		return -1;
 
-	add(&a, bwrap_path);
-	add(&a, "--unshare-pid");
-	add(&a, "--die-with-parent");
-	add(&a, "--bind");
-	add(&a, sb->root);
-	add(&a, "/");
+	add(a, bwrap_path);
+	add(a, "--unshare-pid");
+	add(a, "--die-with-parent");
+	add(a, "--bind");
+	add(a, sb->root);
+	add(a, "/");
 	if (!(sb->flags & SANDBOX_NETWORK)) {
-		add(&a, "--unshare-net");
-		add(&a, "--unshare-uts");
-		add(&a, "--hostname");
-		add(&a, "rill");
-		add(&a, "--unshare-ipc");
+		add(a, "--unshare-net");
+		add(a, "--unshare-uts");
+		add(a, "--hostname");
+		add(a, "rill");
+		add(a, "--unshare-ipc");
 	}
 	if (sb->cwd) {
-		add(&a, "--chdir");
-		add(&a, sb->cwd);
+		add(a, "--chdir");
+		add(a, sb->cwd);
 	}
-	add(&a, "--proc");
-	add(&a, "/proc");
-	add(&a, "--tmpfs");
-	add(&a, "/tmp");
+	add(a, "--proc");
+	add(a, "/proc");
+	add(a, "--tmpfs");
+	add(a, "/tmp");
 	if (interactive) {
-		add(&a, "--dev");
-		add(&a, "/dev");
+		add(a, "--dev");
+		add(a, "/dev");
 	} else {
 		for (i = 0; i < ARRAY_SIZE(devs); i++) {
-			add(&a, "--dev-bind");
-			add(&a, devs[i]);
-			add(&a, devs[i]);
+			add(a, "--dev-bind");
+			add(a, devs[i]);
+			add(a, devs[i]);
 		}
 	}
 	if (sb->flags & SANDBOX_DEV_SHM) {
-		add(&a, "--tmpfs");
-		add(&a, "/dev/shm");
+		add(a, "--tmpfs");
+		add(a, "/dev/shm");
 	}
 	for (i = 0; i < sb->nrw; i++) {
 		char *host = xasprintf("%s%s", sb->root, sb->rw_dirs[i]);
-		add(&a, "--bind");
-		add(&a, host);
-		add(&a, sb->rw_dirs[i]);
+		add(a, "--bind");
+		add(a, host);
+		add(a, sb->rw_dirs[i]);
 	}
 	if (sb->flags & SANDBOX_ROOT_READ_ONLY) {
-		add(&a, "--remount-ro");
-		add(&a, "/");
+		add(a, "--remount-ro");
+		add(a, "/");
 	}
-	snprintf(uid, sizeof(uid), "%ld", sb->uid);
-	snprintf(gid, sizeof(gid), "%ld", sb->gid);
-	add(&a, "--unshare-user");
-	add(&a, "--uid");
-	add(&a, uid);
-	add(&a, "--gid");
-	add(&a, gid);
+	snprintf(l->uid, sizeof(l->uid), "%ld", sb->uid);
+	snprintf(l->gid, sizeof(l->gid), "%ld", sb->gid);
+	add(a, "--unshare-user");
+	add(a, "--uid");
+	add(a, l->uid);
+	add(a, "--gid");
+	add(a, l->gid);
 	for (i = 0; argv[i]; i++)
-		add(&a, argv[i]);
+		add(a, argv[i]);
 
-	pid = fork();
-	if (pid < 0) {
-		error_set(err, "cannot start the sandbox: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	if (!interactive) {
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+		posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+	}
+	if (ctl_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, ctl_fd, 3);
+	/* nothing else rill inherited reaches the sandbox (as subprocess's close_fds in bst) */
+	posix_spawn_file_actions_addclosefrom_np(&fa, ctl_fd >= 0 ? 4 : 3);
+	e = posix_spawn(&l->pid, bwrap_path, &fa, &attr, (char *const *)a->v, (char *const *)sb->env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (e) {
+		l->pid = -1;
+		return error_set(err, "cannot run %s: %s", bwrap_path, strerror(e));
+	}
+	return 0;
+}
+
+/* Wait for the sandbox: *status is its exit status (128+N for signal N). */
+static int launch_wait(struct launch *l, int *status, struct error *err)
+{
+	int ws;
+	while (waitpid(l->pid, &ws, 0) < 0) {
+		if (errno != EINTR)
+			return error_set(err, "waiting for the sandbox: %s", strerror(errno));
+	}
+	l->pid = -1;
+	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return 0;
+}
+
+static void launch_release(const struct sandbox *sb, struct launch *l)
+{
+	size_t i;
+	for (i = 0; i < l->a.n; i++)
+		if (i > 0 && !strcmp(l->a.v[i - 1], "--bind") && l->a.v[i] != sb->root &&
+		    l->a.v[i][0] == '/' && str_has_prefix(l->a.v[i], sb->root))
+			free((char *)l->a.v[i]);
+	free(l->a.v);
+	remove_made(&l->made);
+}
+
+int sandbox_run(const struct sandbox *sb, const char *const *argv, int out_fd, int *status,
+		struct error *err)
+{
+	struct launch l = {0};
+	int rc = launch_start(sb, argv, out_fd, -1, &l, err);
+	if (!rc)
+		rc = launch_wait(&l, status, err);
+	launch_release(sb, &l);
+	return rc;
+}
+
+/* The driver run by the sandbox's sh for a batch ($1... are the commands). Before each command
+ * it says so on fd 3 and waits for the go-ahead, then runs the command exactly as a sandbox of
+ * its own would (`sh -c -e CMD`, without fd 3), and stops at the first that fails, exiting
+ * with its status. Only builtins, so any POSIX sh does, and variables under a prefix that no
+ * element environment uses, since assigning an inherited variable would change what the
+ * commands see. */
+static const char batch_driver[] =
+	"while :; do\n"
+	"  case $# in 0) exit 0;; esac\n"
+	"  echo >&3 && read -r __rill_go <&3 || exit 125\n"
+	"  sh -c -e \"$1\" 3>&- || exit $?\n"
+	"  shift\n"
+	"done\n";
+
+/* bash raises SHLVL when it starts: the driver puts back the value the environment had, so a
+ * command run by the driver sees what it would see run alone. */
+static char *driver_script(const struct sandbox *sb)
+{
+	struct buf b = BUF_INIT;
+	const char *lvl = NULL;
+	size_t i;
+	for (i = 0; i < sb->nenv; i++)
+		if (str_has_prefix(sb->env[i], "SHLVL="))
+			lvl = sb->env[i] + 6;
+	if (lvl) {
+		buf_adds(&b, "SHLVL='");
+		for (; *lvl; lvl++) {
+			if (*lvl == '\'')
+				buf_adds(&b, "'\\'");
+			buf_addch(&b, *lvl);
+		}
+		buf_adds(&b, "'\n");
+	} else {
+		buf_adds(&b, "unset SHLVL\n");
+	}
+	buf_adds(&b, batch_driver);
+	return buf_detach(&b);
+}
+
+/* Answer the driver: one line per command it is about to start, until it exits. */
+static void follow_driver(int fd, size_t n, void (*before)(void *ud, size_t i), void *ud,
+			  size_t *started)
+{
+	char buf[64];
+	ssize_t got, k;
+	for (;;) {
+		got = read(fd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return;
+		for (k = 0; k < got; k++) {
+			if (buf[k] != '\n')
+				continue;
+			if (*started < n && before)
+				before(ud, *started);
+			if (*started < n)
+				(*started)++;
+			if (send(fd, "\n", 1, MSG_NOSIGNAL) < 0)
+				return;
+		}
+	}
+}
+
+int sandbox_run_commands(const struct sandbox *sb, const char *const *cmds, size_t n, int out_fd,
+			 void (*before)(void *ud, size_t i), void *ud, size_t *failed, int *status,
+			 struct error *err)
+{
+	struct launch l = {0};
+	const char **argv = xmalloc((n + 5) * sizeof(*argv));
+	char *script = driver_script(sb);
+	size_t i, started = 0;
+	int sv[2] = {-1, -1}, rc = -1;
+	*failed = n;
+	*status = 0;
+	argv[0] = "sh";
+	argv[1] = "-c";
+	argv[2] = script;
+	argv[3] = "sh";
+	for (i = 0; i < n; i++)
+		argv[4 + i] = cmds[i];
+	argv[4 + n] = NULL;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		error_set(err, "cannot create a socket pair: %s", strerror(errno));
 		goto out;
 	}
-	if (pid == 0) {
-		if (!interactive) {
-			int nul = open("/dev/null", O_RDONLY);
-			if (nul >= 0) {
-				dup2(nul, 0);
-				close(nul);
-			}
-			dup2(out_fd, 1);
-			dup2(out_fd, 2);
-		}
-		signal(SIGPIPE, SIG_DFL);
-		execve(bwrap_path, (char *const *)a.v, (char *const *)sb->env);
-		dprintf(interactive ? 2 : out_fd, "rill: cannot run %s: %s\n", bwrap_path, strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &ws, 0) < 0) {
-		if (errno != EINTR) {
-			error_set(err, "waiting for the sandbox: %s", strerror(errno));
-			goto out;
-		}
-	}
-	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	if (launch_start(sb, argv, out_fd, sv[1], &l, err))
+		goto out;
+	close(sv[1]);
+	sv[1] = -1;
+	follow_driver(sv[0], n, before, ud, &started);
+	if (launch_wait(&l, status, err))
+		goto out;
+	/* a failure before any command started (bwrap could not set up) counts as the first's */
+	if (*status)
+		*failed = started ? started - 1 : 0;
 	rc = 0;
 out:
-	for (i = 0; i < a.n; i++)
-		if (i > 0 && !strcmp(a.v[i - 1], "--bind") && a.v[i] != sb->root && a.v[i][0] == '/' &&
-		    str_has_prefix(a.v[i], sb->root))
-			free((char *)a.v[i]);
-	free(a.v);
-	remove_made(&made);
+	if (l.pid > 0) {
+		kill(l.pid, SIGKILL);
+		waitpid(l.pid, NULL, 0);
+	}
+	for (i = 0; i < 2; i++)
+		if (sv[i] >= 0)
+			close(sv[i]);
+	launch_release(sb, &l);
+	free(script);
+	free(argv);
 	return rc;
 }

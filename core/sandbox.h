@@ -39,4 +39,17 @@ int sandbox_check(struct error *err);
 int sandbox_run(const struct sandbox *sb, const char *const *argv, int out_fd, int *status,
 		struct error *err);
 
+/* Run the shell commands cmds[0..n-1] in order in one sandbox, each started exactly as
+ * sandbox_run() would start `sh -c -e CMD` in a sandbox of its own (same environment, cwd and
+ * stdio; it just has a small sh driver as parent), stopping at the first that fails. The
+ * sandbox's /tmp (and /dev/shm) is the same for all of them. before(ud, i), when not NULL, is
+ * called just before command i starts, so the caller can log it first. Returns 0 when the
+ * sandbox ran: *failed is n and *status 0 when every command succeeded, else *failed is the
+ * index of the command that failed and *status its exit status (128+N for signal N; a sandbox
+ * that could not start counts as the first command failing). -1 with err when it could not
+ * be started. */
+int sandbox_run_commands(const struct sandbox *sb, const char *const *cmds, size_t n, int out_fd,
+			 void (*before)(void *ud, size_t i), void *ud, size_t *failed, int *status,
+			 struct error *err);
+
 #endif

@@ -615,27 +615,84 @@ static inline char *common_join(const char *a, const char *b)
 	return r;
 }
 
-/* Run every command of the list config[key] (variables expanded) in the sandbox. */
-static inline int common_run_commands(const struct rill_host *host, struct rill_ctx *ctx,
-				      const struct rill_node *config, const char *key, unsigned flags,
-				      const char *cwd)
+/* Commands gathered from one or more lists for host->run_commands(). */
+struct common_commands {
+	const char **cmds, **notes;
+	char **owned;           /* the notes, freed by common_commands_release() */
+	size_t n, cap;
+};
+
+static inline void common_commands_release(struct common_commands *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->owned[i]);
+	free(b->cmds);
+	free(b->notes);
+	free(b->owned);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Append cmd (backend-owned) with note (copied, may be NULL). -1 when out of memory. */
+static inline int common_commands_add(struct common_commands *b, const char *cmd, const char *note)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 16;
+		const char **c, **nt;
+		char **o;
+		if ((c = realloc(b->cmds, cap * sizeof(*c))))
+			b->cmds = c;
+		if ((nt = realloc(b->notes, cap * sizeof(*nt))))
+			b->notes = nt;
+		if ((o = realloc(b->owned, cap * sizeof(*o))))
+			b->owned = o;
+		if (!c || !nt || !o)
+			return -1;
+		b->cap = cap;
+	}
+	b->owned[b->n] = note ? strdup(note) : NULL;
+	if (note && !b->owned[b->n])
+		return -1;
+	b->notes[b->n] = b->owned[b->n];
+	b->cmds[b->n++] = cmd;
+	return 0;
+}
+
+/* Append every command of the list config[key] (variables expanded), the first with the
+ * status "Running <key>". */
+static inline int common_commands_add_list(const struct rill_host *host, struct rill_ctx *ctx,
+					   struct common_commands *b, const struct rill_node *config,
+					   const char *key)
 {
 	struct rill_node *cmds;
+	char note[128];
 	size_t i, n;
 	if (common_subst_list(host, ctx, config, key, 0, 0, &cmds) != 0)
 		return -1;
 	n = host->len(cmds);
-	if (n)
-		host->status(ctx, "Running %s", key);
+	snprintf(note, sizeof(note), "Running %s", key);
 	for (i = 0; i < n; i++)
-		if (host->run(ctx, host->str(host->at(cmds, i)), flags, cwd) != 0)
-			return -1;
+		if (common_commands_add(b, host->str(host->at(cmds, i)), i ? NULL : note) != 0)
+			return host->error(ctx, NULL, "Out of memory");
 	return 0;
+}
+
+/* Run every command of the list config[key] (variables expanded) in one sandbox. */
+static inline int common_run_commands(const struct rill_host *host, struct rill_ctx *ctx,
+				      const struct rill_node *config, const char *key, unsigned flags,
+				      const char *cwd)
+{
+	struct common_commands b = {0};
+	int rc = common_commands_add_list(host, ctx, &b, config, key);
+	if (rc == 0)
+		rc = host->run_commands(ctx, b.cmds, b.notes, b.n, flags, cwd);
+	common_commands_release(&b);
+	return rc;
 }
 
 /* BuildElement's assemble: stage the build dependencies at /, integrate them, stage the
  * sources in %{build-root}, run the configure, build, install and strip commands in
- * %{build-root}[/%{command-subdir}] with a read-only root, collect %{install-root}. */
+ * %{build-root}[/%{command-subdir}] with a read-only root, collect %{install-root}. All the
+ * commands run in one sandbox: starting bubblewrap costs more than a small command. */
 static inline int common_build_element_assemble(const struct rill_host *host, struct rill_ctx *ctx,
 						const struct rill_node *config)
 {
@@ -644,6 +701,7 @@ static inline int common_build_element_assemble(const struct rill_host *host, st
 	const char *build_root = host->variable(ctx, "build-root");
 	const char *install_root = host->variable(ctx, "install-root");
 	const char *subdir = host->variable(ctx, "command-subdir");
+	struct common_commands b = {0};
 	char *cwd;
 	int dev_shm, rc = 0;
 	size_t i;
@@ -657,8 +715,11 @@ static inline int common_build_element_assemble(const struct rill_host *host, st
 	if (!cwd)
 		return host->error(ctx, NULL, "Out of memory");
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && !rc; i++)
-		rc = common_run_commands(host, ctx, config, steps[i],
-					 RILL_RUN_ROOT_READ_ONLY | (dev_shm ? RILL_RUN_DEV_SHM : 0), cwd);
+		rc = common_commands_add_list(host, ctx, &b, config, steps[i]);
+	if (rc == 0)
+		rc = host->run_commands(ctx, b.cmds, b.notes, b.n,
+					RILL_RUN_ROOT_READ_ONLY | (dev_shm ? RILL_RUN_DEV_SHM : 0), cwd);
+	common_commands_release(&b);
 	free(cwd);
 	host->collect(ctx, install_root);
 	return rc;

@@ -29,12 +29,20 @@ depends:
 - e7.bst
 EOF2
 
+# kill delays span what an uninterrupted round (e5-e7 rebuilt) takes, so that kills keep
+# landing during the build however fast builds get
+"$RILL" -C "$P" build --builders 2 all.bst >/dev/null 2>&1
+rm -rf "$XDG_CACHE_HOME/rill/artifacts/refs/kill/e5" "$XDG_CACHE_HOME/rill/artifacts/refs/kill/e6" \
+	"$XDG_CACHE_HOME/rill/artifacts/refs/kill/e7"
+t0=$(date +%s%N)
+"$RILL" -C "$P" build --builders 2 all.bst >/dev/null 2>&1
+span=$(( ($(date +%s%N) - t0) / 1000000 ))
 kills=0
 bad=0
 round=0
 while [ $round -lt 30 ]; do
 	"$RILL" -C "$P" build --builders 2 all.bst >/dev/null 2>&1 &
-	delay=$(awk -v s="$round$$" 'BEGIN { srand(s); printf "%.2f", 0.02 + rand() * 0.5 }')
+	delay=$(awk -v s="$round$$" -v span="$span" 'BEGIN { srand(s); printf "%.3f", 0.01 + rand() * span / 1000 }')
 	sleep "$delay"
 	# the backend runs in its own session and each job in its own process group: kill them all
 	pkill -9 -f -- "$P" 2>/dev/null && kills=$((kills + 1))
