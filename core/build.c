@@ -536,6 +536,8 @@ static int make_build_dir(struct project *p, struct element *e, char **dir, stru
 	char *parent = xasprintf("%s/build", p->cache_dir), *normal = cas_normal_name(e->name);
 	int rc = os_mkdir_p(parent, err);
 	*dir = NULL;
+	if (!rc)
+		os_spread_subdirs(parent);
 	if (!rc) {
 		*dir = xasprintf("%s/%s-XXXXXX", parent, normal);
 		if (!mkdtemp(*dir)) {

@@ -233,6 +233,11 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	if (sp.build && sandbox_check(&err))
 		goto fail;
 	cachedir = os_cache_dir();
+	/* the cache's own subtrees (artifacts, logs, build directories) away from whatever else
+	 * churns the parent's block group: see os_spread_subdirs() */
+	if (os_mkdir_p(cachedir, &err))
+		goto fail;
+	os_spread_subdirs(cachedir);
 	logdir = xasprintf("%s/logs", cachedir);
 	artdir = xasprintf("%s/artifacts", cachedir);
 	sp.log_dir = logdir;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,20 @@ int os_mkdir_p(const char *path, struct error *err)
 			       errno ? strerror(errno) : "not a directory");
 	free(p);
 	return rc;
+}
+
+void os_spread_subdirs(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), flags;
+	if (fd < 0)
+		return;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && !(flags & FS_TOPDIR_FL)) {
+		flags |= FS_TOPDIR_FL;
+		if (ioctl(fd, FS_IOC_SETFLAGS, &flags)) {
+			/* a hint only: filesystems without it lose nothing */
+		}
+	}
+	close(fd);
 }
 
 static int rm_at(int at, const char *name, const char *shown, struct error *err)

@@ -11,6 +11,13 @@
 
 /* mkdir -p with mode 0755. 0, or -1 with err naming the directory. */
 int os_mkdir_p(const char *path, struct error *err);
+/* Ask the filesystem to spread the subdirectories of dir over the disk, as it does for
+ * top-level directories (ext2/3/4's TOPDIR flag, chattr +T). Best effort: nothing happens
+ * where the flag is unknown. For directories whose subtrees are created and removed again and
+ * again (build directories): ext4 without a journal makes every new inode skip, one by one,
+ * the inodes freed in the last minutes in its block group, so a group churned by earlier
+ * builds makes each mkdir cost up to milliseconds; spread out, each build starts afresh. */
+void os_spread_subdirs(const char *dir);
 /* rm -rf: removes path (file, symlink or tree; read-only directories made writable first).
  * A missing path is not an error. 0, or -1 with err. */
 int os_rm_rf(const char *path, struct error *err);
