@@ -21,6 +21,7 @@
 #include "plugin.h"
 #include "pluginctx.h"
 #include "sandbox.h"
+#include "spare.h"
 #include "variables.h"
 #include "yamldump.h"
 
@@ -32,6 +33,10 @@ struct build {
 	char *dir;                      /* the build directory (kept on failure) */
 	char *root;                     /* dir/root: the sysroot, / in the sandbox */
 	int linked;                     /* root holds hardlinks into the cache */
+	struct spare_dirs spares;       /* directories to reuse, in dir */
+	int pristine;                   /* root holds only what staging put there (and the
+					   directories of the rw dirs): its directories can be
+					   reused (spare_park) */
 	struct element **staged;        /* dependencies staged, in order (for integration) */
 	size_t nstaged, staged_cap;
 	char *collect;                  /* sandbox path collected as the artifact */
@@ -118,6 +123,7 @@ const char *build_host_path(struct rill_ctx *c, const char *path)
 	const char *r;
 	if (!b)
 		return NULL;
+	b->pristine = 0;        /* the plugin may write anywhere through it */
 	while (path[0] == '/' && path[1] == '/')
 		path++;
 	full = xasprintf("%s%s%s", b->root, path[0] == '/' ? "" : "/", strcmp(path, "/") ? path : "");
@@ -188,7 +194,7 @@ static const struct node *split_rules_of(const struct element *e)
 	return bst && bst->type == NODE_MAP ? node_map_get(bst, "split-rules") : NULL;
 }
 
-static int stage_artifact(struct build *b, struct element *dep, const char *host_dest, struct stage_ud *u,
+static int stage_artifact(struct build *b, struct cas_stager *st, struct element *dep, struct stage_ud *u,
 			  int link, struct error *err)
 {
 	struct cas_artifact *art;
@@ -197,7 +203,7 @@ static int stage_artifact(struct build *b, struct element *dep, const char *host
 		return error_prefix(err, "%s: dependency %s is not built", b->e->name, dep->name);
 	u->b = b;
 	u->dep = dep;
-	rc = cas_artifact_stage(b->cas, art, host_dest, link, u->split ? want_split : NULL, on_overlap, u, err);
+	rc = cas_stager_add(st, art, link, u->split ? want_split : NULL, on_overlap, u, err);
 	cas_artifact_free(art);
 	return rc;
 }
@@ -242,6 +248,7 @@ static int stage_list(struct rill_ctx *c, struct element **list, size_t n, const
 		      struct stage_ud *tmpl)
 {
 	struct build *b = B(c);
+	struct cas_stager *st;
 	char *dest;
 	size_t i;
 	int rc = 0;
@@ -249,16 +256,19 @@ static int stage_list(struct rill_ctx *c, struct element **list, size_t n, const
 		return error_set(c->err, "staging is only possible while assembling");
 	if (host_dir(c, path, &dest))
 		return -1;
+	st = cas_stager_new(b->cas, dest, spare_mkdirat, &b->spares, c->err);
+	rc = st ? 0 : -1;
 	for (i = 0; i < n && !rc; i++) {
 		struct stage_ud u = *tmpl;
 		u.rules = split_rules_of(list[i]);
-		rc = stage_artifact(b, list[i], dest, &u, !u.split, c->err);
+		rc = stage_artifact(b, st, list[i], &u, !u.split, c->err);
 		if (!rc) {
 			if (!u.split)
 				b->linked = 1;
 			note_staged(b, list[i]);
 		}
 	}
+	cas_stager_free(st);
 	free(dest);
 	return rc ? rc : report_overlaps(c);
 }
@@ -369,6 +379,7 @@ static int delink_one(const char *path, const struct stat *st, int type, struct 
 static int delink(struct rill_ctx *c)
 {
 	struct build *b = B(c);
+	b->pristine = 0;        /* commands may change anything in it now */
 	if (!b->linked)
 		return 0;
 	delink_build = b;
@@ -441,6 +452,8 @@ static int run_batch(struct rill_ctx *c, const char *const *cmds, const char *co
 	sb.cwd = cwd ? cwd : rw[0];
 	sb.flags = ((flags & RILL_RUN_ROOT_READ_ONLY) ? SANDBOX_ROOT_READ_ONLY : 0) |
 		   ((flags & RILL_RUN_DEV_SHM) ? SANDBOX_DEV_SHM : 0);
+	sb.make_dir = spare_mkdirat;
+	sb.make_dir_ud = &b->spares;
 	/* BuildStream runs each command as `sh -c -e "<cmd>\n"` */
 	scripts = xmalloc(n * sizeof(*scripts));
 	for (i = 0; i < n; i++)
@@ -512,6 +525,8 @@ int build_host_stage_sources(struct rill_ctx *c, const char *path)
 		return error_set(c->err, "staging is only possible while assembling");
 	if (!c->e->nsources)
 		return 0;
+	if (!variables_get(c->e->vars, "build-root") || strcmp(path, variables_get(c->e->vars, "build-root")))
+		B(c)->pristine = 0;     /* only the build root is removed as a whole */
 	build_host_status(c, "Staging sources at %s", path);
 	if (host_dir(c, path, &dest))
 		return -1;
@@ -531,24 +546,56 @@ void build_host_collect(struct rill_ctx *c, const char *path)
 
 /* The whole build -------------------------------------------------------------------------- */
 
-static int make_build_dir(struct project *p, struct element *e, char **dir, struct error *err)
+static char *build_parent(struct project *p)
 {
-	char *parent = xasprintf("%s/build", p->cache_dir), *normal = cas_normal_name(e->name);
+	return xasprintf("%s/build", p->cache_dir);
+}
+
+/* b->dir (from a pile of spares when there is one) and b->root in it. */
+static int make_build_dir(struct build *b, struct error *err)
+{
+	char *parent = build_parent(b->p), *normal = cas_normal_name(b->e->name);
 	int rc = os_mkdir_p(parent, err);
-	*dir = NULL;
+	b->dir = NULL;
+	b->spares.dirfd = -1;
+	b->spares.n = 0;
 	if (!rc)
 		os_spread_subdirs(parent);
+	if (!rc)
+		rc = spare_new_dir(parent, normal, &b->spares, &b->dir, err);
 	if (!rc) {
-		*dir = xasprintf("%s/%s-XXXXXX", parent, normal);
-		if (!mkdtemp(*dir)) {
-			rc = error_set(err, "cannot create a build directory in '%s': %s", parent, strerror(errno));
-			free(*dir);
-			*dir = NULL;
-		}
+		b->root = xasprintf("%s/root", b->dir);
+		if (b->spares.dirfd < 0 ? mkdir(b->root, 0755) : spare_mkdirat(&b->spares, b->spares.dirfd, "root"))
+			rc = error_set(err, "cannot create directory '%s': %s", b->root, strerror(errno));
 	}
 	free(parent);
 	free(normal);
 	return rc;
+}
+
+/* After a successful build: the sysroot's directories go back to the spares when nothing but
+ * staging wrote to it (the rw dirs are removed first, they hold the build's files), else the
+ * build directory is removed. */
+static void finish_build_dir(struct build *b)
+{
+	const char *rw[2] = {variables_get(b->e->vars, "build-root"), variables_get(b->e->vars, "install-root")};
+	char *parent = build_parent(b->p);
+	int parked = 0;
+	size_t i;
+	if (b->pristine) {
+		parked = 1;
+		for (i = 0; i < 2 && parked; i++) {
+			char *host = rw[i] ? xasprintf("%s%s", b->root, rw[i]) : NULL;
+			/* a root-wide rw dir would leave nothing of the sysroot to keep */
+			parked = host && strcmp(rw[i], "/") && os_rm_rf(host, NULL) == 0;
+			free(host);
+		}
+		parked = parked && spare_park(&b->spares, parent, b->dir, "root") == 0;
+	}
+	spare_close(&b->spares, 0);
+	if (!parked)
+		os_rm_rf(b->dir, NULL);
+	free(parent);
 }
 
 static int commit(struct build *b, const char *log_path, struct error *err)
@@ -604,11 +651,15 @@ int build_element(struct project *p, struct element *e, struct cas *cas, const s
 	b.e = e;
 	b.cas = cas;
 	b.io = io;
-	if (make_build_dir(p, e, &b.dir, err))
+	b.pristine = 1;
+	if (make_build_dir(&b, err)) {
+		spare_close(&b.spares, 0);
+		if (b.dir)
+			os_rm_rf(b.dir, NULL);
+		free(b.dir);
+		free(b.root);
 		return -1;
-	b.root = xasprintf("%s/root", b.dir);
-	if (os_mkdir_p(b.root, err))
-		goto out;
+	}
 	job_ctx_init(&c, p, e, io, err);
 	c.b = &b;
 	b.collect = xstrdup(variables_get(e->vars, "install-root") ? variables_get(e->vars, "install-root")
@@ -626,9 +677,10 @@ int build_element(struct project *p, struct element *e, struct cas *cas, const s
 	rc = 0;
 out:
 	if (rc == 0) {
-		os_rm_rf(b.dir, NULL);
+		finish_build_dir(&b);
 	} else {
 		char *link = NULL, *normal = cas_normal_name(e->name);
+		spare_close(&b.spares, 1);      /* keep the sysroot for debugging, not the spares */
 		/* remember the failed sandbox for `rill shell --build` */
 		link = xasprintf("%s/build/%s.failed", p->cache_dir, normal);
 		unlink(link);
@@ -667,10 +719,7 @@ int build_stage_shell(struct project *p, struct element *e, struct cas *cas, int
 	b.e = e;
 	b.cas = cas;
 	b.io = &io;
-	if (make_build_dir(p, e, &b.dir, err))
-		return -1;
-	b.root = xasprintf("%s/root", b.dir);
-	if (os_mkdir_p(b.root, err))
+	if (make_build_dir(&b, err))
 		goto out;
 	job_ctx_init(&c, p, e, &io, err);
 	c.b = &b;
@@ -683,7 +732,8 @@ int build_stage_shell(struct project *p, struct element *e, struct cas *cas, int
 	b.root = NULL;
 	rc = 0;
 out:
-	if (rc)
+	spare_close(&b.spares, 0);
+	if (rc && b.dir)
 		os_rm_rf(b.dir, NULL);
 	free(list);
 	free(b.dir);

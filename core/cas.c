@@ -62,6 +62,7 @@ struct cas {
 };
 
 struct cas_artifact {
+	struct cas *c;
 	char *strong, *weak, *files, *log_digest, *public_digest;
 	char *public_yaml, *log_path;
 	char **dep_names, **dep_keys;
@@ -772,7 +773,7 @@ int cas_has(struct cas *c, const char *project, const char *element, const char 
 }
 
 /* Read object digest into out (reset first) and check its content against the digest.
- * what names the object kind for messages. */
+ * what names the object kind for messages. -2 (with err) when the object does not exist. */
 static int load_object(struct cas *c, const char *digest, const char *what, struct buf *out,
 		       struct error *err)
 {
@@ -780,8 +781,10 @@ static int load_object(struct cas *c, const char *digest, const char *what, stru
 	int rc = -1;
 	buf_reset(out);
 	if (read_file(path, out, err)) {
+		int missing = errno == ENOENT;
 		error_set(err, "%s: cannot read %s object: %s", path, what,
-			  errno == ENOENT ? "it is missing from the artifact cache" : strerror(errno));
+			  missing ? "it is missing from the artifact cache" : strerror(errno));
+		rc = missing ? -2 : -1;
 		goto out;
 	}
 	cachekey_sha256_hex(buf_str(out), out->len, got);
@@ -850,9 +853,11 @@ static int manifest_load(struct cas *c, const char *digest, struct cas_artifact 
 	struct cas_artifact *a = xcalloc(1, sizeof(*a));
 	struct buf text = BUF_INIT;
 	const char *why = NULL;
-	int rc = -1;
-	if (load_object(c, digest, "manifest", &text, err))
+	int rc;
+	rc = load_object(c, digest, "manifest", &text, err);
+	if (rc)
 		goto out;
+	rc = -1;
 	if (manifest_parse(text.data, a, &why)) {
 		char *path = object_path(c, digest, 0);
 		error_set(err, "%s: manifest object is corrupt (%s); check the artifact cache with repair",
@@ -871,49 +876,23 @@ out:
 	return rc;
 }
 
-static int artifact_load(struct cas *c, const char *digest, struct cas_artifact **out,
-			 struct error *err)
-{
-	struct cas_artifact *a;
-	struct buf text = BUF_INIT;
-	int rc = -1;
-	if (manifest_load(c, digest, &a, err))
-		return -1;
-	if (a->public_digest) {
-		if (load_object(c, a->public_digest, "public data", &text, err))
-			goto out;
-		a->public_yaml = buf_detach(&text);
-	}
-	if (a->log_digest)
-		a->log_path = object_path(c, a->log_digest, 0);
-	rc = 0;
-out:
-	buf_release(&text);
-	if (rc) {
-		cas_artifact_free(a);
-		a = NULL;
-	}
-	*out = a;
-	return rc;
-}
-
 int cas_artifact_open(struct cas *c, const char *project, const char *element, const char *key,
 		      struct cas_artifact **out, struct error *err)
 {
-	char *ref = ref_path(c, project, element, key), digest[65], *obj;
-	int missing;
+	char *ref = ref_path(c, project, element, key), digest[65];
+	int rc = -2;
 	*out = NULL;
-	missing = !ref || read_ref(ref, digest) != 0;
+	/* a ref whose manifest is gone counts as no artifact, as a missing ref does */
+	if (ref && read_ref(ref, digest) == 0)
+		rc = manifest_load(c, digest, out, err);
 	free(ref);
-	if (!missing) {
-		obj = object_path(c, digest, 0);
-		missing = access(obj, F_OK) != 0;
-		free(obj);
-	}
-	if (missing)
+	if (rc == -2)
 		return error_set(err, "%s: no artifact with key %s in the cache", element, key);
-	if (artifact_load(c, digest, out, err))
+	if (rc)
 		return error_prefix(err, "%s", element);
+	(*out)->c = c;
+	if ((*out)->log_digest)
+		(*out)->log_path = object_path(c, (*out)->log_digest, 0);
 	return 0;
 }
 
@@ -935,7 +914,19 @@ void cas_artifact_free(struct cas_artifact *a)
 
 const char *cas_artifact_strong_key(const struct cas_artifact *a) { return a->strong; }
 const char *cas_artifact_weak_key(const struct cas_artifact *a) { return a->weak; }
-const char *cas_artifact_public_yaml(const struct cas_artifact *a) { return a->public_yaml; }
+/* Loaded on first use: staging, by far the most frequent user of artifacts, never needs it. */
+const char *cas_artifact_public_yaml(const struct cas_artifact *a)
+{
+	struct cas_artifact *m = (struct cas_artifact *)a;      /* only the cache below changes */
+	struct buf text = BUF_INIT;
+	struct error err = ERROR_INIT;
+	if (!a->public_yaml && a->public_digest && load_object(a->c, a->public_digest, "public data",
+							       &text, &err) == 0)
+		m->public_yaml = buf_detach(&text);
+	buf_release(&text);
+	error_release(&err);
+	return a->public_yaml;
+}
 size_t cas_artifact_ndeps(const struct cas_artifact *a) { return a->ndeps; }
 const char *cas_artifact_dep_name(const struct cas_artifact *a, size_t i) { return a->dep_names[i]; }
 const char *cas_artifact_dep_key(const struct cas_artifact *a, size_t i) { return a->dep_keys[i]; }
@@ -1080,7 +1071,27 @@ int cas_artifact_walk(struct cas *c, const struct cas_artifact *a,
 
 /* ---- staging ---- */
 
+/* A directory of dest known to be a real directory (no symlink on the way), by artifact path;
+ * fd open on it, or -1 when too many are open already. */
+struct known_dir {
+	char *path;
+	int fd;
+};
+
+#define STAGER_MAX_FDS 256
+
+struct cas_stager {
+	struct cas *c;
+	char *dest;
+	int destfd;
+	int (*make_dir)(void *ud, int dirfd, const char *name);
+	void *make_dir_ud;
+	struct known_dir *known;        /* open-addressing table, cap a power of two */
+	size_t nknown, cap, nfds;
+};
+
 struct stage {
+	struct cas_stager *st;
 	struct cas *c;
 	const char *dest;
 	int destfd, link;
@@ -1097,7 +1108,47 @@ struct stage_dir {
 	const char *path;       /* artifact path */
 	char *canon;            /* resolved path in dest, "" for dest itself, once opened */
 	int fd;
+	int borrowed;           /* fd belongs to the stager's known directories */
 };
+
+static struct known_dir *known_slot(struct cas_stager *st, const char *path)
+{
+	size_t i = (size_t)hash_bytes(path, strlen(path)) & (st->cap - 1);
+	while (st->known[i].path && strcmp(st->known[i].path, path))
+		i = (i + 1) & (st->cap - 1);
+	return &st->known[i];
+}
+
+static struct known_dir *known_get(struct cas_stager *st, const char *path)
+{
+	struct known_dir *k;
+	if (!st->nknown)
+		return NULL;
+	k = known_slot(st, path);
+	return k->path ? k : NULL;
+}
+
+/* Remember that path is a real directory of dest; the stager keeps fd (when it has room). */
+static int known_add(struct cas_stager *st, const char *path, int fd)
+{
+	struct known_dir *k;
+	if (2 * (st->nknown + 1) > st->cap) {
+		struct known_dir *old = st->known;
+		size_t oldcap = st->cap, i;
+		st->cap = oldcap ? 2 * oldcap : 64;
+		st->known = xcalloc(st->cap, sizeof(*st->known));
+		for (i = 0; i < oldcap; i++)
+			if (old[i].path)
+				*known_slot(st, old[i].path) = old[i];
+		free(old);
+	}
+	k = known_slot(st, path);
+	k->path = xstrdup(path);
+	k->fd = st->nfds < STAGER_MAX_FDS ? fd : -1;
+	st->nfds += k->fd >= 0;
+	st->nknown++;
+	return k->fd >= 0;
+}
 
 /* Resolve path (relative to dest) following symlinks inside dest: an absolute target restarts
  * at dest, ".." stops at dest. Heap canonical path ("" for dest), or NULL with errno. */
@@ -1163,21 +1214,50 @@ out:
 	return out;
 }
 
+/* A directory known to be real is opened directly (or its fd reused): a real directory stays
+ * one, since staging only ever replaces non-directories. */
+static int open_known(struct stage *s, struct stage_dir *d)
+{
+	struct known_dir *k = known_get(s->st, d->path);
+	if (!k)
+		return 0;
+	d->canon = xstrdup(d->path);
+	if (k->fd >= 0) {
+		d->fd = k->fd;
+		d->borrowed = 1;
+		return 1;
+	}
+	d->fd = openat(s->destfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d->fd < 0)
+		return error_set(s->err, "cannot open directory '%s/%s': %s", s->dest, d->path,
+				 strerror(errno));
+	return 1;
+}
+
 static int stage_open_dir(struct stage *s, struct stage_dir *d)
 {
 	struct stat st;
+	int made, rc;
 	if (d->fd >= 0)
 		return 0;
+	rc = open_known(s, d);
+	if (rc)
+		return rc < 0 ? -1 : 0;
 	if (stage_open_dir(s, d->parent))
 		return -1;
-	if (mkdirat(d->parent->fd, d->name, 0755) && errno != EEXIST)
+	made = (s->st->make_dir ? s->st->make_dir(s->st->make_dir_ud, d->parent->fd, d->name)
+				: mkdirat(d->parent->fd, d->name, 0755)) == 0;
+	if (!made && errno != EEXIST)
 		return error_set(s->err, "cannot create directory '%s/%s': %s", s->dest, d->path,
 				 strerror(errno));
-	if (fstatat(d->parent->fd, d->name, &st, AT_SYMLINK_NOFOLLOW))
+	/* what we just made is a directory; what was there already may be a symlink */
+	if (!made && fstatat(d->parent->fd, d->name, &st, AT_SYMLINK_NOFOLLOW))
 		return error_set(s->err, "cannot stage '%s/%s': %s", s->dest, d->path, strerror(errno));
-	if (S_ISDIR(st.st_mode)) {
+	if (made || S_ISDIR(st.st_mode)) {
 		d->canon = xasprintf("%s%s%s", d->parent->canon, *d->parent->canon ? "/" : "", d->name);
 		d->fd = openat(d->parent->fd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (d->fd >= 0 && !strcmp(d->canon, d->path))
+			d->borrowed = known_add(s->st, d->path, d->fd);
 	} else if (S_ISLNK(st.st_mode)) {
 		char *p = xasprintf("%s%s%s", d->parent->canon, *d->parent->canon ? "/" : "", d->name);
 		d->canon = resolve_in_dest(s->destfd, p);
@@ -1215,42 +1295,72 @@ static int stage_copy(struct stage *s, int dirfd, const struct tree_ent *e, cons
 	return rc;
 }
 
+/* Create the entry: 0; -1 with errno when a link or symlink could not be made (EEXIST:
+ * something is in the way); -2 with s->err when a copy failed. */
+static int place_entry(struct stage *s, int dirfd, const struct tree_ent *e, const char *obj,
+		       const char *path)
+{
+	struct stat st;
+	if (e->type == 'l')
+		return symlinkat(e->target, dirfd, e->name);
+	if (s->link && linkat(AT_FDCWD, obj, dirfd, e->name, 0) == 0)
+		return 0;
+	if (s->link && errno != EXDEV && errno != EMLINK && errno != EPERM)
+		return -1;
+	if (fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return stage_copy(s, dirfd, e, obj, path) ? -2 : 0;
+}
+
+static int place_failed(struct stage *s, const struct tree_ent *e, const char *obj, const char *path)
+{
+	if (e->type == 'l')
+		return error_set(s->err, "cannot create symlink '%s/%s': %s", s->dest, path, strerror(errno));
+	return error_set(s->err, "cannot link object '%s' to '%s/%s': %s", obj, s->dest, path,
+			 strerror(errno));
+}
+
 static int stage_entry(struct stage *s, struct stage_dir *d, const struct tree_ent *e,
 		       const char *path)
 {
 	struct stat st;
-	char *obj;
-	int rc = 0;
+	char *obj = NULL;
+	int rc;
 	if (stage_open_dir(s, d))
 		return -1;
-	if (fstatat(d->fd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return error_set(s->err, "cannot stage '%s/%s': a directory is in the way of a %s",
-					 s->dest, path, e->type == 'l' ? "symlink" : "file");
-		if (unlinkat(d->fd, e->name, 0))
-			return error_set(s->err, "cannot replace '%s/%s': %s", s->dest, path,
-					 strerror(errno));
-		if (s->overlap)
-			s->overlap(s->ud, path);
+	if (e->type != 'l')
+		obj = object_path(s->c, e->digest, e->type == 'x');
+	/* try first: in a fresh sysroot almost nothing is in the way */
+	rc = place_entry(s, d->fd, e, obj, path);
+	if (rc == -1 && errno == EEXIST) {
+		if (fstatat(d->fd, e->name, &st, AT_SYMLINK_NOFOLLOW))
+			rc = error_set(s->err, "cannot stage '%s/%s': %s", s->dest, path, strerror(errno));
+		else if (S_ISDIR(st.st_mode))
+			rc = error_set(s->err, "cannot stage '%s/%s': a directory is in the way of a %s",
+				       s->dest, path, e->type == 'l' ? "symlink" : "file");
+		else if (unlinkat(d->fd, e->name, 0))
+			rc = error_set(s->err, "cannot replace '%s/%s': %s", s->dest, path, strerror(errno));
+		else {
+			if (s->overlap)
+				s->overlap(s->ud, path);
+			rc = place_entry(s, d->fd, e, obj, path);
+			if (rc == -1)
+				rc = place_failed(s, e, obj, path);
+		}
+	} else if (rc == -1) {
+		rc = place_failed(s, e, obj, path);
 	}
-	if (e->type == 'l') {
-		if (symlinkat(e->target, d->fd, e->name))
-			return error_set(s->err, "cannot create symlink '%s/%s': %s", s->dest, path,
-					 strerror(errno));
-		return 0;
-	}
-	obj = object_path(s->c, e->digest, e->type == 'x');
-	if (s->link && linkat(AT_FDCWD, obj, d->fd, e->name, 0) == 0)
-		goto out;
-	if (s->link && errno != EXDEV && errno != EMLINK && errno != EPERM) {
-		rc = error_set(s->err, "cannot link object '%s' to '%s/%s': %s", obj, s->dest, path,
-			       strerror(errno));
-		goto out;
-	}
-	rc = stage_copy(s, d->fd, e, obj, path);
-out:
 	free(obj);
-	return rc;
+	return rc < 0 ? -1 : 0;
+}
+
+static void close_dir(struct stage_dir *d)
+{
+	if (d->fd >= 0 && !d->borrowed)
+		close(d->fd);
+	free(d->canon);
 }
 
 static int stage_tree(struct stage *s, struct stage_dir *d, const char *digest, int depth)
@@ -1266,14 +1376,12 @@ static int stage_tree(struct stage *s, struct stage_dir *d, const char *digest, 
 		buf_reset(&path);
 		buf_addf(&path, "%s%s%s", d->path, *d->path ? "/" : "", e->name);
 		if (e->type == 'd') {
-			struct stage_dir sub = {d, e->name, path.data, NULL, -1};
+			struct stage_dir sub = {d, e->name, path.data, NULL, -1, 0};
 			if (!s->want || s->want(s->ud, path.data))
 				rc = stage_open_dir(s, &sub);
 			if (!rc)
 				rc = stage_tree(s, &sub, e->digest, depth + 1);
-			if (sub.fd >= 0)
-				close(sub.fd);
-			free(sub.canon);
+			close_dir(&sub);
 		} else if (!s->want || s->want(s->ud, path.data)) {
 			rc = stage_entry(s, d, e, path.data);
 		}
@@ -1283,24 +1391,63 @@ static int stage_tree(struct stage *s, struct stage_dir *d, const char *digest, 
 	return rc;
 }
 
+struct cas_stager *cas_stager_new(struct cas *c, const char *dest,
+				  int (*make_dir)(void *ud, int dirfd, const char *name),
+				  void *make_dir_ud, struct error *err)
+{
+	struct cas_stager *st;
+	int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		error_set(err, "cannot stage into '%s': %s", dest, strerror(errno));
+		return NULL;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->c = c;
+	st->dest = xstrdup(dest);
+	st->destfd = fd;
+	st->make_dir = make_dir;
+	st->make_dir_ud = make_dir_ud;
+	return st;
+}
+
+int cas_stager_add(struct cas_stager *st, const struct cas_artifact *a, int link,
+		   int (*want)(void *ud, const char *path),
+		   void (*overlap)(void *ud, const char *path), void *ud, struct error *err)
+{
+	struct stage s = {st, st->c, st->dest, st->destfd, link, want, overlap, ud, err};
+	struct stage_dir root = {NULL, "", "", NULL, st->destfd, 1};
+	int rc;
+	root.canon = xstrdup("");
+	rc = stage_tree(&s, &root, a->files, 0);
+	free(root.canon);
+	return rc;
+}
+
+void cas_stager_free(struct cas_stager *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->cap; i++) {
+		if (st->known[i].fd >= 0 && st->known[i].path)
+			close(st->known[i].fd);
+		free(st->known[i].path);
+	}
+	free(st->known);
+	close(st->destfd);
+	free(st->dest);
+	free(st);
+}
+
 int cas_artifact_stage(struct cas *c, const struct cas_artifact *a, const char *dest, int link,
 		       int (*want)(void *ud, const char *path),
 		       void (*overlap)(void *ud, const char *path), void *ud, struct error *err)
 {
-	struct stage s = {c, dest, -1, link, want, overlap, ud, err};
-	struct stage_dir root = {NULL, "", "", NULL, -1};
+	struct cas_stager *st = cas_stager_new(c, dest, NULL, NULL, err);
 	int rc;
-	s.destfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s.destfd < 0)
-		return error_set(err, "cannot stage into '%s': %s", dest, strerror(errno));
-	root.fd = dup(s.destfd);
-	root.canon = xstrdup("");
-	rc = root.fd < 0 ? error_set(err, "cannot stage into '%s': %s", dest, strerror(errno))
-			 : stage_tree(&s, &root, a->files, 0);
-	if (root.fd >= 0)
-		close(root.fd);
-	free(root.canon);
-	close(s.destfd);
+	if (!st)
+		return -1;
+	rc = cas_stager_add(st, a, link, want, overlap, ud, err);
+	cas_stager_free(st);
 	return rc;
 }
 

@@ -61,7 +61,8 @@ void cas_artifact_free(struct cas_artifact *a);
 /* Accessors: strings borrowed from a, valid until cas_artifact_free(). */
 const char *cas_artifact_strong_key(const struct cas_artifact *a);
 const char *cas_artifact_weak_key(const struct cas_artifact *a);
-const char *cas_artifact_public_yaml(const struct cas_artifact *a);   /* NULL when none */
+/* NULL when none, or when the public data object is missing or corrupt (read on first use). */
+const char *cas_artifact_public_yaml(const struct cas_artifact *a);
 size_t cas_artifact_ndeps(const struct cas_artifact *a);
 const char *cas_artifact_dep_name(const struct cas_artifact *a, size_t i);
 const char *cas_artifact_dep_key(const struct cas_artifact *a, size_t i);
@@ -96,6 +97,23 @@ int cas_artifact_walk(struct cas *c, const struct cas_artifact *a,
 int cas_artifact_stage(struct cas *c, const struct cas_artifact *a, const char *dest, int link,
 		       int (*want)(void *ud, const char *path),
 		       void (*overlap)(void *ud, const char *path), void *ud, struct error *err);
+
+/* Staging several artifacts into one directory, one after the other, as consecutive
+ * cas_artifact_stage() calls would (same result, same errors), but cheaper: directories staged
+ * once are remembered, so later artifacts do not create, check and open them again. Nothing
+ * but the stager may change dest until cas_stager_free(). make_dir(make_dir_ud, dirfd, name),
+ * when not NULL, creates each new directory instead of mkdirat(dirfd, name, 0755) and must
+ * behave like it (0, or -1 with errno, EEXIST when something is there; the directory it makes
+ * must be empty, mode 0755). Returns NULL with err when dest cannot be opened. */
+struct cas_stager;
+struct cas_stager *cas_stager_new(struct cas *c, const char *dest,
+				  int (*make_dir)(void *ud, int dirfd, const char *name),
+				  void *make_dir_ud, struct error *err);
+/* Stage a into the stager's dest: link, want, overlap and ud as for cas_artifact_stage(). */
+int cas_stager_add(struct cas_stager *s, const struct cas_artifact *a, int link,
+		   int (*want)(void *ud, const char *path),
+		   void (*overlap)(void *ud, const char *path), void *ud, struct error *err);
+void cas_stager_free(struct cas_stager *s);
 
 /* Check every ref: its manifest, trees and every object (content digest, size and mode).
  * report(ud, msg) (may be NULL) is called for each problem, e.g.

@@ -46,8 +46,9 @@ struct made {
 	size_t n;
 };
 
-static int ensure_dir(const char *root, const char *sub, struct made *m, struct error *err)
+static int ensure_dir(const struct sandbox *sb, const char *sub, struct made *m, struct error *err)
 {
+	const char *root = sb->root;
 	char *full = xasprintf("%s/%s", root, sub[0] == '/' ? sub + 1 : sub), *s;
 	struct stat st;
 	int rc = 0;
@@ -58,7 +59,7 @@ static int ensure_dir(const char *root, const char *sub, struct made *m, struct 
 		char c = *s;
 		*s = '\0';
 		if (lstat(full, &st)) {
-			if (mkdir(full, 0755)) {
+			if (sb->make_dir ? sb->make_dir(sb->make_dir_ud, AT_FDCWD, full) : mkdir(full, 0755)) {
 				rc = error_set(err, "cannot create sandbox directory '%s': %s", full, strerror(errno));
 				break;
 			}
@@ -110,13 +111,13 @@ static int launch_start(const struct sandbox *sb, const char *const *argv, int o
 
 	if (sandbox_check(err))
 		return -1;
-	if (ensure_dir(sb->root, "dev", &l->made, err) || ensure_dir(sb->root, "proc", &l->made, err) ||
-	    ensure_dir(sb->root, "tmp", &l->made, err))
+	if (ensure_dir(sb, "dev", &l->made, err) || ensure_dir(sb, "proc", &l->made, err) ||
+	    ensure_dir(sb, "tmp", &l->made, err))
 		return -1;
 	for (i = 0; i < sb->nrw; i++)
-		if (ensure_dir(sb->root, sb->rw_dirs[i], &l->made, err))
+		if (ensure_dir(sb, sb->rw_dirs[i], &l->made, err))
 			return -1;
-	if (sb->cwd && ensure_dir(sb->root, sb->cwd, &l->made, err))
+	if (sb->cwd && ensure_dir(sb, sb->cwd, &l->made, err))
 		return -1;
 
 	add(a, bwrap_path);

@@ -25,6 +25,10 @@ struct sandbox {
 	long uid, gid;                  /* ids inside the sandbox */
 	const char *cwd;                /* sandbox path, created when missing */
 	unsigned flags;                 /* enum sandbox_flags */
+	/* Makes the missing mount points and rw dirs instead of mkdir(path, 0755) when not NULL
+	 * (mkdirat semantics; dirfd is AT_FDCWD and name an absolute path). */
+	int (*make_dir)(void *ud, int dirfd, const char *name);
+	void *make_dir_ud;
 };
 
 /* The bwrap program, or -1 with "bwrap (bubblewrap) is not installed: install the Debian

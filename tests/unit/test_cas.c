@@ -152,12 +152,16 @@ static char *walk_text(struct cas *c, const struct cas_artifact *a)
 	return buf_detach(&b);
 }
 
+/* When set, stage() adds to this stager (whose dest is then the one that counts). */
+static struct cas_stager *cur_stager;
+
 static int stage(struct cas *c, const struct cas_artifact *a, const char *dest, int link,
 		 int (*want)(void *, const char *), void (*overlap)(void *, const char *), void *ud,
 		 char **errmsg)
 {
 	struct error err = ERROR_INIT;
-	int rc = cas_artifact_stage(c, a, dest, link, want, overlap, ud, &err);
+	int rc = cur_stager ? cas_stager_add(cur_stager, a, link, want, overlap, ud, &err)
+			    : cas_artifact_stage(c, a, dest, link, want, overlap, ud, &err);
 	if (errmsg)
 		*errmsg = rc ? xstrdup(err.msg) : NULL;
 	else if (rc)
@@ -365,12 +369,26 @@ static void note_overlap(void *ud, const char *path)
 	buf_addf(&k->overlaps, "%s\n", path);
 }
 
-static void stage_callbacks(void)
+/* make_dir hook of a stager: mkdirat, counted. */
+static int counted_mkdir(void *ud, int dirfd, const char *name)
 {
-	char *sa = xasprintf("%s/srcA", base), *sb = xasprintf("%s/srcB", base);
-	char *sc = xasprintf("%s/srcC", base), *sd = xasprintf("%s/srcD", base);
-	char *se = xasprintf("%s/srcE", base), *dest = xasprintf("%s/stage", base), *msg = NULL;
-	struct cas *c = open_store("s3");
+	int rc = mkdirat(dirfd, name, 0755);
+	if (rc == 0)
+		++*(int *)ud;
+	return rc;
+}
+
+/* The same artifacts staged one cas_artifact_stage() call each, or all through one stager
+ * (which remembers the directories it has seen): the same tree, overlaps and errors. */
+static void stage_callbacks_with(int one_stager)
+{
+	char *sa = xasprintf("%s/srcA%d", base, one_stager), *sb = xasprintf("%s/srcB%d", base, one_stager);
+	char *sc = xasprintf("%s/srcC%d", base, one_stager), *sd = xasprintf("%s/srcD%d", base, one_stager);
+	char *se = xasprintf("%s/srcE%d", base, one_stager), *msg = NULL;
+	char *dest = xasprintf("%s/stage%d", base, one_stager);
+	struct cas *c = open_store(one_stager ? "s3b" : "s3");
+	struct error err = ERROR_INIT;
+	int made = 0;
 	struct cas_artifact *a = NULL, *b = NULL, *cc = NULL, *d = NULL, *e = NULL;
 	struct calls k = {BUF_INIT};
 	put(sa, "usr/bin/a", "A1", 0755);
@@ -400,6 +418,10 @@ static void stage_callbacks(void)
 	if (!a || !b || !cc || !d || !e)
 		goto out;
 	mkdirs(dest, "");
+	if (one_stager) {
+		cur_stager = cas_stager_new(c, dest, counted_mkdir, &made, &err);
+		CHECK(cur_stager != NULL);
+	}
 	CHECK(stage(c, a, dest, 1, want_no_doc, note_overlap, &k, NULL) == 0);
 	CHECK_STR(slurp(dest, "usr/bin/a"), "A1");
 	CHECK_STR(slurp(dest, "etc/conf"), "conf");
@@ -411,7 +433,7 @@ static void stage_callbacks(void)
 	CHECK_STR(buf_str(&k.overlaps), "usr/bin/a\n");
 	/* a file where a directory exists */
 	CHECK(stage(c, cc, dest, 1, NULL, NULL, NULL, &msg) == -1);
-	CHECK(msg && strstr(msg, "/stage/usr/bin") && strstr(msg, "directory"));
+	CHECK(msg && strstr(msg, "/usr/bin") && strstr(msg, dest) && strstr(msg, "directory"));
 	free(msg);
 	/* an absolute symlink to a directory is followed inside dest, never on the host */
 	CHECK(stage(c, d, dest, 1, NULL, NULL, NULL, NULL) == 0);
@@ -419,7 +441,17 @@ static void stage_callbacks(void)
 	CHECK_STR(slurp(dest, "usr/lib/libe.so"), "E");
 	CHECK(S_ISLNK(mode_of(dest, "lib")));
 	CHECK(access("/usr/lib/libe.so", F_OK) != 0);
+	/* a later artifact still replaces a file in a directory the stager knows */
+	CHECK(stage(c, a, dest, 1, want_no_doc, note_overlap, &k, NULL) == 0);
+	CHECK_STR(slurp(dest, "usr/bin/a"), "A1");
+	CHECK_STR(slurp(dest, "usr/bin/b"), "B2");
+	CHECK_STR(buf_str(&k.overlaps), "usr/bin/a\netc/conf\nusr/bin/a\n");
+	if (one_stager) /* usr, usr/bin, etc, usr/lib: each made once, through the hook */
+		CHECK(made == 4);
 out:
+	cas_stager_free(cur_stager);
+	cur_stager = NULL;
+	error_release(&err);
 	cas_artifact_free(e);
 	cas_artifact_free(d);
 	cas_artifact_free(cc);
@@ -433,6 +465,16 @@ out:
 	free(sc);
 	free(sb);
 	free(sa);
+}
+
+static void stage_callbacks(void)
+{
+	stage_callbacks_with(0);
+}
+
+static void stage_callbacks_one_stager(void)
+{
+	stage_callbacks_with(1);
 }
 
 static void collect(void *ud, const char *msg)
@@ -664,6 +706,7 @@ int main(void)
 	RUN(commit_walk_stage);
 	RUN(meta_round_trip);
 	RUN(stage_callbacks);
+	RUN(stage_callbacks_one_stager);
 	RUN(fsck_and_repair);
 	RUN(errors);
 	RUN(crash_safety);
