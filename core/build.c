@@ -704,6 +704,16 @@ out:
 	return rc;
 }
 
+void build_prepare(struct project *p, struct element *e, struct cas *cas)
+{
+	struct element **list = NULL;
+	size_t n = 0, cap = 0, i;
+	loader_walk(p, &e, 1, SCOPE_BUILD, &list, &n, &cap);
+	for (i = 0; i < n; i++)
+		cas_preload(cas, p->name, list[i]->name, list[i]->strict_key);
+	free(list);
+}
+
 int build_stage_shell(struct project *p, struct element *e, struct cas *cas, int build_scope,
 		      char **root, struct error *err)
 {

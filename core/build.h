@@ -19,6 +19,11 @@ struct rill_node;
 int build_element(struct project *p, struct element *e, struct cas *cas, const struct job_io *io,
 		  const char *log_path, struct error *err);
 
+/* Load what building e will stage (its build scope's artifacts) into cas's memory, in the
+ * backend before it forks e's job: every job forked afterwards finds it there, instead of
+ * each reading the same refs, manifests and trees again (cas_preload). */
+void build_prepare(struct project *p, struct element *e, struct cas *cas);
+
 /* Stage a sysroot for e under a new directory in <cache>/build: its run-scope closure
  * (build = 0) or its build scope plus its sources in %{build-root} (build = 1). *root
  * receives the host directory of / (heap). Everything staged is copied, so a shell can

@@ -55,14 +55,28 @@
 #define MANIFEST_HEADER "rill-artifact 1\n"
 #define MAX_TREE_DEPTH 512
 
+/* String-keyed table (open addressing) of the memory below. */
+struct memo {
+	struct memo_entry {
+		char *key;
+		void *val;
+	} *e;
+	size_t n, cap;
+};
+
 struct cas {
 	char *root, *objects, *refs, *tmp;
 	unsigned char made_dirs[32];    /* objects/<xx> known to exist, one bit each */
 	struct buf scratch;             /* file contents being imported */
+	/* What cas_preload() verified and keeps: refs (path -> manifest digest), manifests
+	 * (digest -> shared struct cas_artifact) and trees (digest -> struct tree). */
+	struct memo refs_seen, manifests, trees;
+	size_t memo_bytes;
 };
 
 struct cas_artifact {
 	struct cas *c;
+	int shared;                     /* kept in c's memory: cas_artifact_free() leaves it */
 	char *strong, *weak, *files, *log_digest, *public_digest;
 	char *public_yaml, *log_path;
 	char **dep_names, **dep_keys;
@@ -634,6 +648,51 @@ static void clean_tmp(struct cas *c)
 	close(fd);
 }
 
+static struct memo_entry *memo_slot(const struct memo *m, const char *key)
+{
+	size_t i = (size_t)hash_bytes(key, strlen(key)) & (m->cap - 1);
+	while (m->e[i].key && strcmp(m->e[i].key, key))
+		i = (i + 1) & (m->cap - 1);
+	return &m->e[i];
+}
+
+static void *memo_get(const struct memo *m, const char *key)
+{
+	return m->n ? memo_slot(m, key)->val : NULL;
+}
+
+/* Add key (copied) -> val; key must not be there yet. */
+static void memo_put(struct memo *m, const char *key, void *val)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		struct memo old = *m;
+		m->cap = old.cap ? 2 * old.cap : 256;
+		m->e = xcalloc(m->cap, sizeof(*m->e));
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.e[i].key)
+				*memo_slot(m, old.e[i].key) = old.e[i];
+		free(old.e);
+	}
+	memo_slot(m, key)->val = val;
+	memo_slot(m, key)->key = xstrdup(key);
+	m->n++;
+}
+
+static void memo_release(struct memo *m, void (*free_val)(void *))
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->e[i].key)
+			continue;
+		free(m->e[i].key);
+		free_val(m->e[i].val);
+	}
+	free(m->e);
+	memset(m, 0, sizeof(*m));
+}
+
+static void free_shared_artifact(void *a);
+static void free_tree(void *t);
+
 struct cas *cas_open(const char *root, struct error *err)
 {
 	struct cas *c = xcalloc(1, sizeof(*c));
@@ -659,6 +718,9 @@ void cas_close(struct cas *c)
 	free(c->refs);
 	free(c->tmp);
 	buf_release(&c->scratch);
+	memo_release(&c->refs_seen, free);
+	memo_release(&c->manifests, free_shared_artifact);
+	memo_release(&c->trees, free_tree);
 	free(c);
 }
 
@@ -880,8 +942,13 @@ int cas_artifact_open(struct cas *c, const char *project, const char *element, c
 		      struct cas_artifact **out, struct error *err)
 {
 	char *ref = ref_path(c, project, element, key), digest[65];
+	const char *seen = ref ? memo_get(&c->refs_seen, ref) : NULL;
 	int rc = -2;
 	*out = NULL;
+	if (seen && (*out = memo_get(&c->manifests, seen))) {
+		free(ref);
+		return 0;
+	}
 	/* a ref whose manifest is gone counts as no artifact, as a missing ref does */
 	if (ref && read_ref(ref, digest) == 0)
 		rc = manifest_load(c, digest, out, err);
@@ -898,7 +965,7 @@ int cas_artifact_open(struct cas *c, const char *project, const char *element, c
 
 void cas_artifact_free(struct cas_artifact *a)
 {
-	if (!a)
+	if (!a || a->shared)
 		return;
 	free_names(a->dep_names, a->ndeps);
 	free_names(a->dep_keys, a->ndeps);
@@ -1015,6 +1082,85 @@ out:
 	return rc;
 }
 
+/* The tree digest: from c's memory, else loaded into *local (released by the caller, on
+ * errors too). NULL with err when it cannot be loaded. */
+static const struct tree *tree_get(struct cas *c, const char *digest, struct tree *local,
+				   struct error *err)
+{
+	const struct tree *t = memo_get(&c->trees, digest);
+	if (t)
+		return t;
+	return tree_load(c, digest, local, err) ? NULL : local;
+}
+
+static void free_tree(void *t)
+{
+	tree_release(t);
+	free(t);
+}
+
+static void free_shared_artifact(void *a)
+{
+	((struct cas_artifact *)a)->shared = 0;
+	cas_artifact_free(a);
+}
+
+/* Keep the tree digest and those below it in memory. -1 when one cannot be loaded. */
+static int preload_tree(struct cas *c, const char *digest, int depth)
+{
+	struct error ignored = ERROR_INIT;
+	struct tree *t;
+	int rc = 0;
+	if (memo_get(&c->trees, digest))
+		return 0;
+	if (depth > MAX_TREE_DEPTH)
+		return -1;
+	t = xcalloc(1, sizeof(*t));
+	if (tree_load(c, digest, t, &ignored)) {
+		free_tree(t);
+		error_release(&ignored);
+		return -1;
+	}
+	memo_put(&c->trees, digest, t);
+	c->memo_bytes += sizeof(*t) + t->n * (sizeof(*t->e) + 32);
+	for (size_t i = 0; i < t->n && !rc; i++)
+		if (t->e[i].type == 'd')
+			rc = preload_tree(c, t->e[i].digest, depth + 1);
+	return rc;
+}
+
+/* Memory for preloaded artifacts: far more than the trees of a large project's sysroots. */
+#define CAS_MEMO_MAX ((size_t)256 << 20)
+
+void cas_preload(struct cas *c, const char *project, const char *element, const char *key)
+{
+	struct error ignored = ERROR_INIT;
+	struct cas_artifact *a = NULL;
+	char *ref = ref_path(c, project, element, key), digest[65];
+	if (!ref || memo_get(&c->refs_seen, ref) || c->memo_bytes > CAS_MEMO_MAX ||
+	    read_ref(ref, digest))
+		goto out;
+	a = memo_get(&c->manifests, digest);
+	if (!a) {
+		if (manifest_load(c, digest, &a, &ignored))
+			goto out;
+		a->c = c;
+		if (a->log_digest)
+			a->log_path = object_path(c, a->log_digest, 0);
+		if (preload_tree(c, a->files, 0)) {
+			cas_artifact_free(a);
+			goto out;
+		}
+		a->shared = 1;
+		memo_put(&c->manifests, digest, a);
+		c->memo_bytes += 256 + a->ndeps * 64;
+	}
+	memo_put(&c->refs_seen, ref, xstrdup(digest));
+out:
+	error_release(&ignored);
+	free(ref);
+}
+
 struct walk {
 	struct cas *c;
 	int (*fn)(void *ud, const struct cas_entry *e);
@@ -1025,14 +1171,16 @@ struct walk {
 
 static int walk_tree(struct walk *w, const char *digest, int depth)
 {
-	struct tree t = {0};
+	struct tree local = {0};
+	const struct tree *t;
 	size_t base = w->path.len;
 	int rc;
 	if (depth > MAX_TREE_DEPTH)
 		return error_set(w->err, "tree object %s: directories nested too deeply", digest);
-	rc = tree_load(w->c, digest, &t, w->err);
-	for (size_t i = 0; !rc && i < t.n; i++) {
-		struct tree_ent *te = &t.e[i];
+	t = tree_get(w->c, digest, &local, w->err);
+	rc = t ? 0 : -1;
+	for (size_t i = 0; !rc && i < t->n; i++) {
+		const struct tree_ent *te = &t->e[i];
 		struct cas_entry e = {0};
 		char *obj = NULL;
 		w->path.len = base;
@@ -1054,7 +1202,7 @@ static int walk_tree(struct walk *w, const char *digest, int depth)
 	w->path.len = base;
 	if (w->path.data)
 		w->path.data[base] = '\0';
-	tree_release(&t);
+	tree_release(&local);
 	return rc;
 }
 
@@ -1365,14 +1513,16 @@ static void close_dir(struct stage_dir *d)
 
 static int stage_tree(struct stage *s, struct stage_dir *d, const char *digest, int depth)
 {
-	struct tree t = {0};
+	struct tree local = {0};
+	const struct tree *t;
 	struct buf path = BUF_INIT;
 	int rc;
 	if (depth > MAX_TREE_DEPTH)
 		return error_set(s->err, "tree object %s: directories nested too deeply", digest);
-	rc = tree_load(s->c, digest, &t, s->err);
-	for (size_t i = 0; !rc && i < t.n; i++) {
-		struct tree_ent *e = &t.e[i];
+	t = tree_get(s->c, digest, &local, s->err);
+	rc = t ? 0 : -1;
+	for (size_t i = 0; !rc && i < t->n; i++) {
+		const struct tree_ent *e = &t->e[i];
 		buf_reset(&path);
 		buf_addf(&path, "%s%s%s", d->path, *d->path ? "/" : "", e->name);
 		if (e->type == 'd') {
@@ -1387,7 +1537,7 @@ static int stage_tree(struct stage *s, struct stage_dir *d, const char *digest, 
 		}
 	}
 	buf_release(&path);
-	tree_release(&t);
+	tree_release(&local);
 	return rc;
 }
 

@@ -52,7 +52,17 @@ int cas_has(struct cas *c, const char *project, const char *element, const char 
 
 struct cas_artifact;
 
-/* Load an artifact's manifest into *out (free with cas_artifact_free()). Returns 0, or -1 with
+/* Keep the artifact of element under key (its ref, manifest and every tree, verified) in c's
+ * memory, so that opening, walking and staging it through c, in this process and in processes
+ * forked from it afterwards, reads none of it again: the backend calls this before it forks
+ * the jobs that stage the artifact. Best effort: an artifact that cannot be loaded is left
+ * for its real use to report; beyond 256 MB of memory nothing more is kept. Content-addressed
+ * objects never change; the remembered ref must not be rewritten by another process while c
+ * is open (builds never rewrite the refs of the artifacts they stage). */
+void cas_preload(struct cas *c, const char *project, const char *element, const char *key);
+
+/* Load an artifact's manifest into *out (free with cas_artifact_free(), which leaves alone
+ * one kept by cas_preload()). Returns 0, or -1 with
  * err: "<element>: no artifact with key <key> in the cache" when absent; a manifest whose
  * content does not match its digest (or does not parse) is an error naming the object. */
 int cas_artifact_open(struct cas *c, const char *project, const char *element, const char *key,

@@ -252,6 +252,8 @@ static int start_job(struct sched *s, struct task *t, struct error *err)
 	pid_t pid;
 	if (pipe2(fds, O_CLOEXEC))
 		return error_set(err, "cannot create a pipe: %s", strerror(errno));
+	if (q == Q_BUILD)
+		build_prepare(s->p, t->e, s->cas);     /* the job inherits it */
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
