@@ -299,23 +299,52 @@ static void follow_driver(int fd, size_t n, void (*before)(void *ud, size_t i), 
 	}
 }
 
+static int run_batch(const struct sandbox *sb, const char *const *cmds, size_t base, size_t n,
+		     int out_fd, void (*before)(void *ud, size_t i), void *ud, size_t *failed,
+		     int *status, struct error *err);
+
+/* All of a batch's commands go on the driver's command line, whose size the kernel limits:
+ * a batch larger than this runs in several sandboxes, one after the other. */
+#define BATCH_BYTES (256 * 1024)
+
 int sandbox_run_commands(const struct sandbox *sb, const char *const *cmds, size_t n, int out_fd,
 			 void (*before)(void *ud, size_t i), void *ud, size_t *failed, int *status,
 			 struct error *err)
 {
+	size_t first = 0;
+	*failed = n;
+	*status = 0;
+	while (first < n) {
+		size_t count = 0, bytes = 0;
+		while (first + count < n && (!count || bytes + strlen(cmds[first + count]) < BATCH_BYTES))
+			bytes += strlen(cmds[first + count++]) + 1;
+		if (run_batch(sb, cmds, first, count, out_fd, before, ud, failed, status, err))
+			return -1;
+		if (*status)
+			return 0;
+		first += count;
+	}
+	*failed = n;
+	return 0;
+}
+
+/* cmds[base .. base+n-1] in one sandbox; *failed is an index into cmds. */
+static int run_batch(const struct sandbox *sb, const char *const *cmds, size_t base, size_t n,
+		     int out_fd, void (*before)(void *ud, size_t i), void *ud, size_t *failed,
+		     int *status, struct error *err)
+{
 	struct launch l = {0};
 	const char **argv = xmalloc((n + 5) * sizeof(*argv));
 	char *script = driver_script(sb);
-	size_t i, started = 0;
+	size_t i, started = base;
 	int sv[2] = {-1, -1}, rc = -1;
-	*failed = n;
 	*status = 0;
 	argv[0] = "sh";
 	argv[1] = "-c";
 	argv[2] = script;
 	argv[3] = "sh";
 	for (i = 0; i < n; i++)
-		argv[4 + i] = cmds[i];
+		argv[4 + i] = cmds[base + i];
 	argv[4 + n] = NULL;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		error_set(err, "cannot create a socket pair: %s", strerror(errno));
@@ -325,12 +354,12 @@ int sandbox_run_commands(const struct sandbox *sb, const char *const *cmds, size
 		goto out;
 	close(sv[1]);
 	sv[1] = -1;
-	follow_driver(sv[0], n, before, ud, &started);
+	follow_driver(sv[0], base + n, before, ud, &started);
 	if (launch_wait(&l, status, err))
 		goto out;
 	/* a failure before any command started (bwrap could not set up) counts as the first's */
 	if (*status)
-		*failed = started ? started - 1 : 0;
+		*failed = started > base ? started - 1 : base;
 	rc = 0;
 out:
 	if (l.pid > 0) {

@@ -51,7 +51,7 @@ int sandbox_run(const struct sandbox *sb, const char *const *argv, int out_fd, i
  * sandbox ran: *failed is n and *status 0 when every command succeeded, else *failed is the
  * index of the command that failed and *status its exit status (128+N for signal N; a sandbox
  * that could not start counts as the first command failing). -1 with err when it could not
- * be started. */
+ * be started. Batches of more than 256 KB of commands are split into consecutive sandboxes. */
 int sandbox_run_commands(const struct sandbox *sb, const char *const *cmds, size_t n, int out_fd,
 			 void (*before)(void *ud, size_t i), void *ud, size_t *failed, int *status,
 			 struct error *err);

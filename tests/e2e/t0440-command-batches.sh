@@ -103,6 +103,24 @@ EOF2
 run_rill build killed.bst
 expect_contains "a command killed by a signal reports 128+N" "$ERR" "Command 'kill -9 \$\$' failed with exitcode 137"
 
+# commands go on the driver's command line: 2.5 MB of them (more than the kernel takes in one
+# exec) run as several sandboxes
+pad=$(head -c 100000 /dev/zero | tr '\0' x)
+{
+	printf 'kind: manual\nbuild-depends:\n- base.bst\nconfig:\n  build-commands:\n'
+	for i in $(seq 1 25); do printf '  - "echo %s >> order.txt # %s"\n' "$i" "$pad"; done
+	printf '  install-commands:\n  - mkdir -p %%{install-root}/out && cp order.txt %%{install-root}/out/\n'
+} >"$P/elements/big.bst"
+run_rill build big.bst
+expect_ok "a batch too large for one command line"
+run_rill artifact checkout --directory "$TMP/big" big.bst
+[ "$(tr '\n' ' ' <"$TMP/big/out/order.txt" 2>/dev/null)" = "$(seq 1 25 | tr '\n' ' ')" ] &&
+	pass "a split batch runs every command, in order" || fail "split batch" "$(cat "$TMP/big/out/order.txt" 2>&1)"
+sed -i 's/"echo 14 >> order.txt/"exit 6; echo 14 >> order.txt/' "$P/elements/big.bst"
+run_rill build big.bst
+expect_contains "a failure in a later part of a split batch names its command" "$ERR" "Command 'exit 6; echo 14 >> order.txt"
+expect_contains "and its status" "$ERR" "failed with exitcode 6"
+
 # integration commands: all in one sandbox, root writable, the cache untouched
 element lib.bst <<'EOF2'
 kind: manual
