@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0440 — an element's commands run in one sandbox (a batch): each still sees exactly what it
+# t0530 — an element's commands run in one sandbox (a batch): each still sees exactly what it
 # would see alone (environment, stdin, no extra file descriptor, read-only root), failures name
 # the command of whichever step failed and stop the rest, the log keeps every step's status
 # before its commands; integration commands are batched too and still cannot touch the cache.
