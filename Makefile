@@ -36,7 +36,7 @@ BACKEND_LIBS = $(YAML_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS) $(ARCHIVE_LIBS) $(CURL_L
 CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJS := $(CORE_SRCS:.c=.o)
 # The status reader library (read-only LMDB) that every frontend and external reader links.
-READER_SRCS := frontends/status-reader.c
+READER_SRCS := frontends/status-reader.c frontends/control-client.c
 READER_LIB := frontends/librillstatus.a
 FRONT_SRCS := $(filter-out $(READER_SRCS),$(wildcard frontends/*.c))
 FRONT_OBJS := $(FRONT_SRCS:.c=.o)

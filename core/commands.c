@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "osutil.h"
 #include "sandbox.h"
+#include "control.h"
 #include "scheduler.h"
 #include "status.h"
 #include "variables.h"
@@ -88,9 +89,17 @@ static const char usage_pipeline[] =
 	"  --fetchers N            Maximum simultaneous fetch and track jobs (default: 10)\n"
 	"  --builders N            Maximum simultaneous build jobs (default: 4)\n"
 	"  --network-retries N     Extra attempts of a failed fetch or track job (default: 2)\n"
-	"  --on-error [continue|quit|terminate]\n"
-	"                          What to do when a job fails (default: quit: finish the running\n"
-	"                          jobs and start no more)\n"
+	"  --on-error [continue|quit|terminate|ask]\n"
+	"                          What to do when a job fails. Default: ask (offer the choices)\n"
+	"                          when the tty frontend runs on an interactive terminal, else quit\n"
+	"                          (finish the running jobs and start no more)\n"
+	"  --frontend [tty|plain]  How to show the build (default: tty when stderr is a terminal\n"
+	"                          and TERM is not dumb, else plain)\n"
+	"  --detach                Start the build in the background and return at once;\n"
+	"                          'rill attach' or 'rill status' show it\n"
+	"  --no-colors             No colors in the tty frontend (also: NO_COLOR set)\n"
+	"  --heartbeat SECONDS     plain frontend: print a line when nothing happened for this\n"
+	"                          long (default: 30; 0: never)\n"
 	"  -o, --option NAME VALUE Set project option NAME to VALUE (repeatable)\n"
 	"  --max-jobs N            Parallelism inside each build (the max-jobs variable)\n"
 	"  --status-dir DIR        The status table to write (default: the project's, see\n"
@@ -107,6 +116,7 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	struct sched_result res;
 	struct status_session_info info = {0};
 	struct status_writer *w = NULL;
+	struct control *ctl = NULL;
 	struct project *p = NULL;
 	struct element **roots = NULL, **plan = NULL;
 	struct cas *cas = NULL;
@@ -160,8 +170,10 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 					sp.on_error = ON_ERROR_QUIT;
 				else if (!strcmp(v, "terminate"))
 					sp.on_error = ON_ERROR_TERMINATE;
+				else if (!strcmp(v, "ask"))
+					sp.on_error = ON_ERROR_ASK;
 				else {
-					rc = cli_usage_error(cmdsp, "Invalid value for '--on-error': '%s' is not one of 'continue', 'quit', 'terminate'.", v);
+					rc = cli_usage_error(cmdsp, "Invalid value for '--on-error': '%s' is not one of 'continue', 'quit', 'terminate', 'ask'.", v);
 					goto out;
 				}
 			} else if (!strcmp(a, "--status-dir")) {
@@ -211,6 +223,10 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	w = status_open(status_dir, &info, &err);
 	if (!w)
 		goto fail;
+	ctl = control_open(status_dir, &err);
+	if (!ctl)
+		goto fail;
+	sp.control = ctl;
 	status_session_state(w, RILL_SESSION_LOADING);
 	if (status_commit(w, &err))
 		goto fail;
@@ -260,6 +276,7 @@ fail:
 	}
 	rc = 1;
 out:
+	control_close(ctl);
 	if (w)
 		status_close(w);
 	if (cas)

@@ -7,10 +7,13 @@
 #define RILL_SCHEDULER_H
 
 #include "cas.h"
+#include "control.h"
 #include "project.h"
 #include "status.h"
 
-enum on_error { ON_ERROR_QUIT = 0, ON_ERROR_CONTINUE, ON_ERROR_TERMINATE };
+/* ASK: a failure waits for a decision from an interactive frontend on the control socket
+ * (continue, quit, terminate, retry); with none connected it is QUIT. */
+enum on_error { ON_ERROR_QUIT = 0, ON_ERROR_CONTINUE, ON_ERROR_TERMINATE, ON_ERROR_ASK };
 
 struct sched_params {
 	int track, fetch, build;        /* which queues run */
@@ -18,6 +21,7 @@ struct sched_params {
 	int retries;                    /* extra attempts of failed fetch and track jobs */
 	enum on_error on_error;
 	const char *log_dir;            /* <logdir>/<project>/<element>/<key>-<action>.<pid>.log */
+	struct control *control;        /* requests from frontends, or NULL */
 };
 
 struct sched_result {

@@ -37,6 +37,17 @@ uint64_t status_session_id(const struct status_writer *w);
 void status_session_state(struct status_writer *w, enum rill_session_state state);
 /* The error that ended the session (load error, ...), shown by every reader. */
 void status_session_error(struct status_writer *w, const char *text);
+/* Control state: session flags (QUITTING, AWAITING; SUSPENDED is kept by status_suspend and
+ * status_resume), the failed job awaiting a decision (RILL_STATUS_NONE), the on-error policy and
+ * the number of interactive frontends connected. */
+void status_session_control(struct status_writer *w, uint32_t flags, uint32_t awaiting_job,
+			    enum rill_on_error on_error, unsigned frontends);
+/* Count one control request acted on. */
+void status_request_done(struct status_writer *w);
+/* Every job is stopped / continued: the pause is left out of the session's and the running
+ * jobs' elapsed times (paused_ns). */
+void status_suspend(struct status_writer *w);
+void status_resume(struct status_writer *w);
 /* The element's current state; name or key NULL keeps the value given before. The last call per
  * element before a commit wins. */
 void status_element(struct status_writer *w, uint32_t id, const char *name, const char *key,
@@ -53,6 +64,9 @@ void status_queue(struct status_writer *w, unsigned queue, const char *action,
 void status_message(struct status_writer *w, enum rill_message_type type, uint32_t element_id,
 		    uint32_t job_id, const char *action, int64_t elapsed_ns, const char *text,
 		    const char *detail);
+
+/* 1 when changes wait for the next commit. */
+int status_pending(const struct status_writer *w);
 
 /* Write everything buffered since the last commit in one write transaction (plus the session
  * heartbeat). Grows the map on MDB_MAP_FULL. Runs mdb_reader_check every few seconds.
