@@ -233,6 +233,7 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	p = cli_load(c, targets, nt, &roots, &err);
 	if (!p)
 		goto fail;
+	status_session_project(w, p->name);
 	for (i = 0; p->warnings && i < p->warnings->u.list.n; i++)
 		status_message(w, RILL_MSG_WARN, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1,
 			       node_str(p->warnings->u.list.items[i]), NULL);

@@ -229,6 +229,12 @@ void status_session_state(struct status_writer *w, enum rill_session_state state
 	w->pending = true;
 }
 
+void status_session_project(struct status_writer *w, const char *name)
+{
+	set_str(&w->project, name ? name : "");
+	w->pending = true;
+}
+
 void status_session_error(struct status_writer *w, const char *text)
 {
 	set_str(&w->error, text ? text : "");

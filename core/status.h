@@ -35,6 +35,8 @@ uint64_t status_session_id(const struct status_writer *w);
 /* Buffered changes; none of these fail (out of memory is fatal). Ids are dense, chosen by the
  * caller. Strings are copied. */
 void status_session_state(struct status_writer *w, enum rill_session_state state);
+/* The project's name, once it is loaded. */
+void status_session_project(struct status_writer *w, const char *name);
 /* The error that ended the session (load error, ...), shown by every reader. */
 void status_session_error(struct status_writer *w, const char *text);
 /* Control state: session flags (QUITTING, AWAITING; SUSPENDED is kept by status_suspend and
