@@ -72,11 +72,14 @@ struct sched {
 	struct task *awaiting_task;
 	int suspended;
 	int64_t suspend_mono;
+	int64_t start_mono;
+	int had_frontend;               /* an interactive frontend was connected at some point */
 	unsigned nfailed;
 	int64_t last_commit, last_lines;
 };
 
 #define CONTROL_POLLFDS 65               /* the listener and its connections */
+#define ASK_GRACE_NS 10000000000LL      /* on-error ask: wait this long for a first frontend */
 
 static int sig_pipe[2] = {-1, -1};
 static volatile sig_atomic_t got_term;
@@ -514,7 +517,8 @@ static void finish_job(struct sched *s, struct job *j)
 			t->state = T_FAILED;
 			set_state(s, t, RILL_ELEMENT_FAILED);
 			if (!s->terminating) {
-				if (s->sp->on_error == ON_ERROR_ASK && control_interactive(s->sp->control))
+				if (s->sp->on_error == ON_ERROR_ASK &&
+				    (control_interactive(s->sp->control) || !s->had_frontend))
 				{
 					s->awaiting_id = j->id;
 					s->awaiting_task = t;
@@ -669,7 +673,11 @@ static void send_control(struct sched *s)
 						 RILL_ON_ERROR_TERMINATE, RILL_ON_ERROR_ASK};
 	uint32_t flags = 0;
 	unsigned fe = control_interactive(s->sp->control);
-	if (s->awaiting_id != RILL_STATUS_NONE && !fe && !s->terminating) {
+	if (fe)
+		s->had_frontend = 1;
+	/* the frontend that asked for ASK connects a moment after the backend starts: give it time */
+	if (s->awaiting_id != RILL_STATUS_NONE && !fe && !s->terminating &&
+	    (s->had_frontend || os_now_mono_ns() - s->start_mono > ASK_GRACE_NS)) {
 		s->awaiting_id = RILL_STATUS_NONE;
 		s->stop_queueing = 1;
 		status_message(s->w, RILL_MSG_INFO, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1,
@@ -710,6 +718,7 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 	s.sp = sp;
 	s.ntasks = n;
 	s.awaiting_id = RILL_STATUS_NONE;
+	s.start_mono = os_now_mono_ns();
 	s.tasks = xcalloc(n ? n : 1, sizeof(*s.tasks));
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
 		return error_set(err, "cannot create a pipe: %s", strerror(errno));

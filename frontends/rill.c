@@ -240,8 +240,8 @@ static int run_pipeline(const char *backend, int argc, char **argv, const char *
 	args[i++] = sdir;
 	args[i++] = "--session";
 	args[i++] = sid;
-	if (!fc.on_error_given) {
-		/* an interactive frontend decides; with none connected the backend quits */
+	if (!fc.on_error_given && fc.tty && !fc.detach && isatty(0)) {
+		/* this interactive frontend decides (or another one attached then) */
 		args[i++] = "--on-error";
 		args[i++] = "ask";
 	}

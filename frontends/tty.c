@@ -18,7 +18,7 @@
 #include "view.h"
 
 #define FRAME_NS 100000000LL            /* at most 10 redraws per second */
-#define BURST_MESSAGES 24               /* more per frame: routine ones are summarized */
+#define BURST_MESSAGES 16               /* more per frame: routine ones are summarized */
 #define MAX_QUEUES 8
 
 struct tty {
@@ -355,7 +355,7 @@ static int still_awaiting(struct tty *t)
 /* Run argv with the terminal as the user left it; wait for it. */
 static void run_on_terminal(struct tty *t, char *const argv[])
 {
-	pid_t pid;
+	pid_t pid, fg = tcgetpgrp(0);
 	int ws;
 	flush(t);
 	keys_off(t);
@@ -370,6 +370,15 @@ static void run_on_terminal(struct tty *t, char *const argv[])
 	if (pid > 0)
 		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 			;
+	if (fg > 0 && tcgetpgrp(0) != fg) {
+		/* an interactive shell took the terminal for its own process group: take it back */
+		struct sigaction ign, old;
+		memset(&ign, 0, sizeof(ign));
+		ign.sa_handler = SIG_IGN;
+		sigaction(SIGTTOU, &ign, &old);
+		tcsetpgrp(0, fg);
+		sigaction(SIGTTOU, &old, NULL);
+	}
 	frontend_sig.intr = 0;
 }
 
