@@ -46,27 +46,6 @@ static int backend_path(char *out, size_t size)
 	return 0;
 }
 
-/* The project directory: dir (or the cwd) upwards to the first project.conf. */
-static int find_project(const char *dir, char *out, size_t size)
-{
-	char buf[PATH_MAX], *s;
-	struct stat st;
-	if (!realpath(dir ? dir : ".", buf))
-		return -1;
-	for (;;) {
-		char conf[PATH_MAX + 16];
-		snprintf(conf, sizeof(conf), "%s/project.conf", buf);
-		if (stat(conf, &st) == 0) {
-			snprintf(out, size, "%s", buf);
-			return 0;
-		}
-		s = strrchr(buf, '/');
-		if (!s || s == buf)
-			return -1;
-		*s = '\0';
-	}
-}
-
 static int mkdir_p(char *path)
 {
 	char *s;
@@ -116,7 +95,7 @@ static int run_pipeline(const char *backend, int argc, char **argv, const char *
 	uint64_t id = random_id();
 	pid_t pid;
 	int i, ws, rc;
-	if (find_project(directory, pdir, sizeof(pdir)) || rill_status_dir(pdir, sdir, sizeof(sdir)) ||
+	if (rill_status_find_project(directory, pdir, sizeof(pdir)) || rill_status_dir(pdir, sdir, sizeof(sdir)) ||
 	    mkdir_p(sdir))
 		return -1;      /* let the backend report it */
 	snprintf(logpath, sizeof(logpath), "%s/backend.log", sdir);
