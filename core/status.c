@@ -678,6 +678,11 @@ int status_commit(struct status_writer *w, struct error *err)
 	return 0;
 }
 
+int status_pending(const struct status_writer *w)
+{
+	return w->pending;
+}
+
 /* ---- Opening and closing ------------------------------------------------------------------- */
 
 /* Take <dir>/backend.lock: the single-backend guard and the readers' liveness probe. */

@@ -59,6 +59,10 @@ void status_message(struct status_writer *w, enum rill_message_type type, uint32
  * Returns 0, or -1 with err. */
 int status_commit(struct status_writer *w, struct error *err);
 
+/* 1 when changes are buffered that no commit has written yet (the scheduler then wakes up in
+ * time to commit them: readers must see a change within 50 ms). */
+int status_pending(const struct status_writer *w);
+
 /* Commit what is buffered, sync, release the lock and close. */
 void status_close(struct status_writer *w);
 
