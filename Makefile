@@ -92,6 +92,10 @@ plugins/%.so: plugins/%.c core/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FL
 $(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/rill-plugin.h $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
 
+# The JSON writer is part of the rill command, not of a library: link its object.
+tests/unit/test_json: tests/unit/test_json.c tests/unit/test.h frontends/json.o $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -Ifrontends -o $@ $< frontends/json.o $(LDFLAGS)
+
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(READER_LIB) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -o $@ $< core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS)
 
