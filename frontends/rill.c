@@ -1,6 +1,7 @@
 /* rill — the command users type. Pipeline commands (build, fetch, track) start rill-backend
- * in its own session, then render its status table with the plain-log frontend; every other
- * command runs in rill-backend, which this execs. Links only the status reader library.
+ * in its own session, then render its status table with the plain-log frontend; `status` reads
+ * the table itself (status-cmd.c); every other command runs in rill-backend, which this execs.
+ * Links only the status reader library.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 
 #include "plain.h"
 #include "rill-status.h"
+#include "status-cmd.h"
 
 static volatile int interrupted;
 
@@ -185,6 +187,8 @@ int main(int argc, char **argv)
 		else if (!cmd && a[0] != '-')
 			cmd = i;
 	}
+	if (cmd && !strcmp(argv[cmd], "status"))
+		return status_command(argc - cmd, argv + cmd, directory, help);
 	if (cmd && !help && (!strcmp(argv[cmd], "build") || !strcmp(argv[cmd], "fetch") ||
 			     !strcmp(argv[cmd], "track"))) {
 		rc = run_pipeline(backend, argc, argv, directory);
