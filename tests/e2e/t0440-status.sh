@@ -40,7 +40,7 @@ build-depends:
 config:
   build-commands:
   - echo "working"
-  - sleep 3
+  - sleep 4
 EOF2
 element hostile.bst <<'EOF2'
 kind: manual
@@ -48,7 +48,7 @@ build-depends:
 - base.bst
 config:
   build-commands:
-  - sleep 1.5
+  - sleep 2.5
   - printf 'tab\there "quoted" back\\slash ctl\001 latin1:\351 utf8:\303\251\n'
   - exit 3
 EOF2
@@ -145,6 +145,9 @@ wait $follow_text
 rc_text=$?
 wait $bar
 rc_bar=$?
+# --watch polls every 100 ms: give it a moment to see the end
+_i=0
+while ! tail -1 "$TMP/watch.txt" | grep -q "build ok" && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
 kill $watch
 [ $rc_json -eq 0 ] && [ $rc_text -eq 0 ] && [ $rc_bar -eq 0 ] && pass "followers exit 0 when the build succeeds" ||
 	fail "followers' exit status" "json $rc_json, text $rc_text, bar $rc_bar: $(cat "$TMP/follow.err")"
@@ -177,8 +180,10 @@ import json, sys
 kept = json.loads(open(sys.argv[1]).read().splitlines()[-1])
 now = {e["name"]: e["state"] for e in json.load(open(sys.argv[2]))["elements"]}
 print("ok" if kept == now == {"base.bst": "cached", "slow.bst": "cached"} else (kept, now))' "$TMP/bar.txt" "$TMP/after.json"
-expect_contains "statusline --watch: building, then ok" "$(cat "$TMP/watch.txt")" "rill: build 1/2, 1 running: slow.bst
-rill: build ok (2 elements,"
+first=$(head -1 "$TMP/watch.txt")
+last=$(tail -1 "$TMP/watch.txt")
+[ "$first" = "rill: build 1/2, 1 running: slow.bst" ] && [ "${last%%,*}" = "rill: build ok (2 elements" ] &&
+	pass "statusline --watch: building, then ok" || fail "statusline --watch: building, then ok" "$(cat "$TMP/watch.txt")"
 
 # ---- after the build ----------------------------------------------------------------------
 run_rill status
@@ -230,6 +235,13 @@ line=$("$STATUSLINE" -C "$P")
 RC=$?
 [ "$RC" -eq 1 ] && [ "$line" = "rill: build FAILED: hostile.bst" ] && pass "statusline after a failure" ||
 	fail "statusline after a failure" "rc=$RC $line"
+
+# ---- a load error ends the session: every reader shows it ------------------------------------
+"$RILL" -C "$P" build nosuch.bst >/dev/null 2>&1
+(cd "$TMP" && "$RILL" status -C "$P/elements" >"$TMP/out" 2>&1)
+RC=$?
+[ "$RC" -eq 1 ] && expect_contains "-C after status; a load error is the session's error" "$(cat "$TMP/out")" \
+	"  error: Could not find element 'nosuch.bst'" || fail "status after a load error: exit 1" "rc=$RC"
 
 # ---- the backend killed during a build -----------------------------------------------------
 "$RILL" -C "$P" build doomed.bst >/dev/null 2>"$TMP/build.err" &
