@@ -47,6 +47,8 @@ PLUGINS := $(ELEMENT_PLUGINS) $(SOURCE_PLUGINS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:.c=)
 EXAMPLE_PLUGIN := examples/plugins/elements/checksum.so
+# External readers of the status table: they link only the reader library.
+READER_PROGS := examples/editor/rill-statusline bench/reader-bench
 
 all: rill rill-backend $(PLUGINS)
 
@@ -92,10 +94,17 @@ plugins/%.so: plugins/%.c core/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FL
 $(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/rill-plugin.h $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
 
+$(READER_PROGS): %: %.c frontends/rill-status.h $(READER_LIB) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -Ifrontends -o $@ $< $(READER_LIB) $(LDFLAGS) $(LMDB_LIBS)
+
+# The JSON writer is part of the rill command, not of a library: link its object.
+tests/unit/test_json: tests/unit/test_json.c tests/unit/test.h frontends/json.o $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -Ifrontends -o $@ $< frontends/json.o $(LDFLAGS)
+
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(READER_LIB) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -o $@ $< core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS)
 
-check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS)
+check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS) $(READER_PROGS)
 	@sh tests/run.sh $(UNIT_BINS) tests/e2e/t*.sh
 
 DEMO_APPLETS := sh echo cat ls mkdir cp find id uname rm test true
@@ -119,7 +128,7 @@ install: all
 clean:
 	rm -f rill rill-backend core/*.o core/libcore.a frontends/*.o $(READER_LIB) plugins/*/*.so \
 		$(UNIT_BINS) $(TEST_TOOLS) \
-		$(EXAMPLE_PLUGIN) $(DEPS_STAMP) $(FLAGS_STAMP)
+		$(EXAMPLE_PLUGIN) $(READER_PROGS) $(DEPS_STAMP) $(FLAGS_STAMP)
 
 .PHONY: all check demo install clean
 .SUFFIXES:

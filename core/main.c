@@ -42,6 +42,7 @@ static const char usage_global[] =
 	"  artifact log       Show the build log of an artifact\n"
 	"  artifact list-contents  List the files of an artifact\n"
 	"  artifact fsck      Verify (and with --repair, fix) the artifact cache\n"
+	"  status             Show the state of the project's build (--json, --follow)\n"
 	"\n"
 	"Run 'rill COMMAND --help' for a command's options.\n"
 	"\n"

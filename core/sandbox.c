@@ -90,6 +90,7 @@ int sandbox_run(const struct sandbox *sb, const char *const *argv, int out_fd, i
 	struct made made = {0};
 	char uid[24], gid[24];
 	size_t i;
+	int after_bind;
 	pid_t pid;
 	int rc = -1, ws, interactive = (sb->flags & SANDBOX_INTERACTIVE) != 0;
 	static const char *const devs[] = {"/dev/full", "/dev/null", "/dev/urandom", "/dev/random",
@@ -190,10 +191,12 @@ int sandbox_run(const struct sandbox *sb, const char *const *argv, int out_fd, i
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	rc = 0;
 out:
-	for (i = 0; i < a.n; i++)
-		if (i > 0 && !strcmp(a.v[i - 1], "--bind") && a.v[i] != sb->root && a.v[i][0] == '/' &&
-		    str_has_prefix(a.v[i], sb->root))
+	for (i = 0, after_bind = 0; i < a.n; i++) {
+		int is_bind = !strcmp(a.v[i], "--bind");        /* read before a.v[i] may be freed */
+		if (after_bind && a.v[i] != sb->root && a.v[i][0] == '/' && str_has_prefix(a.v[i], sb->root))
 			free((char *)a.v[i]);
+		after_bind = is_bind;
+	}
 	free(a.v);
 	remove_made(&made);
 	return rc;

@@ -22,6 +22,9 @@
 
 enum queue_id { Q_TRACK, Q_FETCH, Q_BUILD, NQUEUES };
 
+/* At most one status table commit per this interval (the table is written once per tick). */
+#define COMMIT_INTERVAL_NS 10000000LL
+
 static const char *const q_action[NQUEUES] = {"track", "fetch", "build"};
 static const char *const q_complete[NQUEUES] = {"Tracked", "Fetched", "Built"};
 
@@ -693,7 +696,7 @@ static void send_control(struct sched *s)
 static int maybe_commit(struct sched *s, int force, struct error *err)
 {
 	int64_t now = os_now_mono_ns();
-	if (!force && now - s->last_commit < 10000000)
+	if (!force && now - s->last_commit < COMMIT_INTERVAL_NS)
 		return 0;
 	s->last_commit = now;
 	return status_commit(s->w, err);
@@ -791,8 +794,12 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 		nctl = control_pollfds(sp->control, pfds + np, CONTROL_POLLFDS);
 		if (maybe_commit(&s, 0, err))
 			goto out;
-		/* what is buffered reaches readers within about 10 ms */
-		timeout = status_pending(w) ? 10 : 100;
+		/* buffered changes wait at most until the commit throttle lets them through */
+		timeout = 100;
+		if (status_pending(s.w))
+			timeout = (int)((s.last_commit + COMMIT_INTERVAL_NS - os_now_mono_ns()) / 1000000) + 1;
+		if (timeout < 1)
+			timeout = 1;
 		if (poll(pfds, np + nctl, timeout) < 0 && errno != EINTR) {
 			error_set(err, "poll: %s", strerror(errno));
 			goto out;

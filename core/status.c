@@ -700,10 +700,6 @@ static void batch_done(struct status_writer *w, const struct rill_status_rec_ses
 	w->reset_pending = w->wipe_all = w->pending = false;
 }
 
-int status_pending(const struct status_writer *w)
-{
-	return w->pending;
-}
 
 int status_commit(struct status_writer *w, struct error *err)
 {
@@ -736,6 +732,11 @@ int status_commit(struct status_writer *w, struct error *err)
 	batch_done(w, &ses);
 	w->last_commit_mono = mono;
 	return 0;
+}
+
+int status_pending(const struct status_writer *w)
+{
+	return w->pending;
 }
 
 /* ---- Opening and closing ------------------------------------------------------------------- */

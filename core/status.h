@@ -67,13 +67,14 @@ void status_message(struct status_writer *w, enum rill_message_type type, uint32
 		    uint32_t job_id, const char *action, int64_t elapsed_ns, const char *text,
 		    const char *detail);
 
-/* 1 when changes wait for the next commit. */
-int status_pending(const struct status_writer *w);
-
 /* Write everything buffered since the last commit in one write transaction (plus the session
  * heartbeat). Grows the map on MDB_MAP_FULL. Runs mdb_reader_check every few seconds.
  * Returns 0, or -1 with err. */
 int status_commit(struct status_writer *w, struct error *err);
+
+/* 1 when changes are buffered that no commit has written yet (the scheduler then wakes up in
+ * time to commit them: readers must see a change within 50 ms). */
+int status_pending(const struct status_writer *w);
 
 /* Commit what is buffered, sync, release the lock and close. */
 void status_close(struct status_writer *w);

@@ -153,6 +153,13 @@ struct rill_status;
  * does not exist; ENAMETOOLONG: out too small). */
 int rill_status_dir(const char *project_dir, char *out, size_t size);
 
+/* The project directory for dir (NULL: the current directory): dir or its nearest parent that
+ * holds a project.conf, as an absolute path without symlinks, into out (size bytes); the
+ * argument rill_status_dir wants when a reader starts from a file or directory in the project.
+ * Returns 0, or -1 with errno (ENOENT: no project.conf in dir or any parent, or dir does not
+ * exist; ENAMETOOLONG: out too small). */
+int rill_status_find_project(const char *dir, char *out, size_t size);
+
 /* Open the table in dir read-only. NULL when there is no table yet (no backend ever ran, or the
  * first one is still creating it), it cannot be opened, or its schema version differs; errbuf
  * (errsize bytes, may be 0) then says why. Free with rill_status_close(). */

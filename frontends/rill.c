@@ -1,7 +1,7 @@
 /* rill — the command users type. Pipeline commands (build, fetch, track) start rill-backend
  * in its own session, then render its status table with the tty or plain-log frontend; attach
- * and control talk to a running backend; every other command runs in rill-backend, which this
- * execs. Links only the status reader library.
+ * and control talk to a running backend; `status` reads the table itself (status-cmd.c); every
+ * other command runs in rill-backend, which this execs. Links only the status reader library.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +17,7 @@
 
 #include "frontend.h"
 #include "rill-status.h"
+#include "status-cmd.h"
 
 struct frontend_signals frontend_sig;
 int frontend_detached;
@@ -152,27 +153,6 @@ static int backend_path(char *out, size_t size)
 	return 0;
 }
 
-/* The project directory: dir (or the cwd) upwards to the first project.conf. */
-static int find_project(const char *dir, char *out, size_t size)
-{
-	char buf[PATH_MAX], *s;
-	struct stat st;
-	if (!realpath(dir ? dir : ".", buf))
-		return -1;
-	for (;;) {
-		char conf[PATH_MAX + 16];
-		snprintf(conf, sizeof(conf), "%s/project.conf", buf);
-		if (stat(conf, &st) == 0) {
-			snprintf(out, size, "%s", buf);
-			return 0;
-		}
-		s = strrchr(buf, '/');
-		if (!s || s == buf)
-			return -1;
-		*s = '\0';
-	}
-}
-
 static int mkdir_p(char *path)
 {
 	char *s;
@@ -225,7 +205,7 @@ static int run_pipeline(const char *backend, int argc, char **argv, const char *
 	int i, ws, rc;
 	if ((rc = frontend_options(cmd, &argc, argv, &fc)))
 		return rc;
-	if (find_project(directory, pdir, sizeof(pdir)) || rill_status_dir(pdir, sdir, sizeof(sdir)) ||
+	if (rill_status_find_project(directory, pdir, sizeof(pdir)) || rill_status_dir(pdir, sdir, sizeof(sdir)) ||
 	    mkdir_p(sdir))
 		return -1;      /* let the backend report it */
 	snprintf(logpath, sizeof(logpath), "%s/backend.log", sdir);
@@ -339,7 +319,7 @@ static struct rill_status *open_project_table(const char *directory, char *sdir,
 {
 	char pdir[PATH_MAX], err[512];
 	struct rill_status *st;
-	if (find_project(directory, pdir, sizeof(pdir))) {
+	if (rill_status_find_project(directory, pdir, sizeof(pdir))) {
 		fprintf(stderr, "rill: no project.conf found in '%s' or any directory above it\n",
 			directory ? directory : ".");
 		return NULL;
@@ -436,7 +416,7 @@ static int cmd_control(int argc, char **argv, int cmd, const char *directory)
 		fprintf(stderr, "Usage: rill control REQUEST [ELEMENT]\n\nError: Missing argument 'REQUEST'.\n");
 		return 2;
 	}
-	if (find_project(directory, pdir, sizeof(pdir)) || rill_status_dir(pdir, sdir, sizeof(sdir))) {
+	if (rill_status_find_project(directory, pdir, sizeof(pdir)) || rill_status_dir(pdir, sdir, sizeof(sdir))) {
 		fprintf(stderr, "rill: no project.conf found in '%s' or any directory above it\n",
 			directory ? directory : ".");
 		return 1;
@@ -479,6 +459,8 @@ int main(int argc, char **argv)
 		return cmd_attach(argc, argv, directory, self);
 	if (cmd && !strcmp(argv[cmd], "control"))
 		return cmd_control(argc, argv, cmd, directory);
+	if (cmd && !strcmp(argv[cmd], "status"))
+		return status_command(argc - cmd, argv + cmd, directory, help);
 	if (cmd && !help && (!strcmp(argv[cmd], "build") || !strcmp(argv[cmd], "fetch") ||
 			     !strcmp(argv[cmd], "track"))) {
 		rc = run_pipeline(backend, argc, argv, argv[cmd], directory, self);

@@ -616,6 +616,32 @@ int rill_status_dir(const char *project_dir, char *out, size_t size)
 	return 0;
 }
 
+int rill_status_find_project(const char *dir, char *out, size_t size)
+{
+	char buf[PATH_MAX], conf[PATH_MAX + 16];
+	struct stat st;
+	if (!realpath(dir ? dir : ".", buf))
+		return -1;
+	for (;;) {
+		char *slash;
+		snprintf(conf, sizeof(conf), "%s/project.conf", strcmp(buf, "/") ? buf : "");
+		if (stat(conf, &st) == 0 && S_ISREG(st.st_mode))
+			break;
+		slash = strrchr(buf, '/');
+		if (!slash || !strcmp(buf, "/")) {
+			errno = ENOENT;
+			return -1;
+		}
+		slash[slash == buf] = '\0';       /* "/a" -> "/", "/a/b" -> "/a" */
+	}
+	if (strlen(buf) >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(out, buf, strlen(buf) + 1);
+	return 0;
+}
+
 void rill_status_close(struct rill_status *s)
 {
 	if (!s)
