@@ -100,6 +100,8 @@ static const char usage_pipeline[] =
 	"  --no-colors             No colors in the tty frontend (also: NO_COLOR set)\n"
 	"  --heartbeat SECONDS     plain frontend: print a line when nothing happened for this\n"
 	"                          long (default: 30; 0: never)\n"
+	"  --redraw-rate N         tty frontend: at most N redraws of the status area per second\n"
+	"                          (default: 10)\n"
 	"  -o, --option NAME VALUE Set project option NAME to VALUE (repeatable)\n"
 	"  --max-jobs N            Parallelism inside each build (the max-jobs variable)\n"
 	"  --status-dir DIR        The status table to write (default: the project's, see\n"

@@ -27,6 +27,7 @@ struct follow_opts {
 	pid_t backend;                  /* the backend this process started, 0 when attached */
 	int attached;                   /* joined a running build (rill attach) */
 	int heartbeat_s;                /* plain: a line after this many quiet seconds, 0: never */
+	long long frame_ns;             /* tty: at least this long between two redraws */
 	int colors;                     /* tty: escape codes for colors */
 	int interactive;                /* tty: stdin is a terminal we may prompt on */
 	const char *self;               /* the rill executable, for "shell" */

@@ -56,6 +56,7 @@ struct frontend_choice {
 	int detach;
 	int no_colors;
 	int heartbeat_s;
+	int redraw_rate;                /* tty: redraws per second at most */
 	int on_error_given;
 };
 
@@ -67,6 +68,7 @@ static int frontend_options(const char *cmd, int *argc, char **argv, struct fron
 	int i, o = 0;
 	memset(fc, 0, sizeof(*fc));
 	fc->heartbeat_s = 30;
+	fc->redraw_rate = 10;
 	for (i = 0; i < *argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--")) {
@@ -74,7 +76,8 @@ static int frontend_options(const char *cmd, int *argc, char **argv, struct fron
 				argv[o++] = argv[i++];
 			break;
 		}
-		if ((!strcmp(a, "--frontend") || !strcmp(a, "--heartbeat")) && i + 1 < *argc) {
+		if ((!strcmp(a, "--frontend") || !strcmp(a, "--heartbeat") || !strcmp(a, "--redraw-rate")) &&
+		    i + 1 < *argc) {
 			const char *v = argv[++i];
 			char *end;
 			if (!strcmp(a, "--frontend")) {
@@ -84,6 +87,15 @@ static int frontend_options(const char *cmd, int *argc, char **argv, struct fron
 					return 2;
 				}
 				want = v;
+			} else if (!strcmp(a, "--redraw-rate")) {
+				long n = strtol(v, &end, 10);
+				if (*end || end == v || n < 1 || n > 60) {
+					fprintf(stderr, "Usage: rill %s [OPTIONS] TARGETS...\n\nError: Invalid value for "
+						"'--redraw-rate': '%s' is not a number of redraws per second from 1 to 60.\n",
+						cmd, v);
+					return 2;
+				}
+				fc->redraw_rate = (int)n;
 			} else {
 				long n = strtol(v, &end, 10);
 				if (*end || end == v || n < 0 || n > 86400) {
@@ -125,6 +137,7 @@ static int follow(struct rill_status *st, const char *sdir, pid_t backend, int a
 	o.backend = backend;
 	o.attached = attached;
 	o.heartbeat_s = fc->heartbeat_s;
+	o.frame_ns = 1000000000LL / fc->redraw_rate;
 	o.colors = fc->tty && !fc->no_colors;
 	o.interactive = fc->tty && isatty(0) && isatty(2);
 	o.self = self;
@@ -296,6 +309,7 @@ static const char usage_attach[] =
 	"  --frontend [tty|plain]  How to show the build\n"
 	"  --no-colors             No colors (also: NO_COLOR set)\n"
 	"  --heartbeat SECONDS     plain frontend: a line after this many quiet seconds (default 30)\n"
+	"  --redraw-rate N         tty frontend: at most N redraws per second (default 10)\n"
 	"  -h, --help              Show this message and exit\n";
 
 static const char usage_control[] =

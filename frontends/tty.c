@@ -17,7 +17,6 @@
 
 #include "view.h"
 
-#define FRAME_NS 100000000LL            /* at most 10 redraws per second */
 #define BURST_MESSAGES 16               /* more per frame: routine ones are summarized */
 #define MAX_QUEUES 8
 
@@ -512,10 +511,19 @@ int tty_follow(struct rill_status *st, const struct follow_opts *o)
 	t->v.colors = o->colors;
 	term_size(t);
 	if (o->interactive && tcgetattr(0, &t->saved) == 0) {
-		t->ctl = rill_control_open(o->dir);
-		if (t->ctl >= 0 && rill_control_request(t->ctl, "interactive", NULL, 0, 3000) < 0) {
-			close(t->ctl);
-			t->ctl = -1;
+		/* the backend listens a moment after its session appears in the table */
+		struct timespec pause = {0, 20 * 1000 * 1000};
+		int tries;
+		for (tries = 0; tries < 150 && t->ctl < 0; tries++) {
+			t->ctl = rill_control_open(o->dir);
+			if (t->ctl >= 0 && rill_control_request(t->ctl, "interactive", NULL, 0, 3000) < 0) {
+				close(t->ctl);
+				t->ctl = -1;
+			}
+			if (t->ctl < 0 && (!rill_status_backend_alive(st) || frontend_sig.intr || frontend_sig.term))
+				break;
+			if (t->ctl < 0)
+				nanosleep(&pause, NULL);
 		}
 		keys_on(t);
 	}
@@ -548,7 +556,7 @@ int tty_follow(struct rill_status *st, const struct follow_opts *o)
 			t->last_frame = 0;
 		}
 		detach = read_keys(t);
-		if (now - t->last_frame >= FRAME_NS &&
+		if (now - t->last_frame >= o->frame_ns &&
 		    (rill_status_changed(st) || now / 1000000000 != t->last_second || !t->last_frame)) {
 			if (frame(t))
 				break;

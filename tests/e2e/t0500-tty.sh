@@ -355,4 +355,28 @@ fi
 grep -q "Build Queue:   processed 61, skipped 1, failed 0" "$TMP/typescript" &&
 	pass "burst: the summary counts every job" || fail "burst: the summary counts every job" "$(tail -8 "$TMP/typescript")"
 
+# ---- redraws are rate-limited, whatever the number of changes: a chatty job for about 3 s
+# changes its last output line 100 times a second
+element chatty.bst <<'EOF'
+kind: manual
+build-depends: [base.bst]
+config:
+  build-commands:
+  - i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); sleep 0.01; done
+EOF
+frames() { grep -o "$(printf '\033')\[J" "$1" | wc -l; }
+t0=$(date +%s)
+script -qfc "$RILL -C '$P' build --redraw-rate 2 chatty.bst" "$TMP/slow.ts" >/dev/null 2>&1
+t1=$(date +%s)
+f2=$(frames "$TMP/slow.ts")
+[ "$f2" -le $((2 * (t1 - t0) + 3)) ] && [ "$f2" -ge 2 ] && pass "--redraw-rate 2: at most 2 redraws a second" ||
+	fail "--redraw-rate 2: at most 2 redraws a second" "$f2 redraws in $((t1 - t0)) s"
+rm -rf "$XDG_CACHE_HOME/rill/artifacts/refs/tty/chatty"
+t0=$(date +%s)
+script -qfc "$RILL -C '$P' build chatty.bst" "$TMP/fast.ts" >/dev/null 2>&1
+t1=$(date +%s)
+f10=$(frames "$TMP/fast.ts")
+[ "$f10" -le $((10 * (t1 - t0) + 3)) ] && [ "$f10" -gt "$f2" ] && pass "default: at most 10 redraws a second" ||
+	fail "default: at most 10 redraws a second" "$f10 redraws in $((t1 - t0)) s (rate 2: $f2)"
+
 exit $T_FAILS
