@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 			directory = argv[++i];
 		else if ((!strcmp(a, "-o") || !strcmp(a, "--option")) && i + 2 < argc && !cmd)
 			i += 2;
-		else if (!strcmp(a, "--max-jobs") && i + 1 < argc && !cmd)
+		else if ((!strcmp(a, "--max-jobs") || !strcmp(a, "--default-mirror")) && i + 1 < argc && !cmd)
 			i++;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
 			help = 1;

@@ -226,8 +226,9 @@ static int track(const struct rill_host *host, struct rill_ctx *ctx, const struc
 	if (read_url(host, ctx, node, &url) != 0 ||
 	    common_get_str(host, ctx, node, "track", 0, NULL, &branch, NULL) != 0)
 		return -1;
+	/* like BuildStream: without a branch to follow there is nothing to update */
 	if (!branch)
-		return host->error(ctx, node, "%s: no track branch set", url);
+		return 0;
 	host->status(ctx, "Tracking %s from %s", branch, url);
 	{
 		/* ls-remote lists an annotated tag's peeled commit only when asked for it */
