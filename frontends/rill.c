@@ -107,7 +107,7 @@ static void print_file(const char *path, FILE *to)
 }
 
 /* Start the backend for a pipeline command and follow it. */
-static int run_pipeline(const char *backend, int argc, char **argv, const char *directory)
+static int run_pipeline(const char *backend, int argc, char **argv, int cmd, const char *directory)
 {
 	char pdir[PATH_MAX], sdir[PATH_MAX], logpath[PATH_MAX + 32], sid[32], err[512];
 	char **args;
@@ -124,13 +124,17 @@ static int run_pipeline(const char *backend, int argc, char **argv, const char *
 	args = calloc((size_t)argc + 6, sizeof(*args));
 	if (!args)
 		abort();
-	for (i = 0; i < argc; i++)
+	/* ours go right after the command, so an option missing its argument at the end of the
+	 * user's line cannot take one of them */
+	for (i = 0; i <= cmd; i++)
 		args[i] = argv[i];
 	args[0] = (char *)backend;
 	args[i++] = "--status-dir";
 	args[i++] = sdir;
 	args[i++] = "--session";
 	args[i++] = sid;
+	for (; i < argc + 4; i++)
+		args[i] = argv[i - 4];
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_interrupt;
 	sigaction(SIGINT, &sa, NULL);
@@ -208,7 +212,7 @@ int main(int argc, char **argv)
 	}
 	if (cmd && !help && (!strcmp(argv[cmd], "build") || !strcmp(argv[cmd], "fetch") ||
 			     !strcmp(argv[cmd], "track"))) {
-		rc = run_pipeline(backend, argc, argv, directory);
+		rc = run_pipeline(backend, argc, argv, cmd, directory);
 		if (rc >= 0)
 			return rc;
 	}
