@@ -192,6 +192,18 @@ int project_check_protected(const struct node *vars, struct error *err)
 	return 0;
 }
 
+/* Record a warning text once. */
+static void add_warning(struct project *p, const char *text)
+{
+	size_t i;
+	if (!p->warnings)
+		p->warnings = node_new_list(p->a, NULL);
+	for (i = 0; i < p->warnings->u.list.n; i++)
+		if (strcmp(node_str(p->warnings->u.list.items[i]), text) == 0)
+			return;
+	node_list_push(p->a, p->warnings, node_new_str(p->a, NULL, text));
+}
+
 static int cmp_nodes(const void *x, const void *y)
 {
 	return strcmp(node_str(*(struct node *const *)x), node_str(*(struct node *const *)y));
@@ -411,6 +423,9 @@ static int validate_rest(struct project *p, struct error *err)
 		}
 		if (fail_on_overlap && !overlap)
 			node_list_push(p->a, sorted, node_new_str(p->a, NULL, "overlaps"));
+		if (node_map_get(c, "fail-on-overlap"))
+			add_warning(p, "Use of fail-on-overlap within project.conf is deprecated. Consider using "
+				    "fatal-warnings instead.");
 		if (sorted->u.list.n)
 			qsort(sorted->u.list.items, sorted->u.list.n, sizeof(struct node *), cmp_nodes);
 		p->fatal_warnings = sorted;
@@ -527,18 +542,11 @@ void project_warning(struct project *p, const char *token, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
-	size_t i;
 	va_start(ap, fmt);
 	buf_addf(&b, "[%s]: ", token);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	if (!p->warnings)
-		p->warnings = node_new_list(p->a, NULL);
-	for (i = 0; i < p->warnings->u.list.n; i++)
-		if (strcmp(node_str(p->warnings->u.list.items[i]), buf_str(&b)) == 0)
-			break;
-	if (i == p->warnings->u.list.n)
-		node_list_push(p->a, p->warnings, node_new_str(p->a, NULL, buf_str(&b)));
+	add_warning(p, buf_str(&b));
 	buf_release(&b);
 }
 
