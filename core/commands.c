@@ -220,7 +220,6 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	struct buf tbuf = BUF_INIT;
 	struct track_opts topt = {0};
 	unsigned char *mask = NULL;
-	unsigned track_failed = 0;
 	int k, rc = 1;
 
 	snprintf(cmdsp, sizeof(cmdsp), "%s ", cmd);
@@ -378,9 +377,11 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 		tp.track_mask = mask;
 		if (scheduler_run(p, plan, n, cas, w, &tp, &res, &err))
 			goto fail;
-		if (res.terminated || (res.failed && sp.on_error != ON_ERROR_CONTINUE))
+		/* bst never fetches or builds an element whose tracking failed (nor what depends
+		 * on it); rill builds nothing then (with --on-error continue, the other elements are
+		 * still tracked) */
+		if (res.terminated || res.failed)
 			goto done;
-		track_failed = res.failed;
 		sp.first_job_id = res.next_job_id;
 		status_session_state(w, RILL_SESSION_LOADING);
 		if (status_commit(w, &err))
@@ -396,7 +397,6 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	}
 	if (scheduler_run(p, plan, n, cas, w, &sp, &res, &err))
 		goto fail;
-	res.failed += track_failed;
 done:
 	if (res.terminated) {
 		status_session_state(w, RILL_SESSION_TERMINATED);

@@ -100,6 +100,17 @@ run_rill build g.bst
 run_rill build --track g.bst g.bst
 if [ "$RC" -eq 0 ] && grep -q "ref: $fourth" "$P/elements/g.bst"; then pass "build --track gives a ref-less element its ref and builds it"; else fail "no ref track" "rc=$RC $ERR"; fi
 
+# tracking fails: nothing is built
+sed -i 's/track: main/track: nope/' "$P/elements/g.bst"
+run_rill build --on-error continue --track-all top.bst
+if [ "$RC" -eq 1 ] && printf '%s' "$ERR" | grep -q "track nope not found" && ! printf '%s' "$ERR" | grep -q "build:top.bst"; then
+	pass "a failed track stops the build"
+else
+	fail "failed track" "rc=$RC $ERR"
+fi
+grep -q "ref: $fourth" "$P/elements/g.bst" && pass "the failed element keeps its ref" || fail "ref after failure"
+sed -i 's/track: nope/track: main/' "$P/elements/g.bst"
+
 # usage errors
 run_rill build --track-except g.bst top.bst
 [ "$RC" -eq 2 ] && expect_contains "--track-except needs --track" "$ERR" "The --track-except and --track-cross-junctions options can only be used with --track or --track-all" ||
