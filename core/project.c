@@ -326,6 +326,7 @@ static int resolve_default_mirror(struct project *p, const char *cli, struct err
 	for (i = 0; p->mirrors && i < p->mirrors->u.list.n; i++) {
 		if (strcmp(mirror_name(p->mirrors, i), want) == 0) {
 			p->default_mirror = mirror_name(p->mirrors, i);
+			buf_release(&names);
 			return 0;
 		}
 		buf_addf(&names, "%s'%s'", i ? ", " : "", mirror_name(p->mirrors, i));

@@ -190,8 +190,9 @@ int sandbox_run(const struct sandbox *sb, const char *const *argv, int out_fd, i
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	rc = 0;
 out:
-	for (i = 0; i < a.n; i++)
-		if (i > 0 && !strcmp(a.v[i - 1], "--bind") && a.v[i] != sb->root && a.v[i][0] == '/' &&
+	/* backwards: an entry freed here is never read again as the option before another */
+	for (i = a.n; i-- > 1;)
+		if (!strcmp(a.v[i - 1], "--bind") && a.v[i] != sb->root && a.v[i][0] == '/' &&
 		    str_has_prefix(a.v[i], sb->root))
 			free((char *)a.v[i]);
 	free(a.v);
