@@ -622,12 +622,12 @@ int build_element(struct project *p, struct element *e, struct cas *cas, const s
 	const struct rill_plugin *d = e->ki->plugin->desc;
 	int rc = -1;
 	b.p = p;
-	b.overlaps = overlaps_new();
 	b.e = e;
 	b.cas = cas;
 	b.io = io;
 	if (make_build_dir(p, e, &b.dir, err))
 		return -1;
+	b.overlaps = overlaps_new();
 	b.root = xasprintf("%s/root", b.dir);
 	if (os_mkdir_p(b.root, err))
 		goto out;
@@ -686,12 +686,12 @@ int build_stage_shell(struct project *p, struct element *e, struct cas *cas, int
 	struct job_io io = {-1, -1, p->cache_dir};
 	*root = NULL;
 	b.p = p;
-	b.overlaps = overlaps_new();
 	b.e = e;
 	b.cas = cas;
 	b.io = &io;
 	if (make_build_dir(p, e, &b.dir, err))
 		return -1;
+	b.overlaps = overlaps_new();
 	b.root = xasprintf("%s/root", b.dir);
 	if (os_mkdir_p(b.root, err))
 		goto out;

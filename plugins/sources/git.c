@@ -174,14 +174,14 @@ static int safe_path(const char *path)
 	return 1;
 }
 
-/* submodule.<name>.<key> <value> lines of `git config --get-regexp` into mods (by name, in
- * the order first seen). Returns the count, or -1. */
+/* The submodule.<name>.path and .url entries of `git config --list` output ("key=value"
+ * lines) into mods (by name, in the order first seen). Returns the count, or -1. */
 static long parse_gitmodules(const struct rill_host *host, struct rill_ctx *ctx, const char *listing,
 			     struct submodule *mods, size_t max)
 {
 	size_t n = 0, i;
 	while (*listing) {
-		const char *eol = strchr(listing, '\n'), *sp = strchr(listing, ' ');
+		const char *eol = strchr(listing, '\n'), *sp = strchr(listing, '=');
 		size_t len = eol ? (size_t)(eol - listing) : strlen(listing);
 		if (sp && sp < listing + len && !strncmp(listing, "submodule.", 10)) {
 			const char *key = listing + 10, *dot = sp;
@@ -234,15 +234,13 @@ static int list_submodules(const struct rill_host *host, struct rill_ctx *ctx, c
 		return -1;
 	{
 		const char *probe[] = {"git", "-C", repo, "ls-tree", commit, "--", ".gitmodules", NULL};
-		const char *cfg[] = {"git", "-C", repo, "config", "--blob", blob, "--get-regexp",
-				     "^submodule\\..*\\.(path|url)$", NULL};
+		const char *cfg[] = {"git", "-C", repo, "config", "--blob", blob, "--list", NULL};
 		if (host->run_host(ctx, probe, NULL, &listing) != 0)
 			return -1;
 		if (!*listing)
 			return 0;       /* no .gitmodules at this commit */
-		/* exit status 1: a .gitmodules without path or url entries */
 		if (host->run_host(ctx, cfg, NULL, &listing) != 0)
-			return 0;
+			return -1;
 	}
 	if ((count = parse_gitmodules(host, ctx, listing, mods, MAX_SUBMODULES)) < 0)
 		return -1;

@@ -64,6 +64,19 @@ sed -i "s/$main_commit/$ghost_commit/; s/nope:sub/repos:sub-moved/" "$P/elements
 run_rill build g.bst
 [ "$RC" -eq 0 ] && expect_contains "an inconsistent submodule is a warning" "$ERR" "Ignoring inconsistent submodule 'ghost'" ||
 	fail "inconsistent warning" "rc=$RC $ERR"
+# a .gitmodules without any submodule
+git init -q "$TMP/nomods"
+(cd "$TMP/nomods" && echo '# nothing' >.gitmodules && echo x >x.txt && git add . && $G commit -qm none)
+element n.bst <<EOF2
+kind: import
+sources:
+- kind: git
+  url: repos:nomods
+  ref: $(git -C "$TMP/nomods" rev-parse HEAD)
+EOF2
+run_rill build n.bst
+expect_ok "a .gitmodules that declares nothing is fine"
+
 printf 'fatal-warnings:\n- git:inconsistent-submodule\n' >>"$P/project.conf"
 rm -rf "$XDG_CACHE_HOME/rill/sources" "$XDG_CACHE_HOME/rill/artifacts"
 run_rill build g.bst
