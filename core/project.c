@@ -174,7 +174,8 @@ static int load_user_options(struct project *p, struct error *err)
 	if (!conf)
 		return -1;
 	if (node_get_map(conf, "projects", &projects, err) || node_get_map(projects, p->name, &mine, err) ||
-	    node_get_map(mine, "options", &opts, err))
+	    node_get_map(mine, "options", &opts, err) ||
+	    node_get_str(mine, "default-mirror", NULL, &p->default_mirror, err))
 		return -1;
 	return options_load_yaml_values(&p->options, opts, err);
 }
@@ -189,6 +190,18 @@ int project_check_protected(const struct node *vars, struct error *err)
 			return node_error(err, v, "invalid redefinition of protected variable '%s'", protected_vars[i]);
 	}
 	return 0;
+}
+
+/* Record a warning text once. */
+static void add_warning(struct project *p, const char *text)
+{
+	size_t i;
+	if (!p->warnings)
+		p->warnings = node_new_list(p->a, NULL);
+	for (i = 0; i < p->warnings->u.list.n; i++)
+		if (strcmp(node_str(p->warnings->u.list.items[i]), text) == 0)
+			return;
+	node_list_push(p->a, p->warnings, node_new_str(p->a, NULL, text));
 }
 
 static int cmp_nodes(const void *x, const void *y)
@@ -271,6 +284,88 @@ static int load_refs(struct project *p, struct error *err)
 	return 0;
 }
 
+static const char *mirror_name(const struct node *mirrors, size_t i)
+{
+	return node_str(node_map_get(mirrors->u.list.items[i], "name"));
+}
+
+/* Mirror i of mirrors: each alias maps to a list of URI strings, and the name is unique. */
+static int check_mirror(const struct node *mirrors, size_t i, const struct node *aliases, struct error *err)
+{
+	const char *name = mirror_name(mirrors, i);
+	struct node *uris;
+	size_t k;
+	for (k = 0; k < i; k++)
+		if (strcmp(mirror_name(mirrors, k), name) == 0)
+			return node_error(err, node_map_get(mirrors->u.list.items[i], "name"),
+					  "Duplicate mirror name '%s'", name);
+	for (k = 0; k < aliases->u.map.n; k++) {
+		const struct node_entry *en = &aliases->u.map.entries[k];
+		if (en->value->type != NODE_LIST)
+			return node_error(err, en->value, "Value of '%s' is not of the expected type 'list'",
+					  en->key);
+		if (node_get_str_list(aliases, en->key, &uris, err))
+			return -1;
+	}
+	return 0;
+}
+
+/* The mirror tried first: --default-mirror, else the user configuration's, else the first
+ * listed. Naming a mirror the project does not have is an error. */
+static int resolve_default_mirror(struct project *p, const char *cli, struct error *err)
+{
+	const char *want = cli ? cli : p->default_mirror;
+	struct buf names = BUF_INIT;
+	size_t i;
+	p->default_mirror = NULL;
+	if (!want) {
+		if (p->mirrors)
+			p->default_mirror = mirror_name(p->mirrors, 0);
+		return 0;
+	}
+	for (i = 0; p->mirrors && i < p->mirrors->u.list.n; i++) {
+		if (strcmp(mirror_name(p->mirrors, i), want) == 0) {
+			p->default_mirror = mirror_name(p->mirrors, i);
+			buf_release(&names);
+			return 0;
+		}
+		buf_addf(&names, "%s'%s'", i ? ", " : "", mirror_name(p->mirrors, i));
+	}
+	error_set(err, "%s: no mirror named '%s' in project '%s' (%s%s)",
+		  cli ? "--default-mirror" : "default-mirror in the user configuration", want, p->name,
+		  names.len ? "its mirrors: " : "it has no mirrors", buf_str(&names));
+	buf_release(&names);
+	return -1;
+}
+
+const char **project_alias_uris(const struct project *p, const char *alias, size_t *n)
+{
+	const char **uris;
+	size_t cap = 1, i, k, pass;
+	const char *own = alias ? node_str(node_map_get(p->aliases, alias)) : NULL;
+	*n = 0;
+	if (!own)
+		return NULL;
+	for (i = 0; p->mirrors && i < p->mirrors->u.list.n; i++) {
+		const struct node *l = node_map_get(node_map_get(p->mirrors->u.list.items[i], "aliases"), alias);
+		cap += l ? l->u.list.n : 0;
+	}
+	uris = xmalloc(cap * sizeof(*uris));
+	/* pass 0: the default mirror; pass 1: the others, in order */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; p->mirrors && i < p->mirrors->u.list.n; i++) {
+			const struct node *m = p->mirrors->u.list.items[i];
+			const struct node *l = node_map_get(node_map_get(m, "aliases"), alias);
+			int is_default = p->default_mirror && strcmp(mirror_name(p->mirrors, i), p->default_mirror) == 0;
+			if (!l || is_default != (pass == 0))
+				continue;
+			for (k = 0; k < l->u.list.n; k++)
+				uris[(*n)++] = node_str(l->u.list.items[k]);
+		}
+	uris[(*n)++] = own;
+	return uris;
+}
+
 static int validate_rest(struct project *p, struct error *err)
 {
 	struct node *c = p->config, *shell, *mirrors;
@@ -312,7 +407,10 @@ static int validate_rest(struct project *p, struct error *err)
 			return -1;
 		if (!al)
 			return node_error(err, m, "Dictionary did not contain expected key 'aliases'");
+		if (check_mirror(mirrors, i, al, err))
+			return -1;
 	}
+	p->mirrors = mirrors && mirrors->u.list.n ? mirrors : NULL;
 	{
 		struct node *fw, *sorted;
 		int overlap = 0, fail_on_overlap = 0;
@@ -326,6 +424,9 @@ static int validate_rest(struct project *p, struct error *err)
 		}
 		if (fail_on_overlap && !overlap)
 			node_list_push(p->a, sorted, node_new_str(p->a, NULL, "overlaps"));
+		if (node_map_get(c, "fail-on-overlap"))
+			add_warning(p, "Use of fail-on-overlap within project.conf is deprecated. Consider using "
+				    "fatal-warnings instead.");
 		if (sorted->u.list.n)
 			qsort(sorted->u.list.items, sorted->u.list.n, sizeof(struct node *), cmp_nodes);
 		p->fatal_warnings = sorted;
@@ -427,7 +528,8 @@ struct project *project_load(const struct load_params *params, struct error *err
 	if (compose_final_assertions(config, err))
 		goto fail;
 	p->config = config;
-	if (validate_rest(p, err) || build_base_variables(p, params, err))
+	if (validate_rest(p, err) || resolve_default_mirror(p, params->default_mirror, err) ||
+	    build_base_variables(p, params, err))
 		goto fail;
 	if (p->refs_in_project_refs && load_refs(p, err))
 		goto fail;
@@ -441,18 +543,11 @@ void project_warning(struct project *p, const char *token, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
-	size_t i;
 	va_start(ap, fmt);
 	buf_addf(&b, "[%s]: ", token);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	if (!p->warnings)
-		p->warnings = node_new_list(p->a, NULL);
-	for (i = 0; i < p->warnings->u.list.n; i++)
-		if (strcmp(node_str(p->warnings->u.list.items[i]), buf_str(&b)) == 0)
-			break;
-	if (i == p->warnings->u.list.n)
-		node_list_push(p->a, p->warnings, node_new_str(p->a, NULL, buf_str(&b)));
+	add_warning(p, buf_str(&b));
 	buf_release(&b);
 }
 

@@ -29,6 +29,8 @@ struct load_params {
 	int max_jobs;                   /* 0: automatic (min(cpus, 8)) */
 	int bst_keys;                   /* compute keys exactly as BuildStream 1.6.8 does */
 	int threads;                    /* threads the loader may use; 0: one per CPU, at most 2 */
+	const char *default_mirror;     /* --default-mirror: the mirror tried first (NULL: the user
+					 * config's projects.<name>.default-mirror, else the first) */
 };
 
 /* Per element kind: its plugin and defaults composed with the project's elements: override. */
@@ -63,6 +65,9 @@ struct source {
 	const struct plugin *plugin;
 	const char *unique_json;        /* canonical JSON of the unique key; NULL: no ref yet */
 	int always_cached;
+	const char *alias;              /* alias of the primary URL (the first the plugin translated at
+					 * configure time) when the project defines it; mirrors replace
+					 * it at fetch and track time. NULL: none */
 };
 
 struct element {
@@ -137,6 +142,8 @@ struct project {
 	struct node *element_overrides;
 	struct node *source_overrides;
 	struct node *aliases;
+	struct node *mirrors;           /* the validated `mirrors:` list, NULL when none */
+	const char *default_mirror;     /* name of the mirror tried first, NULL when no mirrors */
 	struct node *fatal_warnings;    /* sorted list node */
 	struct kind_info *kinds;
 	const char *plugin_dir;
@@ -175,6 +182,12 @@ void project_free(struct project *p);
 /* Record a warning (token as in fatal-warnings). Warnings are printed by the command after
  * loading, each once. */
 void project_warning(struct project *p, const char *token, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+/* The URIs that may stand for alias, in BuildStream's order (get_alias_uris): the default
+ * mirror's URIs, then every other mirror's in the order written, then the alias's own value
+ * last. Sets *n; 0 when alias is NULL or not a project alias. The array is heap (caller frees
+ * it), the strings belong to the project. */
+const char **project_alias_uris(const struct project *p, const char *alias, size_t *n);
 
 /* Reject a definition of project-name, element-name or max-jobs in vars (a variables map from
  * a file): "<prov>: invalid redefinition of protected variable 'x'". */

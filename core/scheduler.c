@@ -154,7 +154,7 @@ static void advance(struct sched *s, struct task *t)
 	for (t->queue++; t->queue < NQUEUES; t->queue++) {
 		int q = t->queue;
 		t->tries = 0;
-		if (q == Q_TRACK && s->sp->track) {
+		if (q == Q_TRACK && s->sp->track && (!s->sp->track_mask || s->sp->track_mask[t->id])) {
 			size_t i;
 			int any = 0;
 			for (i = 0; i < t->e->nsources; i++)
@@ -719,6 +719,7 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 	s.cas = cas;
 	s.w = w;
 	s.sp = sp;
+	s.next_job = sp->first_job_id;
 	s.ntasks = n;
 	s.awaiting_id = RILL_STATUS_NONE;
 	s.start_mono = os_now_mono_ns();
@@ -829,6 +830,7 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 			set_state(&s, &s.tasks[i], RILL_ELEMENT_SKIPPED);
 	send_queues(&s);
 	res->failed = s.nfailed;
+	res->next_job_id = s.next_job;
 	res->terminated = res->terminated || s.terminating;
 	rc = maybe_commit(&s, 1, err);
 out:

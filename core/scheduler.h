@@ -17,6 +17,8 @@ enum on_error { ON_ERROR_QUIT = 0, ON_ERROR_CONTINUE, ON_ERROR_TERMINATE, ON_ERR
 
 struct sched_params {
 	int track, fetch, build;        /* which queues run */
+	const unsigned char *track_mask; /* with track: 1 for the plan positions to track (NULL: all) */
+	uint32_t first_job_id;          /* job ids start here (a second run in the same session) */
 	int fetchers, builders;         /* job limits (DOWNLOAD and PROCESS resources) */
 	int retries;                    /* extra attempts of failed fetch and track jobs */
 	enum on_error on_error;
@@ -27,6 +29,7 @@ struct sched_params {
 struct sched_result {
 	unsigned failed;                /* elements that failed */
 	int terminated;                 /* SIGTERM/SIGINT/SIGHUP ended the session */
+	uint32_t next_job_id;           /* the first job id a later run may use */
 };
 
 /* Run the queues over plan (elements in build order, all resolved with keys). Tracked refs

@@ -60,12 +60,12 @@ struct frontend_choice {
 	int on_error_given;
 };
 
-/* Take the frontend's own options out of argv (they never reach the backend). Returns 0, or 2
- * after printing a usage error. */
-static int frontend_options(const char *cmd, int *argc, char **argv, struct frontend_choice *fc)
+/* Take the frontend's own options out of argv (they never reach the backend); *cmdi (may be
+ * NULL), the command's index in argv, follows. Returns 0, or 2 after printing a usage error. */
+static int frontend_options(const char *cmd, int *argc, char **argv, int *cmdi, struct frontend_choice *fc)
 {
 	const char *term = getenv("TERM"), *want = NULL;
-	int i, o = 0;
+	int i, o = 0, new_cmdi = cmdi ? *cmdi : 0;
 	memset(fc, 0, sizeof(*fc));
 	fc->heartbeat_s = 30;
 	fc->redraw_rate = 10;
@@ -114,9 +114,13 @@ static int frontend_options(const char *cmd, int *argc, char **argv, struct fron
 		else {
 			if (!strcmp(a, "--on-error"))
 				fc->on_error_given = 1;
+			if (cmdi && i == *cmdi)
+				new_cmdi = o;
 			argv[o++] = argv[i];
 		}
 	}
+	if (cmdi)
+		*cmdi = new_cmdi;
 	*argc = o;
 	argv[o] = NULL;
 	if (want)
@@ -206,7 +210,7 @@ static void print_file(const char *path, FILE *to)
 }
 
 /* Start the backend for a pipeline command and follow it. */
-static int run_pipeline(const char *backend, int argc, char **argv, const char *cmd, const char *directory,
+static int run_pipeline(const char *backend, int argc, char **argv, int cmdi, const char *directory,
 			const char *self)
 {
 	struct frontend_choice fc;
@@ -215,8 +219,9 @@ static int run_pipeline(const char *backend, int argc, char **argv, const char *
 	struct rill_status *st = NULL;
 	uint64_t id = random_id();
 	pid_t pid;
-	int i, ws, rc;
-	if ((rc = frontend_options(cmd, &argc, argv, &fc)))
+	int i, k, ws, rc;
+	const char *cmd = argv[cmdi];
+	if ((rc = frontend_options(cmd, &argc, argv, &cmdi, &fc)))
 		return rc;
 	if (rill_status_find_project(directory, pdir, sizeof(pdir)) || rill_status_dir(pdir, sdir, sizeof(sdir)) ||
 	    mkdir_p(sdir))
@@ -226,7 +231,9 @@ static int run_pipeline(const char *backend, int argc, char **argv, const char *
 	args = calloc((size_t)argc + 8, sizeof(*args));
 	if (!args)
 		abort();
-	for (i = 0; i < argc; i++)
+	/* ours go right after the command, so an option missing its argument at the end of the
+	 * user's line cannot take one of them */
+	for (i = 0; i <= cmdi; i++)
 		args[i] = argv[i];
 	args[0] = (char *)backend;
 	args[i++] = "--status-dir";
@@ -238,6 +245,8 @@ static int run_pipeline(const char *backend, int argc, char **argv, const char *
 		args[i++] = "--on-error";
 		args[i++] = "ask";
 	}
+	for (k = cmdi + 1; k < argc; k++)
+		args[i++] = argv[k];
 	catch_signals(fc.tty);
 	fflush(NULL);
 	pid = fork();
@@ -370,7 +379,7 @@ static int cmd_attach(int argc, char **argv, const char *directory, const char *
 			fputs(usage_attach, stdout);
 			return 0;
 		}
-	if ((rc = frontend_options("attach", &argc, argv, &fc)))
+	if ((rc = frontend_options("attach", &argc, argv, NULL, &fc)))
 		return rc;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-C") || !strcmp(argv[i], "--directory")) {
@@ -462,7 +471,7 @@ int main(int argc, char **argv)
 			directory = argv[++i];
 		else if ((!strcmp(a, "-o") || !strcmp(a, "--option")) && i + 2 < argc && !cmd)
 			i += 2;
-		else if (!strcmp(a, "--max-jobs") && i + 1 < argc && !cmd)
+		else if ((!strcmp(a, "--max-jobs") || !strcmp(a, "--default-mirror")) && i + 1 < argc && !cmd)
 			i++;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
 			help = 1;
@@ -477,7 +486,7 @@ int main(int argc, char **argv)
 		return status_command(argc - cmd, argv + cmd, directory, help);
 	if (cmd && !help && (!strcmp(argv[cmd], "build") || !strcmp(argv[cmd], "fetch") ||
 			     !strcmp(argv[cmd], "track"))) {
-		rc = run_pipeline(backend, argc, argv, argv[cmd], directory, self);
+		rc = run_pipeline(backend, argc, argv, cmd, directory, self);
 		if (rc >= 0)
 			return rc;
 	}
