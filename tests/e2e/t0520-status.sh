@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0440 — the external readers of the status table: `rill status [--json]` and `--follow [--json]`
+# t0520 — the external readers of the status table: `rill status [--json]` and `--follow [--json]`
 # from anywhere in the project, before any build, during one (late attach: the whole state first,
 # never a replay), after success and failure, and after the backend was killed (SIGKILL); exit
 # statuses; JSON validity with hostile log output; the editor examples in examples/editor.
