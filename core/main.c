@@ -45,6 +45,8 @@ static const char usage_global[] =
 	"  artifact list-contents  List the files of an artifact\n"
 	"  artifact fsck      Verify (and with --repair, fix) the artifact cache\n"
 	"  status             Show the state of the project's build (--json, --follow)\n"
+	"  attach             Watch the build running in the project (tty or plain frontend)\n"
+	"  control            Ask the running build to quit, terminate, suspend, resume, retry\n"
 	"\n"
 	"Run 'rill COMMAND --help' for a command's options.\n"
 	"\n"

@@ -367,6 +367,14 @@ static void print_time(FILE *f, int64_t ns)
 	fputs(b, f);
 }
 
+static int print_dead_job(void *ctx, const struct rill_status_job *j)
+{
+	(void)ctx;
+	if (j->result == RILL_JOB_RUNNING)
+		fprintf(stderr, "    %s:%s (pid %d), log %s\n", j->action, j->element_name, (int)j->pid, j->log_path);
+	return 0;
+}
+
 static int cmd_attach(int argc, char **argv, const char *directory, const char *self)
 {
 	struct frontend_choice fc;
@@ -404,8 +412,11 @@ static int cmd_attach(int argc, char **argv, const char *directory, const char *
 			print_time(stderr, ses.end_ns);
 			fprintf(stderr, ": %s\n", rill_session_state_name(ses.state));
 		} else {
-			fprintf(stderr, "rill: the backend (pid %d) of the %s of %s died; 'rill status' shows "
-				"what was running\n", (int)ses.backend_pid, ses.command, ses.targets);
+			fprintf(stderr, "rill: the backend (pid %d) of the %s of %s died; it was running:\n",
+				(int)ses.backend_pid, ses.command, ses.targets);
+			rill_status_jobs(st, print_dead_job, NULL);
+			if (!ses.jobs_running)
+				fprintf(stderr, "    no job\n");
 		}
 		rill_status_close(st);
 		return 1;

@@ -173,6 +173,7 @@ pkill -KILL -x rill-backend
 sleep 0.3
 run_rill attach
 [ "$RC" -eq 1 ] && expect_contains "attach reports a dead backend" "$ERR" "died" || fail "attach reports a dead backend" "rc=$RC $ERR"
+expect_contains "attach names the job that was running" "$ERR" "build:doomed.bst (pid"
 pkill -KILL -f 'sleep 20.25'
 
 # ---- the process boundary: frontends link only the reader library
