@@ -50,16 +50,21 @@ void obuf_printf(struct obuf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
+	obuf_reserve(b, 256);
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	if (n <= 0)
+	if (n < 0)
 		return;
-	obuf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if ((size_t)n >= b->cap - b->len) {
+		/* did not fit: grow and format again */
+		obuf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
+	b->data[b->len] = '\0';
 }
 
 void obuf_clean(struct obuf *b, const char *s, size_t n, int keep_newlines)
