@@ -308,6 +308,28 @@ run_rill build --frontend plain long2.bst
 expect_contains "a killed frontend leaves the build running to completion" "$ERR" "Build Queue:   processed 0, skipped 2, failed 0"
 tm kill-session -t "$PANE"
 
+# ---- lines fit the terminal, and a resize (SIGWINCH) refits them
+element wide.bst <<'EOF'
+kind: manual
+build-depends: [base.bst]
+config:
+  build-commands:
+  - echo wide-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAZ; sleep 4
+EOF
+pane
+keys "$RILL build wide.bst; echo EXIT=\$?" Enter
+expect_screen "wide: the job line shows the output" "build:wide.bst  wide-AAAA"
+L=$(screen | grep "build:wide.bst  wide-" | tail -1)
+[ ${#L} -le 149 ] && [ -z "$(printf '%s' "$L" | grep AZ)" ] && pass "a job line is cut to the terminal's width" ||
+	fail "a job line is cut to the terminal's width" "${#L}: $L"
+tm resize-window -t "$PANE" -x 70 -y 45
+sleep 0.6
+L=$(tm capture-pane -p -t "$PANE" | grep "build:wide.bst  wide-" | tail -1)
+[ -n "$L" ] && [ ${#L} -le 69 ] && pass "after a resize the lines fit the new width" ||
+	fail "after a resize the lines fit the new width" "${#L}: $L"
+wait_re "EXIT=[0-9]" 20
+tm kill-session -t "$PANE"
+
 # ---- colors: on by default, off with NO_COLOR and --no-colors; TERM=dumb is plain
 element quick.bst <<'EOF'
 kind: manual
