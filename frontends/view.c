@@ -151,8 +151,10 @@ int view_init(struct view *v, struct rill_status *st, int from_start)
 	/* this session's messages only, never an earlier session's */
 	if (from_start)
 		v->last_seq = v->ses.session_seq ? v->ses.session_seq - 1 : v->ses.last_seq;
+	else if (v->ses.last_seq > VIEW_RECENT && v->ses.last_seq - VIEW_RECENT >= v->ses.session_seq)
+		v->last_seq = v->ses.last_seq - VIEW_RECENT;
 	else
-		v->last_seq = v->ses.last_seq;
+		v->last_seq = v->ses.session_seq ? v->ses.session_seq - 1 : v->ses.last_seq;
 	return view_load_keys(v, st);
 }
 

@@ -53,8 +53,9 @@ struct view {
 	struct rill_status_session ses;
 };
 
-/* Start on st's session: only this session's messages from now on (all of them when
- * from_start, else only new ones). */
+/* Start on st's session: only this session's messages (all of them when from_start, else the
+ * last VIEW_RECENT for context, then the new ones). */
+#define VIEW_RECENT 20
 int view_init(struct view *v, struct rill_status *st, int from_start);
 void view_release(struct view *v);
 /* Refresh the key column after elements appeared (reads the elements). 0, or -1. */
