@@ -11,6 +11,9 @@ fi
 SOCK="$TMP/tmux.sock"
 tm() { tmux -S "$SOCK" "$@"; }
 trap 'tm kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+# a session that stays, so that the server does not exit (and race a new session) when the
+# last pane of a case is killed
+tm new-session -d -s keep "sleep 100000"
 
 # A pane running an interactive bash (job control for ^Z/fg) in the project, with a clean env.
 N=0
@@ -23,7 +26,7 @@ pane() {
 	tm send-keys -t "$PANE" "PS1='$ '; cd '$P'" Enter
 }
 keys() { tm send-keys -t "$PANE" "$@"; }
-screen() { tm capture-pane -p -t "$PANE" -S -400 "$@"; }
+screen() { tm capture-pane -p -t "$PANE" -S -400 "$@" 2>/dev/null; }
 # wait_for TEXT [SECONDS]: until the pane (with its scrollback) shows TEXT.
 wait_for() {
 	i=0
@@ -307,6 +310,26 @@ sleep 5
 run_rill build --frontend plain long2.bst
 expect_contains "a killed frontend leaves the build running to completion" "$ERR" "Build Queue:   processed 0, skipped 2, failed 0"
 tm kill-session -t "$PANE"
+
+# ---- a failure is offered to every attached interactive frontend; the first answer wins
+mixed_case two
+pane
+P1=$PANE
+keys "$RILL build mixed-two.bst; echo EXIT=\$?" Enter
+expect_screen "two frontends: the first is asked" "build:bad-two.bst failed. Choose an action:"
+pane
+P2=$PANE
+keys "$RILL attach; echo EXIT=\$?" Enter
+expect_screen "two frontends: the attached one is asked too" "build:bad-two.bst failed. Choose an action:"
+keys "continue" Enter
+PANE=$P1
+expect_screen "two frontends: the other question goes away" "(decided by another frontend)"
+expect_screen "two frontends: the build goes on to its end" "EXIT=1" 20
+expect_contains "two frontends: the other jobs were built" "$(screen)" "build:after-two.bst                 ] SUCCESS"
+PANE=$P2
+expect_screen "two frontends: the attached one follows to the end" "EXIT=1" 20
+tm kill-session -t "$P1"
+tm kill-session -t "$P2"
 
 # ---- lines fit the terminal, and a resize (SIGWINCH) refits them
 element wide.bst <<'EOF'
