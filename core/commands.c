@@ -639,7 +639,8 @@ int cmd_shell(struct cli *c, int argc, char **argv)
 	sb.uid = o.e->build_uid;
 	sb.gid = o.e->build_gid;
 	sb.cwd = build ? rw[0] : "/";
-	sb.flags = SANDBOX_INTERACTIVE;
+	/* the sysroot holds hardlinks into the artifact cache (a failed build's too) */
+	sb.flags = SANDBOX_INTERACTIVE | SANDBOX_ROOT_READ_ONLY;
 	if (sandbox_run(&sb, cmdv, 1, &status, &err))
 		goto fail;
 	rc = status;
