@@ -212,6 +212,15 @@ else
 	fail "rill build" "$(printf '%s\n' "$ERR" | tail -40)"
 fi
 
+# the project is BuildStream's format: when bst is installed, it computes the same cache keys
+if command -v bst >/dev/null; then
+	fmt='%{name} %{full-key}'
+	bst_keys=$(cd "$P" && bst --no-colors show --deps all --format "$fmt" $TARGETS 2>"$TMP/bst.err")
+	[ -n "$bst_keys" ] || bst_keys="bst show failed: $(tail -5 "$TMP/bst.err")"
+	run_rill show --bst-keys --deps all --format "$fmt" $TARGETS
+	expect_out "rill show --bst-keys gives the cache keys bst 1.6 computes" "$bst_keys"
+fi
+
 # GNU hello, run in the sandbox with its runtime dependencies (the sysroot)
 run_rill shell hello.bst -- hello
 expect_out "hello prints the greeting" "Hello, world!"
