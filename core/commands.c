@@ -563,7 +563,9 @@ static const char usage_shell[] =
 	"\n"
 	"  Run COMMAND (default: an interactive sh) in a sandbox holding ELEMENT and its runtime\n"
 	"  dependencies. With --build: its build dependencies and sources instead, in the build\n"
-	"  directory; when the last build of ELEMENT failed, its sandbox as the build left it.\n";
+	"  directory; when the last build of ELEMENT failed, its sandbox as the build left it.\n"
+	"  As in BuildStream, / is read-only: only /tmp (and with --build the build and install\n"
+	"  directories) can be written.\n";
 
 int cmd_shell(struct cli *c, int argc, char **argv)
 {
