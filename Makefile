@@ -108,6 +108,10 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(READER
 check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS) $(READER_PROGS)
 	@sh tests/run.sh $(UNIT_BINS) tests/e2e/t*.sh
 
+# Real software on a Debian 12 sysroot (debootstrap, cached): see tests/integration/run.sh.
+check-integration: all tests/tools/flaky-httpd
+	@sh tests/integration/run.sh
+
 DEMO_APPLETS := sh echo cat ls mkdir cp find id uname rm test true
 demo: all
 	@mkdir -p examples/build/files/sysroot/bin
@@ -131,5 +135,5 @@ clean:
 		$(UNIT_BINS) $(TEST_TOOLS) \
 		$(EXAMPLE_PLUGIN) $(READER_PROGS) $(DEPS_STAMP) $(FLAGS_STAMP)
 
-.PHONY: all check demo install clean
+.PHONY: all check check-integration demo install clean
 .SUFFIXES:

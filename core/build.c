@@ -698,7 +698,7 @@ int build_stage_shell(struct project *p, struct element *e, struct cas *cas, int
 	job_ctx_init(&c, p, e, &io, err);
 	c.b = &b;
 	loader_walk(p, &e, 1, build_scope ? SCOPE_BUILD : SCOPE_RUN, &list, &n, &cap);
-	if (stage_list(&c, list, n, "/", &u) || delink(&c))
+	if (stage_list(&c, list, n, "/", &u))
 		goto out;
 	if (build_scope && build_host_stage_sources(&c, variables_get(e->vars, "build-root")))
 		goto out;

@@ -744,7 +744,9 @@ static const char usage_shell[] =
 	"\n"
 	"  Run COMMAND (default: an interactive sh) in a sandbox holding ELEMENT and its runtime\n"
 	"  dependencies. With --build: its build dependencies and sources instead, in the build\n"
-	"  directory; when the last build of ELEMENT failed, its sandbox as the build left it.\n";
+	"  directory; when the last build of ELEMENT failed, its sandbox as the build left it.\n"
+	"  As in BuildStream, / is read-only: only /tmp (and with --build the build and install\n"
+	"  directories) can be written.\n";
 
 int cmd_shell(struct cli *c, int argc, char **argv)
 {
@@ -820,7 +822,8 @@ int cmd_shell(struct cli *c, int argc, char **argv)
 	sb.uid = o.e->build_uid;
 	sb.gid = o.e->build_gid;
 	sb.cwd = build ? rw[0] : "/";
-	sb.flags = SANDBOX_INTERACTIVE;
+	/* the sysroot holds hardlinks into the artifact cache (a failed build's too) */
+	sb.flags = SANDBOX_INTERACTIVE | SANDBOX_ROOT_READ_ONLY;
 	if (sandbox_run(&sb, cmdv, 1, &status, &err))
 		goto fail;
 	rc = status;
