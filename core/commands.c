@@ -42,6 +42,7 @@ struct project *cli_load(struct cli *c, const char *const *targets, size_t n, st
 	if (p) {
 		p->plugin_dir = arena_strdup(p->a, pdir);
 		p->cache_dir = arena_strdup(p->a, cache);
+		p->fetch_subprojects = c->fetch_subprojects;
 		if (loader_load(p, targets, n, roots, err) || element_resolve_all(p, p->topo, p->ntopo, err)) {
 			project_free(p);
 			p = NULL;
@@ -361,6 +362,7 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 			load_names[nload++] = topt.elements[i];
 	for (i = 0; i < topt.nexcept; i++)
 		load_names[nload++] = topt.except[i];
+	c->fetch_subprojects = 1;
 	p = cli_load(c, load_names, nload, &roots, &err);
 	if (!p)
 		goto fail;
@@ -471,6 +473,7 @@ static int load_one(struct cli *c, const char *target, struct one *o, struct err
 {
 	char *cache, *art;
 	memset(o, 0, sizeof(*o));
+	c->fetch_subprojects = 1;
 	o->p = cli_load(c, &target, 1, &o->roots, err);
 	if (!o->p)
 		return -1;

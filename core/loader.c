@@ -357,6 +357,12 @@ static struct project *junction_get(struct project *p, struct project *q, const 
 	struct node *opts;
 	const char *path;
 	char *dir, *subdir;
+	if (!p->cache_dir) {
+		/* rill show sets no cache directory: the junction's sources are still looked up */
+		char *cache = os_cache_dir();
+		p->cache_dir = arena_strdup(p->a, cache);
+		free(cache);
+	}
 	if (q->parent) {
 		sub = junction_get(p, q->parent, jname, from, level + 1, err);
 		if (sub || err->msg)
@@ -379,12 +385,12 @@ static struct project *junction_get(struct project *p, struct project *q, const 
 		error_set(err, "%s: Expected junction but element kind is %s", jname, je->kind);
 		return NULL;
 	}
-	if (je->state != 2) {
+	if (!je->kids) {
+		/* a leaf of the graph (a target junction is finished again by load_tree) */
 		if (je->ndeps) {
 			node_error(err, je->node, "Dependencies are forbidden for 'junction' elements");
 			return NULL;
 		}
-		je->state = 2;
 		finish_element(p, je);
 	}
 	if (element_resolve(p, je, err) || junction_sources(p, je, jname, err) ||

@@ -678,9 +678,20 @@ struct kind_info *project_kind(struct project *p, const char *kind, const struct
 		if (!ki->vars)
 			return NULL;
 	}
-	if (compose(p->a, p->environment ? p->environment : p->empty, denv, &ki->environment, err) ||
-	    compose_splits(p, ki, err))
+	/* a junction is composed without the project's environment and split rules, as in
+	 * BuildStream (they belong to the second loading pass) */
+	if (strcmp(kind, "junction") == 0) {
+		struct node *saved = p->split_rules;
+		int rc;
+		p->split_rules = NULL;
+		rc = compose(p->a, p->empty, denv, &ki->environment, err) || compose_splits(p, ki, err);
+		p->split_rules = saved;
+		if (rc)
+			return NULL;
+	} else if (compose(p->a, p->environment ? p->environment : p->empty, denv, &ki->environment, err) ||
+		   compose_splits(p, ki, err)) {
 		return NULL;
+	}
 	ki->next = p->kinds;
 	p->kinds = ki;
 	return ki;
