@@ -78,7 +78,7 @@ struct node *project_include_loader(void *ctx, const char *name, const struct no
 	char *full;
 	struct node *n;
 	if (strchr(name, ':')) {
-		node_error(err, at, "Junction includes ('%s') are not supported: rill does not support junctions yet",
+		node_error(err, at, "Junction includes ('%s') are not supported by rill yet",
 			   name);
 		return NULL;
 	}
