@@ -13,6 +13,8 @@ struct cli {
 	size_t noptions, options_cap;
 	int max_jobs;
 	const char *default_mirror;     /* --default-mirror NAME */
+	int fetch_subprojects;          /* loading may fetch junction sources (as bst's commands
+					 * other than show do) */
 };
 
 /* Print a usage error for `rill <cmd>` (cmd includes a trailing space, or NULL) and return 2. */

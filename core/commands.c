@@ -42,6 +42,7 @@ struct project *cli_load(struct cli *c, const char *const *targets, size_t n, st
 	if (p) {
 		p->plugin_dir = arena_strdup(p->a, pdir);
 		p->cache_dir = arena_strdup(p->a, cache);
+		p->fetch_subprojects = c->fetch_subprojects;
 		if (loader_load(p, targets, n, roots, err) || element_resolve_all(p, p->topo, p->ntopo, err)) {
 			project_free(p);
 			p = NULL;
@@ -122,15 +123,16 @@ static const char usage_build_track[] =
 	"  --track-except ELEMENT  Do not track ELEMENT, nor what only it depends on (repeatable;\n"
 	"                          with --track or --track-all)\n"
 	"  -J, --track-cross-junctions\n"
-	"                          Accepted for bst compatibility; rill has no junctions, so there\n"
-	"                          is nothing to cross\n"
+	"                          Track elements of subprojects too: an error, rill cannot write\n"
+	"                          refs into a subproject (without it they are left out)\n"
 	"  --track-save            Deprecated and ignored: tracked refs are always saved\n";
 
 static const char usage_fetch_track[] =
 	"  --track                 Track every element of the pipeline first, then fetch the new\n"
 	"                          refs (refs are written back inline or to project.refs)\n"
 	"  -J, --track-cross-junctions\n"
-	"                          Accepted for bst compatibility (rill has no junctions)\n";
+	"                          Track elements of subprojects too: an error, rill cannot write\n"
+	"                          refs into a subproject (without it they are left out)\n";
 
 /* What `build --track...` and `fetch --track` ask for. */
 struct track_opts {
@@ -181,6 +183,12 @@ static int track_option(const char *cmd, const char *cmdsp, struct track_opts *t
 	return 0;
 }
 
+/* Whether e belongs to a subproject: its sources are not tracked (as bst without -J). */
+static int cross_junction(const struct element *e)
+{
+	return e->project && e->project->parent;
+}
+
 /* The plan positions to track (heap, n bytes), or NULL with err when a --track element is not
  * part of the pipeline. roots holds the targets, then the --track elements, then the
  * --track-except ones, as loaded. */
@@ -200,7 +208,15 @@ static unsigned char *track_mask(struct project *p, struct element **roots, size
 	select_track(p, troots, ntroots, except, t->nexcept, sel);
 	mask = xcalloc(n ? n : 1, 1);
 	for (i = 0; i < n; i++)
-		mask[i] = sel[plan[i]->index];
+		mask[i] = sel[plan[i]->index] && !cross_junction(plan[i]);
+	for (i = 0; i < n && t->cross_junctions; i++)
+		if (sel[plan[i]->index] && cross_junction(plan[i])) {
+			error_set(err, "Untrackable sources\n\nRequested to track sources across junction boundaries; "
+				  "rill cannot write refs into a subproject (%s)", plan[i]->name);
+			free(mask);
+			mask = NULL;
+			break;
+		}
 	free(sel);
 	return mask;
 }
@@ -361,6 +377,7 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 			load_names[nload++] = topt.elements[i];
 	for (i = 0; i < topt.nexcept; i++)
 		load_names[nload++] = topt.except[i];
+	c->fetch_subprojects = 1;
 	p = cli_load(c, load_names, nload, &roots, &err);
 	if (!p)
 		goto fail;
@@ -368,8 +385,10 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	send_warnings(w, p);
 	if (!strcmp(cmd, "track")) {
 		plan = xmalloc(nt * sizeof(*plan));
-		memcpy(plan, roots, nt * sizeof(*plan));
-		n = nt;
+		/* elements of subprojects are left out, as bst does without --cross-junctions */
+		for (i = n = 0; i < nt; i++)
+			if (!cross_junction(roots[i]))
+				plan[n++] = roots[i];
 		sp.track = 1;
 	} else {
 		cli_plan(p, roots, nt, &plan, &n);
@@ -471,6 +490,7 @@ static int load_one(struct cli *c, const char *target, struct one *o, struct err
 {
 	char *cache, *art;
 	memset(o, 0, sizeof(*o));
+	c->fetch_subprojects = 1;
 	o->p = cli_load(c, &target, 1, &o->roots, err);
 	if (!o->p)
 		return -1;

@@ -19,6 +19,9 @@ void job_ctx_init(struct rill_ctx *c, struct project *p, struct element *e, cons
 		  struct error *err)
 {
 	memset(c, 0, sizeof(*c));
+	/* plugins see the element's own project: its directory, aliases and fatal warnings */
+	if (e && e->project)
+		p = e->project;
 	c->p = p;
 	c->e = e;
 	c->err = err;
@@ -136,6 +139,8 @@ static int source_with_mirrors(struct project *p, struct element *e, size_t i, c
 {
 	struct source *s = &e->sources[i];
 	const char *action = ref ? "track" : "fetch";
+	if (e->project)
+		p = e->project;     /* its mirrors */
 	struct rill_ctx c;
 	struct buf tried = BUF_INIT;
 	size_t n, k;

@@ -417,11 +417,8 @@ const struct plugin *plugin_load(struct project *p, enum rill_plugin_type type, 
 		yml = xasprintf("%s/%s/%s.yaml", p->plugin_dir, sub, kind);
 		yname = xasprintf("%s.yaml", kind);
 		if (strchr(kind, '/') || !file_exists(so)) {
-			if (type == RILL_PLUGIN_ELEMENT && strcmp(kind, "junction") == 0)
-				node_error(err, at, "Element kind 'junction' is not supported by rill yet");
-			else
-				node_error(err, at, "No %s plugin registered for kind '%s'",
-					   type == RILL_PLUGIN_SOURCE ? "Source" : "Element", kind);
+			node_error(err, at, "No %s plugin registered for kind '%s'",
+				   type == RILL_PLUGIN_SOURCE ? "Source" : "Element", kind);
 			goto out;
 		}
 	}

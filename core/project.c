@@ -78,7 +78,7 @@ struct node *project_include_loader(void *ctx, const char *name, const struct no
 	char *full;
 	struct node *n;
 	if (strchr(name, ':')) {
-		node_error(err, at, "Junction includes ('%s') are not supported: rill does not support junctions yet",
+		node_error(err, at, "Junction includes ('%s') are not supported by rill yet",
 			   name);
 		return NULL;
 	}
@@ -465,16 +465,10 @@ static int build_base_variables(struct project *p, const struct load_params *par
 	return 0;
 }
 
-struct project *project_load(const struct load_params *params, struct error *err)
+static struct project *project_new(const struct load_params *params)
 {
-	struct project *p;
-	struct node *defaults, *conf, *with_includes, *config, *opts;
-	struct include_ctx ic;
-	char *conf_path;
+	struct project *p = xcalloc(1, sizeof(*p));
 	struct utsname u;
-	size_t i;
-
-	p = xcalloc(1, sizeof(*p));
 	p->element_dirfd = -1;
 	p->a = arena_new();
 	p->scratch = arena_new();
@@ -491,52 +485,117 @@ struct project *project_load(const struct load_params *params, struct error *err
 	uname(&u);
 	p->host_os = arena_strdup(p->a, u.sysname);
 	p->host_arch = arena_strdup(p->a, u.machine);
-	p->dir = find_project_dir(params->directory, err);
-	if (!p->dir)
-		goto fail;
+	return p;
+}
+
+/* Everything after finding the directory: project.conf over the defaults, options (the
+ * junction's, then the user's, then the command line's), conditionals, validation. */
+static int load_conf(struct project *p, const struct load_params *params, const struct node *junction_opts,
+		     const char *conf_name, struct error *err)
+{
+	struct node *defaults, *conf, *with_includes, *config, *opts;
+	struct include_ctx ic;
+	char *conf_path;
+	size_t i;
+
 	defaults = yaml_load_data(p->a, defaults_project_yaml, strlen(defaults_project_yaml),
 				  "(built-in defaults)", err);
 	if (!defaults)
-		goto fail;
+		return -1;
 	/* built-in defaults carry no file provenance, like BuildStream's */
 	conf_path = xasprintf("%s/project.conf", p->dir);
-	conf = yaml_load_file(p->a, conf_path, "project.conf", err);
+	conf = yaml_load_file(p->a, conf_path, conf_name, err);
 	free(conf_path);
 	if (!conf || pre_checks(p, conf, err) || check_element_path(p, conf, err))
-		goto fail;
+		return -1;
 
 	memset(&ic, 0, sizeof(ic));
 	ic.a = p->a;
 	ic.load = project_include_loader;
 	ic.load_ctx = p;
 	if (compose_includes(&ic, conf, &with_includes, err) || compose(p->a, defaults, with_includes, &config, err))
-		goto fail;
+		return -1;
 
 	if (node_get_map(config, "options", &opts, err) ||
-	    options_load(&p->options, p->a, opts, p->element_dir, err) || load_user_options(p, err))
-		goto fail;
+	    options_load(&p->options, p->a, opts, p->element_dir, err) ||
+	    (junction_opts && options_load_yaml_values(&p->options, junction_opts, err)) ||
+	    load_user_options(p, err))
+		return -1;
 	for (i = 0; i < params->noptions; i++)
 		if (options_set_cli(&p->options, params->options[i].name, params->options[i].value, 0, err))
-			goto fail;
+			return -1;
 	if (options_resolve(&p->options, err) ||
 	    compose_conditionals(p->a, config, options_lookup, &p->options, &config, err))
-		goto fail;
+		return -1;
 	if (node_get_map(config, "elements", &p->element_overrides, err) ||
 	    node_get_map(config, "sources", &p->source_overrides, err))
-		goto fail;
+		return -1;
 	config = node_map_without(p->a, node_map_without(p->a, config, "elements"), "sources");
 	if (compose_final_assertions(config, err))
-		goto fail;
+		return -1;
 	p->config = config;
 	if (validate_rest(p, err) || resolve_default_mirror(p, params->default_mirror, err) ||
 	    build_base_variables(p, params, err))
-		goto fail;
+		return -1;
 	if (p->refs_in_project_refs && load_refs(p, err))
-		goto fail;
+		return -1;
+	return 0;
+}
+
+struct project *project_load(const struct load_params *params, struct error *err)
+{
+	struct project *p = project_new(params);
+	p->dir = find_project_dir(params->directory, err);
+	if (!p->dir || load_conf(p, params, NULL, "project.conf", err)) {
+		project_free(p);
+		return NULL;
+	}
 	return p;
-fail:
-	project_free(p);
-	return NULL;
+}
+
+struct project *project_top(struct project *p)
+{
+	while (p->parent)
+		p = p->parent;
+	return p;
+}
+
+struct project *project_load_sub(struct project *parent, const char *dir, const char *junction,
+				 const struct node *options, struct error *err)
+{
+	struct project *top = project_top(parent), *p;
+	struct load_params lp = {0};
+	const char *jobs = node_str(node_map_get(parent->base_variables, "max-jobs"));
+	char real[PATH_MAX], *conf, *conf_name;
+	lp.plugin_dir = parent->plugin_dir;
+	lp.bst_keys = parent->bst_keys;
+	lp.threads = parent->threads;
+	lp.max_jobs = jobs ? atoi(jobs) : 0;
+	conf = xasprintf("%s/project.conf", dir);
+	if (!realpath(dir, real) || !is_file(conf)) {
+		free(conf);
+		error_set(err, "%s: Could not find the project.conf file of the subproject. Expecting a project at path '%s'",
+			  junction, dir);
+		return NULL;
+	}
+	free(conf);
+	p = project_new(&lp);
+	p->dir = xstrdup(real);
+	p->parent = parent;
+	p->junction = arena_strdup(p->a, junction);
+	p->cache_dir = top->cache_dir;
+	p->fetch_subprojects = top->fetch_subprojects;
+	conf_name = xasprintf("%s:project.conf", junction);
+	if (load_conf(p, &lp, options, conf_name, err)) {
+		free(conf_name);
+		project_free(p);
+		return NULL;
+	}
+	free(conf_name);
+	p->plugin_dir = parent->plugin_dir;
+	p->next_sub = top->subs;
+	top->subs = p;
+	return p;
 }
 
 void project_warning(struct project *p, const char *token, const char *fmt, ...)
@@ -555,6 +614,11 @@ void project_free(struct project *p)
 {
 	if (!p)
 		return;
+	while (p->subs) {
+		struct project *sub = p->subs;
+		p->subs = sub->next_sub;
+		project_free(sub);
+	}
 	loader_finish_sort(p);
 	plugin_unload_all(p->plugins);
 	free(p->topo);
@@ -614,9 +678,20 @@ struct kind_info *project_kind(struct project *p, const char *kind, const struct
 		if (!ki->vars)
 			return NULL;
 	}
-	if (compose(p->a, p->environment ? p->environment : p->empty, denv, &ki->environment, err) ||
-	    compose_splits(p, ki, err))
+	/* a junction is composed without the project's environment and split rules, as in
+	 * BuildStream (they belong to the second loading pass) */
+	if (strcmp(kind, "junction") == 0) {
+		struct node *saved = p->split_rules;
+		int rc;
+		p->split_rules = NULL;
+		rc = compose(p->a, p->empty, denv, &ki->environment, err) || compose_splits(p, ki, err);
+		p->split_rules = saved;
+		if (rc)
+			return NULL;
+	} else if (compose(p->a, p->environment ? p->environment : p->empty, denv, &ki->environment, err) ||
+		   compose_splits(p, ki, err)) {
 		return NULL;
+	}
 	ki->next = p->kinds;
 	p->kinds = ki;
 	return ki;

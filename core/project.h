@@ -50,7 +50,9 @@ enum dep_type { DEP_ALL = 0, DEP_BUILD = 1, DEP_RUNTIME = 2 };
 
 struct dep {
 	struct element *element;
-	const char *name;
+	const char *name;               /* the element's full name ("sub.bst:x.bst" across a junction) */
+	const char *filename;           /* the name as written, within its project (sorting uses it) */
+	const char *junction;           /* the junction it is reached through, NULL when local */
 	enum dep_type type;
 	int strict;
 	const struct node *at;          /* provenance of the dependency entry */
@@ -71,7 +73,10 @@ struct source {
 };
 
 struct element {
-	const char *name;               /* path relative to the element path, e.g. "base/a.bst" */
+	const char *name;               /* path relative to the element path, e.g. "base/a.bst";
+					 * "junction.bst:a.bst" for an element of a subproject */
+	const char *local_name;         /* the name within its own project (element-name) */
+	struct project *project;        /* the project it belongs to: the loaded one or a subproject */
 	const struct node *node;        /* after includes and conditionals */
 	const char *kind;
 	struct kind_info *ki;
@@ -124,6 +129,13 @@ struct element {
 
 struct project {
 	struct arena *a;
+	/* junctions: a subproject has a parent; the top project owns every subproject (subs) and
+	 * the whole element graph, subprojects only their configuration */
+	struct project *parent;         /* NULL for the loaded project */
+	const char *junction;           /* subproject: the junction element's name in parent */
+	struct project *subs;           /* top project: the loaded subprojects (linked by next_sub) */
+	struct project *next_sub;
+	int fetch_subprojects;          /* fetch a junction's sources when loading needs them */
 	char *dir;                      /* absolute project directory */
 	const char *name;
 	long format_version;
@@ -177,6 +189,16 @@ struct project {
 /* Find project.conf from params->directory upwards and load it with its options, includes and
  * conditionals. Returns NULL with err set. The project owns everything it loads. */
 struct project *project_load(const struct load_params *params, struct error *err);
+
+/* Load the subproject in dir for the junction element named junction of parent. options (a map,
+ * may be NULL) are the junction's config.options, already expanded: they apply after the
+ * subproject's defaults and before the user configuration; command line options do not apply.
+ * The top project owns the result (freed with it). NULL with err set. */
+struct project *project_load_sub(struct project *parent, const char *dir, const char *junction,
+				 const struct node *options, struct error *err);
+
+/* The loaded (top) project that owns p's elements: p itself unless p is a subproject. */
+struct project *project_top(struct project *p);
 void project_free(struct project *p);
 
 /* Record a warning (token as in fatal-warnings). Warnings are printed by the command after
