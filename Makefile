@@ -7,8 +7,9 @@ PKG_CONFIG ?= pkg-config
 
 # Debian packages the build needs (checked, and installed when run as root).
 DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libssl-dev libarchive-dev libcurl4-openssl-dev pkg-config
-# What builds need at run time (bwrap, git sources) and what the tests use (a busybox sysroot).
-DEB_RUN_PKGS := bubblewrap git busybox-static
+# What builds need at run time (bwrap, git sources) and what the tests use (a busybox sysroot,
+# tmux to drive the tty frontend, ps/pgrep, python3 for JSON checks).
+DEB_RUN_PKGS := bubblewrap git busybox-static tmux procps python3
 
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 ifdef SANITIZE
@@ -36,7 +37,7 @@ BACKEND_LIBS = $(YAML_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS) $(ARCHIVE_LIBS) $(CURL_L
 CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJS := $(CORE_SRCS:.c=.o)
 # The status reader library (read-only LMDB) that every frontend and external reader links.
-READER_SRCS := frontends/status-reader.c
+READER_SRCS := frontends/status-reader.c frontends/control-client.c
 READER_LIB := frontends/librillstatus.a
 FRONT_SRCS := $(filter-out $(READER_SRCS),$(wildcard frontends/*.c))
 FRONT_OBJS := $(FRONT_SRCS:.c=.o)
@@ -47,6 +48,8 @@ PLUGINS := $(ELEMENT_PLUGINS) $(SOURCE_PLUGINS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:.c=)
 EXAMPLE_PLUGIN := examples/plugins/elements/checksum.so
+# External readers of the status table: they link only the reader library.
+READER_PROGS := examples/editor/rill-statusline bench/reader-bench
 
 all: rill rill-backend $(PLUGINS)
 
@@ -92,11 +95,22 @@ plugins/%.so: plugins/%.c core/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FL
 $(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/rill-plugin.h $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
 
+$(READER_PROGS): %: %.c frontends/rill-status.h $(READER_LIB) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -Ifrontends -o $@ $< $(READER_LIB) $(LDFLAGS) $(LMDB_LIBS)
+
+# The JSON writer is part of the rill command, not of a library: link its object.
+tests/unit/test_json: tests/unit/test_json.c tests/unit/test.h frontends/json.o $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -Ifrontends -o $@ $< frontends/json.o $(LDFLAGS)
+
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(READER_LIB) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -o $@ $< core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS)
 
-check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS)
+check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS) $(READER_PROGS)
 	@sh tests/run.sh $(UNIT_BINS) tests/e2e/t*.sh
+
+# Real software on a Debian 12 sysroot (debootstrap, cached): see tests/integration/run.sh.
+check-integration: all tests/tools/flaky-httpd
+	@sh tests/integration/run.sh
 
 DEMO_APPLETS := sh echo cat ls mkdir cp find id uname rm test true
 demo: all
@@ -119,7 +133,7 @@ install: all
 clean:
 	rm -f rill rill-backend core/*.o core/libcore.a frontends/*.o $(READER_LIB) plugins/*/*.so \
 		$(UNIT_BINS) $(TEST_TOOLS) \
-		$(EXAMPLE_PLUGIN) $(DEPS_STAMP) $(FLAGS_STAMP)
+		$(EXAMPLE_PLUGIN) $(READER_PROGS) $(DEPS_STAMP) $(FLAGS_STAMP)
 
-.PHONY: all check demo install clean
+.PHONY: all check check-integration demo install clean
 .SUFFIXES:

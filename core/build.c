@@ -18,6 +18,7 @@
 
 #include "loader.h"
 #include "osutil.h"
+#include "overlap.h"
 #include "plugin.h"
 #include "pluginctx.h"
 #include "sandbox.h"
@@ -40,7 +41,7 @@ struct build {
 	struct element **staged;        /* dependencies staged, in order (for integration) */
 	size_t nstaged, staged_cap;
 	char *collect;                  /* sandbox path collected as the artifact */
-	struct buf overlaps;            /* paths staged twice */
+	struct overlaps *overlaps;      /* files the current staging replaced */
 };
 
 int build_glob_match(const char *pat, const char *s)
@@ -141,12 +142,13 @@ struct stage_ud {
 	const struct node *include, *exclude;   /* lists of domain names (include NULL: all) */
 	int orphans;
 	int split;
+	size_t index;                           /* position of dep in the staging */
 };
 
 static void on_overlap(void *ud, const char *path)
 {
 	struct stage_ud *u = ud;
-	buf_addf(&u->b->overlaps, "    /%s (%s)\n", path, u->dep->name);
+	overlaps_note(u->b->overlaps, path, u->index);
 }
 
 static int in_list(const struct node *list, const char *name)
@@ -228,19 +230,71 @@ static int host_dir(struct rill_ctx *c, const char *path, char **out)
 	return os_mkdir_p(*out, c->err);
 }
 
-/* Overlaps are a warning, or an error with the `overlaps` fatal warning. */
-static int report_overlaps(struct rill_ctx *c)
+/* The files one staged dependency wrote, for the overlap report (split selection applied). */
+struct files_ud {
+	struct build *b;
+	struct element **list;
+	const struct stage_ud *tmpl;
+	struct stage_ud u;
+	void (*seen)(void *sud, const char *path);
+	void *sud;
+};
+
+static int file_entry(void *ud, const struct cas_entry *e)
 {
-	struct build *b = B(c);
-	int rc = 0;
-	if (!b->overlaps.len)
-		return 0;
-	if (plugin_is_fatal(c->p, "overlaps"))
-		rc = error_set(c->err, "%s: Non-whitelisted overlaps detected [overlaps]:\n%s", c->e->name,
-			       buf_str(&b->overlaps));
-	else
-		job_report(c, RILL_MSG_WARN, "Non-whitelisted overlaps detected:\n%s", buf_str(&b->overlaps));
-	buf_reset(&b->overlaps);
+	struct files_ud *f = ud;
+	if (e->type != CAS_DIR && (!f->u.split || want_split(&f->u, e->path)))
+		f->seen(f->sud, e->path);
+	return 0;
+}
+
+static int dep_files(void *ud, size_t dep, void (*seen)(void *sud, const char *path), void *sud,
+		     struct error *err)
+{
+	struct files_ud *f = ud;
+	struct element *d = f->list[dep];
+	struct cas_artifact *art;
+	int rc;
+	if (cas_artifact_open(f->b->cas, f->b->p->name, d->name, d->strict_key, &art, err))
+		return -1;
+	f->u = *f->tmpl;
+	f->u.b = f->b;
+	f->u.dep = d;
+	f->u.rules = split_rules_of(d);
+	f->seen = seen;
+	f->sud = sud;
+	rc = cas_artifact_walk(f->b->cas, art, file_entry, f, err);
+	cas_artifact_free(art);
+	return rc;
+}
+
+/* BuildStream's "Non-whitelisted overlaps detected" after staging list: a warning, or an
+ * error with the `overlaps` fatal warning (fail-on-overlap). */
+static int report_overlaps(struct rill_ctx *c, struct element **list, size_t n, const struct stage_ud *tmpl)
+{
+	struct files_ud f = {B(c), list, tmpl, {0}, NULL, NULL};
+	struct buf detail = BUF_INIT, text = BUF_INIT;
+	const char *p;
+	int rc = overlaps_report(B(c)->overlaps, c->a, list, n, dep_files, &f, &detail, c->err);
+	if (rc <= 0) {
+		buf_release(&detail);
+		return rc;
+	}
+	buf_adds(&text, "[overlaps]: Non-whitelisted overlaps detected");
+	for (p = buf_str(&detail); *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		buf_addf(&text, "\n    %.*s", (int)len, p);
+		p += len + (nl ? 1 : 0);
+	}
+	if (plugin_is_fatal(c->p, "overlaps")) {
+		rc = error_set(c->err, "%s", buf_str(&text));
+	} else {
+		job_report(c, RILL_MSG_WARN, "%s", buf_str(&text));
+		rc = 0;
+	}
+	buf_release(&detail);
+	buf_release(&text);
 	return rc;
 }
 
@@ -261,6 +315,7 @@ static int stage_list(struct rill_ctx *c, struct element **list, size_t n, const
 	for (i = 0; i < n && !rc; i++) {
 		struct stage_ud u = *tmpl;
 		u.rules = split_rules_of(list[i]);
+		u.index = i;
 		rc = stage_artifact(b, st, list[i], &u, !u.split, c->err);
 		if (!rc) {
 			if (!u.split)
@@ -270,7 +325,7 @@ static int stage_list(struct rill_ctx *c, struct element **list, size_t n, const
 	}
 	cas_stager_free(st);
 	free(dest);
-	return rc ? rc : report_overlaps(c);
+	return rc ? rc : report_overlaps(c, list, n, tmpl);
 }
 
 int build_host_stage_deps(struct rill_ctx *c, const char *path)
@@ -660,6 +715,7 @@ int build_element(struct project *p, struct element *e, struct cas *cas, const s
 		free(b.root);
 		return -1;
 	}
+	b.overlaps = overlaps_new();
 	job_ctx_init(&c, p, e, io, err);
 	c.b = &b;
 	b.collect = xstrdup(variables_get(e->vars, "install-root") ? variables_get(e->vars, "install-root")
@@ -700,7 +756,7 @@ out:
 	free(b.root);
 	free(b.collect);
 	free(b.staged);
-	buf_release(&b.overlaps);
+	overlaps_free(b.overlaps);
 	return rc;
 }
 
@@ -729,12 +785,13 @@ int build_stage_shell(struct project *p, struct element *e, struct cas *cas, int
 	b.e = e;
 	b.cas = cas;
 	b.io = &io;
+	b.overlaps = overlaps_new();
 	if (make_build_dir(&b, err))
 		goto out;
 	job_ctx_init(&c, p, e, &io, err);
 	c.b = &b;
 	loader_walk(p, &e, 1, build_scope ? SCOPE_BUILD : SCOPE_RUN, &list, &n, &cap);
-	if (stage_list(&c, list, n, "/", &u) || delink(&c))
+	if (stage_list(&c, list, n, "/", &u))
 		goto out;
 	if (build_scope && build_host_stage_sources(&c, variables_get(e->vars, "build-root")))
 		goto out;
@@ -749,6 +806,6 @@ out:
 	free(b.dir);
 	free(b.root);
 	free(b.staged);
-	buf_release(&b.overlaps);
+	overlaps_free(b.overlaps);
 	return rc;
 }

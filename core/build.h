@@ -26,8 +26,10 @@ void build_prepare(struct project *p, struct element *e, struct cas *cas);
 
 /* Stage a sysroot for e under a new directory in <cache>/build: its run-scope closure
  * (build = 0) or its build scope plus its sources in %{build-root} (build = 1). *root
- * receives the host directory of / (heap). Everything staged is copied, so a shell can
- * write anywhere. 0, or -1 with err (a missing artifact says to build first). */
+ * receives the host directory of / (heap). Artifacts are staged as hardlinks into the
+ * cache (as for builds), so the shell must run with a read-only root, only %{build-root},
+ * %{install-root} and /tmp writable, like BuildStream's. 0, or -1 with err (a missing
+ * artifact says to build first). */
 int build_stage_shell(struct project *p, struct element *e, struct cas *cas, int build,
 		      char **root, struct error *err);
 

@@ -19,7 +19,9 @@
 #include "loader.h"
 #include "osutil.h"
 #include "sandbox.h"
+#include "control.h"
 #include "scheduler.h"
+#include "select.h"
 #include "status.h"
 #include "variables.h"
 
@@ -34,11 +36,13 @@ struct project *cli_load(struct cli *c, const char *const *targets, size_t n, st
 	lp.noptions = c->noptions;
 	lp.plugin_dir = pdir;
 	lp.max_jobs = c->max_jobs;
+	lp.default_mirror = c->default_mirror;
 	lp.threads = getenv("RILL_THREADS") ? atoi(getenv("RILL_THREADS")) : 0;
 	p = project_load(&lp, err);
 	if (p) {
 		p->plugin_dir = arena_strdup(p->a, pdir);
 		p->cache_dir = arena_strdup(p->a, cache);
+		p->fetch_subprojects = c->fetch_subprojects;
 		if (loader_load(p, targets, n, roots, err) || element_resolve_all(p, p->topo, p->ntopo, err)) {
 			project_free(p);
 			p = NULL;
@@ -85,33 +89,165 @@ static const char usage_pipeline[] =
 	"  %s\n"
 	"\n"
 	"Options:\n"
+	"%s"
 	"  --fetchers N            Maximum simultaneous fetch and track jobs (default: 10)\n"
 	"  --builders N            Maximum simultaneous build jobs (default: 4)\n"
 	"  --network-retries N     Extra attempts of a failed fetch or track job (default: 2)\n"
-	"  --on-error [continue|quit|terminate]\n"
-	"                          What to do when a job fails (default: quit: finish the running\n"
-	"                          jobs and start no more)\n"
+	"  --on-error [continue|quit|terminate|ask]\n"
+	"                          What to do when a job fails. Default: ask (offer the choices)\n"
+	"                          when the tty frontend runs on an interactive terminal, else quit\n"
+	"                          (finish the running jobs and start no more)\n"
+	"  --frontend [tty|plain]  How to show the build (default: tty when stderr is a terminal\n"
+	"                          and TERM is not dumb, else plain)\n"
+	"  --detach                Start the build in the background and return at once;\n"
+	"                          'rill attach' or 'rill status' show it\n"
+	"  --no-colors             No colors in the tty frontend (also: NO_COLOR set)\n"
+	"  --heartbeat SECONDS     plain frontend: print a line when nothing happened for this\n"
+	"                          long (default: 30; 0: never)\n"
+	"  --redraw-rate N         tty frontend: at most N redraws of the status area per second\n"
+	"                          (default: 10)\n"
 	"  -o, --option NAME VALUE Set project option NAME to VALUE (repeatable)\n"
 	"  --max-jobs N            Parallelism inside each build (the max-jobs variable)\n"
+	"  --default-mirror NAME   The mirror to fetch from first (see docs/format.md, Mirrors)\n"
 	"  --status-dir DIR        The status table to write (default: the project's, see\n"
 	"                          docs/status-table.md)\n"
 	"  -h, --help              Show this message and exit\n";
+
+static const char usage_build_track[] =
+	"  --track ELEMENT         Track ELEMENT and everything it depends on before building\n"
+	"                          (repeatable; ELEMENT must be a target or one of their\n"
+	"                          dependencies). Refs are written back (inline or to\n"
+	"                          project.refs), then keys are computed and the targets built\n"
+	"                          with the new refs\n"
+	"  --track-all             Track every element of the pipeline before building\n"
+	"  --track-except ELEMENT  Do not track ELEMENT, nor what only it depends on (repeatable;\n"
+	"                          with --track or --track-all)\n"
+	"  -J, --track-cross-junctions\n"
+	"                          Track elements of subprojects too: an error, rill cannot write\n"
+	"                          refs into a subproject (without it they are left out)\n"
+	"  --track-save            Deprecated and ignored: tracked refs are always saved\n";
+
+static const char usage_fetch_track[] =
+	"  --track                 Track every element of the pipeline first, then fetch the new\n"
+	"                          refs (refs are written back inline or to project.refs)\n"
+	"  -J, --track-cross-junctions\n"
+	"                          Track elements of subprojects too: an error, rill cannot write\n"
+	"                          refs into a subproject (without it they are left out)\n";
+
+/* What `build --track...` and `fetch --track` ask for. */
+struct track_opts {
+	int any;                        /* track before fetching (fetch --track, build --track*) */
+	int all;                        /* --track-all, fetch --track */
+	int cross_junctions, save;
+	const char **elements, **except;
+	size_t nelements, nexcept, ecap, xcap;
+};
+
+/* The tracking options of build and fetch. Returns the arguments used, 0 when argv[k] is not
+ * one, -1 after a usage error. */
+static int track_option(const char *cmd, const char *cmdsp, struct track_opts *t, int argc, char **argv, int k)
+{
+	const char *a = argv[k];
+	int build = !strcmp(cmd, "build"), fetch = !strcmp(cmd, "fetch");
+	if ((build || fetch) && (!strcmp(a, "-J") || !strcmp(a, "--track-cross-junctions"))) {
+		t->cross_junctions = 1;
+		return 1;
+	}
+	if (fetch && !strcmp(a, "--track")) {
+		t->any = t->all = 1;
+		return 1;
+	}
+	if (!build)
+		return 0;
+	if (!strcmp(a, "--track-all")) {
+		t->any = t->all = 1;
+		return 1;
+	}
+	if (!strcmp(a, "--track-save")) {
+		t->save = 1;
+		return 1;
+	}
+	if (!strcmp(a, "--track") || !strcmp(a, "--track-except")) {
+		if (k + 1 >= argc)
+			return cli_usage_error(cmdsp, "Option '%s' requires an argument.", a), -1;
+		if (!strcmp(a, "--track")) {
+			GROW(t->elements, t->ecap, t->nelements + 1);
+			t->elements[t->nelements++] = argv[k + 1];
+			t->any = 1;
+		} else {
+			GROW(t->except, t->xcap, t->nexcept + 1);
+			t->except[t->nexcept++] = argv[k + 1];
+		}
+		return 2;
+	}
+	return 0;
+}
+
+/* Whether e belongs to a subproject: its sources are not tracked (as bst without -J). */
+static int cross_junction(const struct element *e)
+{
+	return e->project && e->project->parent;
+}
+
+/* The plan positions to track (heap, n bytes), or NULL with err when a --track element is not
+ * part of the pipeline. roots holds the targets, then the --track elements, then the
+ * --track-except ones, as loaded. */
+static unsigned char *track_mask(struct project *p, struct element **roots, size_t nt,
+				 const struct track_opts *t, struct element **plan, size_t n, struct error *err)
+{
+	struct element **troots = t->all ? roots : roots + nt, **except = roots + nt + (t->all ? 0 : t->nelements);
+	size_t ntroots = t->all ? nt : t->nelements, i;
+	unsigned char *sel, *mask;
+	struct element *outside = select_outside(p, roots, nt, troots, ntroots);
+	if (outside) {
+		error_set(err, "--track %s: Specified tracking targets that are not within the scope of "
+			  "primary targets (%s is not a target nor a dependency of one)", outside->name, outside->name);
+		return NULL;
+	}
+	sel = xcalloc(p->nelements ? p->nelements : 1, 1);
+	select_track(p, troots, ntroots, except, t->nexcept, sel);
+	mask = xcalloc(n ? n : 1, 1);
+	for (i = 0; i < n; i++)
+		mask[i] = sel[plan[i]->index] && !cross_junction(plan[i]);
+	for (i = 0; i < n && t->cross_junctions; i++)
+		if (sel[plan[i]->index] && cross_junction(plan[i])) {
+			error_set(err, "Untrackable sources\n\nRequested to track sources across junction boundaries; "
+				  "rill cannot write refs into a subproject (%s)", plan[i]->name);
+			free(mask);
+			mask = NULL;
+			break;
+		}
+	free(sel);
+	return mask;
+}
+
+/* What the status table gets once loading succeeded: the load's warnings. */
+static void send_warnings(struct status_writer *w, const struct project *p)
+{
+	size_t i;
+	for (i = 0; p->warnings && i < p->warnings->u.list.n; i++)
+		status_message(w, RILL_MSG_WARN, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1,
+			       node_str(p->warnings->u.list.items[i]), NULL);
+}
 
 int cmd_pipeline(struct cli *c, int argc, char **argv)
 {
 	const char *cmd = argv[0], *status_dir = NULL;
 	char cmdsp[16], dirbuf[4096], *pdir = NULL, *cachedir = NULL, *logdir = NULL, *artdir = NULL;
-	const char **targets = NULL;
-	size_t nt = 0, tcap = 0, n = 0, i;
+	const char **targets = NULL, **load_names = NULL;
+	size_t nt = 0, tcap = 0, n = 0, nload = 0, i;
 	struct sched_params sp = {0};
 	struct sched_result res;
 	struct status_session_info info = {0};
 	struct status_writer *w = NULL;
+	struct control *ctl = NULL;
 	struct project *p = NULL;
 	struct element **roots = NULL, **plan = NULL;
 	struct cas *cas = NULL;
 	struct error err = ERROR_INIT;
 	struct buf tbuf = BUF_INIT;
+	struct track_opts topt = {0};
+	unsigned char *mask = NULL;
 	int k, rc = 1;
 
 	snprintf(cmdsp, sizeof(cmdsp), "%s ", cmd);
@@ -126,11 +262,14 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 			printf(usage_pipeline, cmd,
 			       !strcmp(cmd, "build") ? "Build the targets and everything they need: fetch what is not cached,\n  then build each element in a sandbox."
 			       : !strcmp(cmd, "fetch") ? "Fetch the sources of the targets and their dependencies."
-						       : "Track new source references for the targets and write them back\n  (inline or to project.refs).");
+						       : "Track new source references for the targets and write them back\n  (inline or to project.refs).",
+			       !strcmp(cmd, "build") ? usage_build_track : !strcmp(cmd, "fetch") ? usage_fetch_track : "");
 			rc = 0;
 			goto out;
 		}
 		used = cli_common_option(c, argc, argv, k, cmdsp);
+		if (!used)
+			used = track_option(cmd, cmdsp, &topt, argc, argv, k);
 		if (used < 0) {
 			rc = 2;
 			goto out;
@@ -160,8 +299,10 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 					sp.on_error = ON_ERROR_QUIT;
 				else if (!strcmp(v, "terminate"))
 					sp.on_error = ON_ERROR_TERMINATE;
+				else if (!strcmp(v, "ask"))
+					sp.on_error = ON_ERROR_ASK;
 				else {
-					rc = cli_usage_error(cmdsp, "Invalid value for '--on-error': '%s' is not one of 'continue', 'quit', 'terminate'.", v);
+					rc = cli_usage_error(cmdsp, "Invalid value for '--on-error': '%s' is not one of 'continue', 'quit', 'terminate', 'ask'.", v);
 					goto out;
 				}
 			} else if (!strcmp(a, "--status-dir")) {
@@ -184,6 +325,12 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	}
 	if (sp.fetchers == 0 || sp.builders == 0) {
 		rc = cli_usage_error(cmdsp, "%s", "--fetchers and --builders must be at least 1.");
+		goto out;
+	}
+	if ((topt.nexcept || topt.cross_junctions) && !topt.any) {
+		rc = cli_usage_error(cmdsp, "%s", !strcmp(cmd, "fetch")
+				     ? "The --track-cross-junctions option can only be used with --track"
+				     : "The --track-except and --track-cross-junctions options can only be used with --track or --track-all");
 		goto out;
 	}
 	pdir = find_project_dir(c->directory);
@@ -211,24 +358,44 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	w = status_open(status_dir, &info, &err);
 	if (!w)
 		goto fail;
+	ctl = control_open(status_dir, &err);
+	if (!ctl)
+		goto fail;
+	sp.control = ctl;
 	status_session_state(w, RILL_SESSION_LOADING);
+	if (topt.save)
+		status_message(w, RILL_MSG_WARN, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1,
+			       "--track-save is deprecated, saving is now unconditional", NULL);
 	if (status_commit(w, &err))
 		goto fail;
-	p = cli_load(c, targets, nt, &roots, &err);
+	/* the targets, then the elements named by --track and --track-except */
+	load_names = xmalloc((nt + topt.nelements + topt.nexcept) * sizeof(*load_names));
+	memcpy(load_names, targets, nt * sizeof(*targets));
+	nload = nt;
+	if (!topt.all)
+		for (i = 0; i < topt.nelements; i++)
+			load_names[nload++] = topt.elements[i];
+	for (i = 0; i < topt.nexcept; i++)
+		load_names[nload++] = topt.except[i];
+	c->fetch_subprojects = 1;
+	p = cli_load(c, load_names, nload, &roots, &err);
 	if (!p)
 		goto fail;
-	for (i = 0; p->warnings && i < p->warnings->u.list.n; i++)
-		status_message(w, RILL_MSG_WARN, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1,
-			       node_str(p->warnings->u.list.items[i]), NULL);
+	status_session_project(w, p->name);
+	send_warnings(w, p);
 	if (!strcmp(cmd, "track")) {
 		plan = xmalloc(nt * sizeof(*plan));
-		memcpy(plan, roots, nt * sizeof(*plan));
-		n = nt;
+		/* elements of subprojects are left out, as bst does without --cross-junctions */
+		for (i = n = 0; i < nt; i++)
+			if (!cross_junction(roots[i]))
+				plan[n++] = roots[i];
 		sp.track = 1;
 	} else {
 		cli_plan(p, roots, nt, &plan, &n);
 		sp.fetch = 1;
 		sp.build = !strcmp(cmd, "build");
+		if (topt.any && !(mask = track_mask(p, roots, nt, &topt, plan, n, &err)))
+			goto fail;
 	}
 	if (sp.build && sandbox_check(&err))
 		goto fail;
@@ -244,8 +411,36 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	cas = cas_open(artdir, &err);
 	if (!cas)
 		goto fail;
+	if (mask) {
+		/* track first; keys depend on refs, so the project is loaded again with the new ones
+		 * before anything is fetched or built (the plan, and so element ids, stay the same) */
+		struct sched_params tp = sp;
+		tp.track = 1;
+		tp.fetch = tp.build = 0;
+		tp.track_mask = mask;
+		if (scheduler_run(p, plan, n, cas, w, &tp, &res, &err))
+			goto fail;
+		/* bst never fetches or builds an element whose tracking failed (nor what depends
+		 * on it); rill builds nothing then (with --on-error continue, the other elements are
+		 * still tracked) */
+		if (res.terminated || res.failed)
+			goto done;
+		sp.first_job_id = res.next_job_id;
+		status_session_state(w, RILL_SESSION_LOADING);
+		if (status_commit(w, &err))
+			goto fail;
+		project_free(p);
+		free(roots);
+		free(plan);
+		roots = plan = NULL;
+		p = cli_load(c, targets, nt, &roots, &err);
+		if (!p)
+			goto fail;
+		cli_plan(p, roots, nt, &plan, &n);
+	}
 	if (scheduler_run(p, plan, n, cas, w, &sp, &res, &err))
 		goto fail;
+done:
 	if (res.terminated) {
 		status_session_state(w, RILL_SESSION_TERMINATED);
 		rc = 1;
@@ -265,6 +460,7 @@ fail:
 	}
 	rc = 1;
 out:
+	control_close(ctl);
 	if (w)
 		status_close(w);
 	if (cas)
@@ -273,6 +469,10 @@ out:
 	buf_release(&tbuf);
 	error_release(&err);
 	free(targets);
+	free(load_names);
+	free(topt.elements);
+	free(topt.except);
+	free(mask);
 	free(roots);
 	free(plan);
 	free(pdir);
@@ -295,6 +495,7 @@ static int load_one(struct cli *c, const char *target, struct one *o, struct err
 {
 	char *cache, *art;
 	memset(o, 0, sizeof(*o));
+	c->fetch_subprojects = 1;
 	o->p = cli_load(c, &target, 1, &o->roots, err);
 	if (!o->p)
 		return -1;
@@ -568,7 +769,9 @@ static const char usage_shell[] =
 	"\n"
 	"  Run COMMAND (default: an interactive sh) in a sandbox holding ELEMENT and its runtime\n"
 	"  dependencies. With --build: its build dependencies and sources instead, in the build\n"
-	"  directory; when the last build of ELEMENT failed, its sandbox as the build left it.\n";
+	"  directory; when the last build of ELEMENT failed, its sandbox as the build left it.\n"
+	"  As in BuildStream, / is read-only: only /tmp (and with --build the build and install\n"
+	"  directories) can be written.\n";
 
 int cmd_shell(struct cli *c, int argc, char **argv)
 {
@@ -644,7 +847,8 @@ int cmd_shell(struct cli *c, int argc, char **argv)
 	sb.uid = o.e->build_uid;
 	sb.gid = o.e->build_gid;
 	sb.cwd = build ? rw[0] : "/";
-	sb.flags = SANDBOX_INTERACTIVE;
+	/* the sysroot holds hardlinks into the artifact cache (a failed build's too) */
+	sb.flags = SANDBOX_INTERACTIVE | SANDBOX_ROOT_READ_ONLY;
 	if (sandbox_run(&sb, cmdv, 1, &status, &err))
 		goto fail;
 	rc = status;

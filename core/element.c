@@ -62,7 +62,7 @@ static int resolve_variables(struct project *p, struct element *e, struct error 
 	e->vars = variables_new(p->a, e->ki->vars, evars ? evars : p->empty, err);
 	if (!e->vars)
 		return -1;
-	variables_set(e->vars, "element-name", e->name);
+	variables_set(e->vars, "element-name", e->local_name ? e->local_name : e->name);
 	np = variables_get(e->vars, "notparallel");
 	if (np) {
 		struct node *n = node_map_get(evars, "notparallel");
@@ -217,7 +217,7 @@ static int resolve_sandbox(struct project *p, struct element *e, struct error *e
 /* The ref a project.refs file holds for source index i of e, or NULL. */
 static const struct node *project_ref(struct project *p, const struct element *e, size_t i)
 {
-	struct node *l = node_map_get(p->refs, e->name);
+	struct node *l = node_map_get(p->refs, e->local_name ? e->local_name : e->name);
 	if (!l || l->type != NODE_LIST || i >= l->u.list.n || l->u.list.items[i]->type != NODE_MAP)
 		return NULL;
 	return l->u.list.items[i];
@@ -311,6 +311,9 @@ int element_resolve(struct project *p, struct element *e, struct error *err)
 	struct node *dconf, *econf;
 	if (e->resolved)
 		return 0;
+	/* an element of a subproject is composed from its own project's configuration */
+	if (e->project)
+		p = e->project;
 	e->ki = project_kind(p, e->kind, node_map_get(e->node, "kind"), err);
 	if (!e->ki || resolve_variables(p, e, err) || resolve_environment(p, e, err))
 		return -1;
@@ -367,7 +370,7 @@ static void key_parts(struct project *p, struct arena *sa, struct element *e, st
 	buf_adds(tail, ",\"execution-environment\":");
 	cachekey_json(tail, exec);
 	buf_adds(tail, ",\"fatal-warnings\":");
-	cachekey_json(tail, p->fatal_warnings);
+	cachekey_json(tail, (e->project ? e->project : p)->fatal_warnings);
 	buf_adds(tail, ",\"project\":\"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"public\":");
 	cachekey_json(tail, e->public);
 	buf_adds(tail, ",\"sources\":[");
@@ -465,7 +468,9 @@ static void compute_keys(struct project *p, struct arena *sa, struct element *e,
 			struct element *d = (*list)[i];
 			if (!d->strict_key[0])
 				goto out;
-			buf_addstr_json(&weak, i, strict_rebuild || is_strict_dep(e, d) ? d->weak_key : d->name);
+			/* BuildStream names a dependency by its name within its own project */
+			buf_addstr_json(&weak, i, strict_rebuild || is_strict_dep(e, d) ? d->weak_key
+					: d->local_name ? d->local_name : d->name);
 			buf_addstr_json(&strict, i, d->strict_key);
 		}
 	} else {

@@ -19,6 +19,9 @@ void job_ctx_init(struct rill_ctx *c, struct project *p, struct element *e, cons
 		  struct error *err)
 {
 	memset(c, 0, sizeof(*c));
+	/* plugins see the element's own project: its directory, aliases and fatal warnings */
+	if (e && e->project)
+		p = e->project;
 	c->p = p;
 	c->e = e;
 	c->err = err;
@@ -107,9 +110,80 @@ int job_sources_cached(const char *cache_dir, const struct element *e)
 	return 1;
 }
 
+/* A fresh, empty directory at path (removing what a failed attempt left). */
+static int fresh_dir(const char *path, struct error *err)
+{
+	if (os_rm_rf(path, err))
+		return -1;
+	if (mkdir(path, 0700))
+		return error_set(err, "cannot create a directory '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+/* Call the source's fetch (tmp set) or track hook (ref set) once, with c set up by the caller. */
+static int source_hook(struct rill_ctx *c, struct source *s, const char *tmp, const char **ref)
+{
+	const struct rill_node *node = (const struct rill_node *)s->node;
+	if (ref)
+		return s->plugin->desc->track(plugin_host(), c, node, ref);
+	return s->plugin->desc->fetch(plugin_host(), c, node, tmp);
+}
+
+/* Fetch (tmp set: into tmp) or track (ref set) source i of e, trying each URI that may stand
+ * for its alias until one works, in BuildStream's order: for fetch the mirrors first and the
+ * alias's own URI last, for track the reverse. Without mirrors for the alias there is one
+ * attempt and the plugin's own error. When every URI fails, the error lists each URL tried
+ * with what went wrong. */
+static int source_with_mirrors(struct project *p, struct element *e, size_t i, const struct job_io *io,
+			       const char *tmp, const char **ref, struct error *err)
+{
+	struct source *s = &e->sources[i];
+	const char *action = ref ? "track" : "fetch";
+	if (e->project)
+		p = e->project;     /* its mirrors */
+	struct rill_ctx c;
+	struct buf tried = BUF_INIT;
+	size_t n, k;
+	const char **uris = p->mirrors ? project_alias_uris(p, s->alias, &n) : NULL;
+	int rc = -1;
+	job_ctx_init(&c, p, e, io, err);
+	if (!uris || n < 2) {
+		free(uris);
+		return source_hook(&c, s, tmp, ref);
+	}
+	for (k = 0; k < n; k++) {
+		const char *uri = uris[ref ? n - 1 - k : k], *url, *why;
+		error_release(err);
+		if (tmp && k && fresh_dir(tmp, err)) {
+			buf_reset(&tried);
+			break;
+		}
+		job_ctx_init(&c, p, e, io, err);
+		c.alias = s->alias;
+		c.alias_uri = uri;
+		rc = source_hook(&c, s, tmp, ref);
+		if (!rc)
+			break;
+		url = c.last_url ? c.last_url : uri;
+		why = err->msg ? err->msg : "failed";
+		/* download errors start with the URL already */
+		if (!strncmp(why, url, strlen(url)) && !strncmp(why + strlen(url), ": ", 2))
+			why += strlen(url) + 2;
+		buf_addf(&tried, "\n  %s: %s", url, why);
+		if (k + 1 < n)
+			job_report(&c, RILL_MSG_INFO, "Could not %s from %s (%s), trying the next mirror",
+				   action, url, why);
+	}
+	if (rc && tried.len)
+		error_set(err, "%s: source %zu (%s): could not %s from any of the %zu URIs of alias '%s' "
+			  "(tried in this order):%s", e->name, i + 1, s->kind, action, n, s->alias, buf_str(&tried));
+	buf_release(&tried);
+	free(uris);
+	return rc;
+}
+
 int job_fetch(struct project *p, struct element *e, const struct job_io *io, struct error *err)
 {
-	struct rill_ctx c;
 	size_t i;
 	for (i = 0; i < e->nsources; i++) {
 		struct source *s = &e->sources[i];
@@ -135,8 +209,7 @@ int job_fetch(struct project *p, struct element *e, const struct job_io *io, str
 			free(dir);
 			return -1;
 		}
-		job_ctx_init(&c, p, e, io, err);
-		rc = s->plugin->desc->fetch(plugin_host(), &c, (const struct rill_node *)s->node, tmp);
+		rc = source_with_mirrors(p, e, i, io, tmp, NULL, err);
 		if (!rc) {
 			char *kinddir = xasprintf("%s/sources/%s", io->cache_dir, s->kind);
 			rc = os_mkdir_p(kinddir, err);
@@ -158,21 +231,22 @@ int job_fetch(struct project *p, struct element *e, const struct job_io *io, str
 
 int job_track(struct project *p, struct element *e, const struct job_io *io, struct error *err)
 {
-	struct rill_ctx c;
 	size_t i;
 	for (i = 0; i < e->nsources; i++) {
 		struct source *s = &e->sources[i];
 		const char *ref = NULL;
 		if (!s->plugin->desc->track)
 			continue;
-		job_ctx_init(&c, p, e, io, err);
-		if (s->plugin->desc->track(plugin_host(), &c, (const struct rill_node *)s->node, &ref)) {
+		if (source_with_mirrors(p, e, i, io, NULL, &ref, err)) {
 			if (!err->msg)
 				error_set(err, "%s: tracking source %zu (%s) failed", e->name, i + 1, s->kind);
 			return -1;
 		}
-		if (ref)
+		if (ref) {
+			struct rill_ctx c;
+			job_ctx_init(&c, p, e, io, err);
 			job_report_ref(&c, i, ref);
+		}
 	}
 	return 0;
 }

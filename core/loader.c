@@ -5,12 +5,18 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cachekey.h"
 #include "compose.h"
+#include "element.h"
+#include "job.h"
+#include "osutil.h"
+#include "variables.h"
 #include "yamlload.h"
 
 static const char *const element_keys[] = {
@@ -25,6 +31,7 @@ static size_t name_hash(const char *s, size_t size)
 struct element *loader_find(struct project *p, const char *name)
 {
 	struct element *e;
+	p = project_top(p);
 	if (!p->table)
 		return NULL;
 	for (e = p->table[name_hash(name, p->table_size)]; e; e = e->hnext)
@@ -57,18 +64,20 @@ static void table_insert(struct project *p, struct element *e)
 	p->elements[p->nelements++] = e;
 }
 
-static int parse_dep(struct project *p, const struct node *item, enum dep_type deflt, int typed,
-		     struct dep *d, struct error *err)
+/* One dependency entry: d->filename and d->junction as written ("sub.bst:x.bst" is split);
+ * d->name is set once the junction is known (resolve_dep). */
+static int parse_dep(struct arena *a, const struct node *item, enum dep_type deflt, int typed, struct dep *d, struct error *err)
 {
+	const char *colon;
 	memset(d, 0, sizeof(*d));
 	d->at = item;
 	d->type = deflt;
 	if (item->type == NODE_SCALAR) {
-		d->name = node_str(item);
+		d->filename = node_str(item);
 	} else if (item->type == NODE_MAP) {
 		static const char *const keys_typed[] = {"filename", "junction", "strict", NULL};
 		static const char *const keys_all[] = {"filename", "type", "junction", "strict", NULL};
-		const char *type = NULL, *junction = NULL;
+		const char *type = NULL;
 		if (node_validate(item, typed ? keys_typed : keys_all, err))
 			return -1;
 		if (!typed) {
@@ -84,30 +93,31 @@ static int parse_dep(struct project *p, const struct node *item, enum dep_type d
 				return node_error(err, node_map_get(item, "type"),
 						  "Dependency type '%s' is not 'build', 'runtime' or 'all'", type);
 		}
-		if (node_get_required_str(item, "filename", &d->name, err) ||
-		    node_get_str(item, "junction", NULL, &junction, err) ||
+		if (node_get_required_str(item, "filename", &d->filename, err) ||
+		    node_get_str(item, "junction", NULL, &d->junction, err) ||
 		    node_get_bool(item, "strict", 0, &d->strict, err))
 			return -1;
 		if (!d->strict && node_map_get(item, "strict"))
 			return node_error(err, node_map_get(item, "strict"), "Setting 'strict' to False is unsupported");
-		if (junction && strchr(d->name, ':'))
-			return node_error(err, item, "Dependency %s contains `:` in its name. `:` is not allowed in names when junction attribute is specified.",
-					  d->name);
-		if (junction)
-			return node_error(err, node_map_get(item, "junction"),
-					  "Junction dependencies are not supported by rill yet");
+		if (d->junction && !*d->junction)
+			d->junction = NULL;
 	} else {
 		return node_error(err, item, "Dependency is not specified as a string or a dictionary");
 	}
+	d->name = d->filename;
 	if (d->strict && d->type == DEP_RUNTIME)
-		return node_error(err, item, "Runtime dependency %s specified as `strict`.", d->name);
-	if (strchr(d->name, ':')) {
-		if (strchr(strchr(d->name, ':') + 1, ':'))
-			return node_error(err, item, "Dependency %s contains multiple `:` in its name. Recursive lookups for cross-junction elements is not allowed.",
-					  d->name);
-		return node_error(err, item, "Junction dependencies ('%s') are not supported by rill yet", d->name);
+		return node_error(err, item, "Runtime dependency %s specified as `strict`.", d->filename);
+	if (d->junction && strchr(d->filename, ':'))
+		return node_error(err, item, "Dependency %s contains `:` in its name. `:` is not allowed in names when junction attribute is specified.",
+				  d->filename);
+	colon = strchr(d->filename, ':');
+	if (colon && strchr(colon + 1, ':'))
+		return node_error(err, item, "Dependency %s contains multiple `:` in its name. Recursive lookups for cross-junction elements is not allowed.",
+				  d->filename);
+	if (colon) {
+		d->junction = arena_strndup(a, d->filename, (size_t)(colon - d->filename));
+		d->filename = colon + 1;
 	}
-	(void)p;
 	return 0;
 }
 
@@ -125,13 +135,26 @@ static int extract_deps(struct project *p, struct element *e, struct error *err)
 	e->deps = arena_alloc(p->a, (total + 1) * sizeof(struct dep));
 	for (k = 0; k < 3; k++)
 		for (i = 0; lists[k] && i < lists[k]->u.list.n; i++)
-			if (parse_dep(p, lists[k]->u.list.items[i], types[k], k < 2, &e->deps[e->ndeps++], err))
+			if (parse_dep(p->a, lists[k]->u.list.items[i], types[k], k < 2, &e->deps[e->ndeps++], err))
 				return -1;
 	return 0;
 }
 
-static int load_file(struct project *p, const char *name, const struct dep *from, struct element **out,
-		     struct error *err)
+/* The name an element of project q has in the graph: "junction.bst:name" in a subproject. */
+static const char *full_name(struct project *top, const struct project *q, const char *name)
+{
+	char *t, *r;
+	if (!q->junction)
+		return arena_strdup(top->a, name);
+	t = xasprintf("%s:%s", q->junction, name);
+	r = arena_strdup(top->a, t);
+	free(t);
+	return r;
+}
+
+/* Load element file name of project q (the top project p or a subproject) into p's graph. */
+static int load_file(struct project *p, struct project *q, const char *name, const struct dep *from,
+		     struct element **out, struct error *err)
 {
 	struct element *e;
 	struct node *n;
@@ -151,22 +174,39 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 	{
 		struct buf data = BUF_INIT;
 		char *display;
-		if (read_file_at(p->element_dirfd, name, &data, NULL)) {
+		if (read_file_at(q->element_dirfd, name, &data, NULL)) {
 			int isdir = errno == EISDIR, missing = errno == ENOENT || errno == ENOTDIR;
 			const char *why = strerror(errno);
 			buf_release(&data);
-			if (isdir || missing) {
-				const char *fmt = isdir ? "%s is a directory, not an element file"
-							: "Could not find element '%s' in elements directory '%s'";
+			if (isdir) {
 				if (from)
-					return node_error(err, from->at, fmt, name, p->element_path);
-				return error_set(err, fmt, name, p->element_path);
+					return node_error(err, from->at, "%s is a directory, not an element file", name);
+				return error_set(err, "%s is a directory, not an element file", name);
+			}
+			if (missing && q->junction) {
+				if (from)
+					return node_error(err, from->at, "Could not find element '%s' in project referred to by junction element '%s'",
+							  name, q->junction);
+				return error_set(err, "Could not find element '%s' in project referred to by junction element '%s'",
+						 name, q->junction);
+			}
+			if (missing) {
+				if (from)
+					return node_error(err, from->at, "Could not find element '%s' in elements directory '%s'",
+							  name, q->element_path);
+				return error_set(err, "Could not find element '%s' in elements directory '%s'", name,
+						 q->element_path);
 			}
 			if (from)
 				return node_error(err, from->at, "Cannot read element '%s': %s", name, why);
 			return error_set(err, "Cannot read element '%s': %s", name, why);
 		}
-		display = strcmp(p->element_path, ".") == 0 ? xstrdup(name) : xasprintf("%s/%s", p->element_path, name);
+		display = strcmp(q->element_path, ".") == 0 ? xstrdup(name) : xasprintf("%s/%s", q->element_path, name);
+		if (q->junction) {
+			char *t = xasprintf("%s:%s", q->junction, display);
+			free(display);
+			display = t;
+		}
 		n = yaml_load_data(p->a, data.data, data.len, display, err);
 		/* most files use no directive at all: then the two tree walks below can be skipped.
 		 * A directive key contains its own text unless written with escapes, so any
@@ -180,8 +220,8 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 		return -1;
 	/* conditionals first, then includes (whose files get their conditionals processed too) */
 	if (directives) {
-		struct include_ctx ic = {p->a, project_include_loader, p, options_lookup, &p->options, 0};
-		if (compose_conditionals(p->a, n, options_lookup, &p->options, &n, err) ||
+		struct include_ctx ic = {q->a, project_include_loader, q, options_lookup, &q->options, 0};
+		if (compose_conditionals(p->a, n, options_lookup, &q->options, &n, err) ||
 		    compose_includes(&ic, n, &n, err))
 			return -1;
 	}
@@ -192,13 +232,201 @@ static int load_file(struct project *p, const char *name, const struct dep *from
 	if (node_get_str(n, "kind", NULL, &kind, err))
 		return -1;
 	e = arena_alloc(p->a, sizeof(*e));
-	e->name = arena_strdup(p->a, name);
+	e->name = full_name(p, q, name);
+	e->local_name = q->junction ? arena_strdup(p->a, name) : e->name;
+	e->project = q;
 	e->node = n;
 	e->kind = kind;
 	table_insert(p, e);
 	if (extract_deps(p, e, err))
 		return -1;
 	*out = e;
+	return 0;
+}
+
+static void finish_element(struct project *p, struct element *e);
+
+/* Whether name exists as a file in q's element path. */
+static int element_file_exists(const struct project *q, const char *name)
+{
+	struct stat st;
+	return fstatat(q->element_dirfd, name, &st, 0) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Stage the sources of junction element je into a directory of the cache named after their
+ * unique keys (reused by later loads), returned in *dir (heap). */
+static int stage_junction(struct project *p, struct element *je, char **dir, struct error *err)
+{
+	struct buf keys = BUF_INIT;
+	struct rill_ctx c;
+	char hex[65], *tmp, *parent;
+	struct stat st;
+	size_t i;
+	int rc = -1;
+	for (i = 0; i < je->nsources; i++)
+		buf_addf(&keys, "%s\n%s\n%s\n", je->sources[i].kind,
+			 je->sources[i].directory ? je->sources[i].directory : "", je->sources[i].unique_json);
+	cachekey_sha256_hex(keys.data ? keys.data : "", keys.len, hex);
+	buf_release(&keys);
+	parent = xasprintf("%s/junctions", p->cache_dir);
+	*dir = xasprintf("%s/%s", parent, hex);
+	if (stat(*dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		free(parent);
+		return 0;
+	}
+	tmp = xasprintf("%s/tmp-XXXXXX", parent);
+	if (os_mkdir_p(parent, err))
+		goto out;
+	if (!mkdtemp(tmp)) {
+		error_set(err, "cannot create a directory in '%s': %s", parent, strerror(errno));
+		goto out;
+	}
+	job_ctx_init(&c, p, je, NULL, err);
+	if (job_stage_sources(&c, tmp))
+		goto out_rm;
+	/* another process may have staged the same sources meanwhile: then keep theirs */
+	if (rename(tmp, *dir) && errno != ENOTEMPTY && errno != EEXIST) {
+		error_set(err, "cannot store the subproject in '%s': %s", *dir, strerror(errno));
+		goto out_rm;
+	}
+	rc = 0;
+out_rm:
+	os_rm_rf(tmp, NULL);
+out:
+	free(tmp);
+	free(parent);
+	if (rc) {
+		free(*dir);
+		*dir = NULL;
+	}
+	return rc;
+}
+
+/* The junction's config.options with their values expanded in the junction's variables. */
+static int junction_options(struct project *p, struct element *je, struct node **out, struct error *err)
+{
+	struct node *opts;
+	size_t i;
+	*out = NULL;
+	if (node_get_map(je->config, "options", &opts, err))
+		return -1;
+	if (!opts)
+		return 0;
+	*out = node_new_map(p->a, opts);
+	for (i = 0; i < opts->u.map.n; i++) {
+		const struct node_entry *en = &opts->u.map.entries[i];
+		const char *v;
+		struct node *nv;
+		if (en->value->type != NODE_SCALAR) {
+			nv = en->value;         /* options_load_yaml_values reports the type */
+		} else {
+			if (variables_expand_to(je->vars, p->a, en->value, &v, err))
+				return -1;
+			nv = node_new_str(p->a, en->value, v);
+		}
+		node_map_put(p->a, *out, en->key, nv);
+	}
+	return 0;
+}
+
+/* Make the sources of junction je available: fetched when the command allows, else the
+ * error BuildStream gives. */
+static int junction_sources(struct project *p, struct element *je, const char *jname, struct error *err)
+{
+	struct job_io io = {-1, -1, p->cache_dir};
+	if (je->consistency == CONSISTENCY_INCONSISTENT)
+		return error_set(err, "Subproject has no ref for junction: %s\n\nTry tracking the junction element with `rill track %s`",
+				 jname, jname);
+	if (job_sources_cached(p->cache_dir, je))
+		return 0;
+	if (!p->fetch_subprojects)
+		return error_set(err, "Subproject fetch needed for junction: %s\n\nTry fetching the project with `rill fetch %s`",
+				 jname, jname);
+	return job_fetch(je->project, je, &io, err);
+}
+
+/* The subproject behind junction jname as seen from project q, loading it on first use. As
+ * in BuildStream, a junction of the same name in an ancestor project takes precedence, and
+ * two subprojects may not define the same junction name. level > 0: looking on behalf of a
+ * subproject, so a missing file is not an error (NULL without err). */
+static struct project *junction_get(struct project *p, struct project *q, const char *jname,
+				    const struct dep *from, int level, struct error *err)
+{
+	struct project *sub;
+	struct element *je;
+	struct node *opts;
+	const char *path;
+	char *dir, *subdir;
+	if (!p->cache_dir) {
+		/* rill show sets no cache directory: the junction's sources are still looked up */
+		char *cache = os_cache_dir();
+		p->cache_dir = arena_strdup(p->a, cache);
+		free(cache);
+	}
+	if (q->parent) {
+		sub = junction_get(p, q->parent, jname, from, level + 1, err);
+		if (sub || err->msg)
+			return sub;
+	}
+	for (sub = p->subs; sub; sub = sub->next_sub)
+		if (sub->parent == q && strcmp(sub->junction, jname) == 0)
+			return sub;
+	if (level > 0 && !element_file_exists(q, jname))
+		return NULL;
+	for (sub = p->subs; sub; sub = sub->next_sub)
+		if (strcmp(sub->junction, jname) == 0) {
+			error_set(err, "Conflicting junction %s in subprojects, define junction in %s", jname, p->name);
+			return NULL;
+		}
+	je = loader_find(p, full_name(p, q, jname));
+	if (!je && load_file(p, q, jname, level ? NULL : from, &je, err))
+		return NULL;
+	if (strcmp(je->kind, "junction") != 0) {
+		error_set(err, "%s: Expected junction but element kind is %s", jname, je->kind);
+		return NULL;
+	}
+	if (!je->kids) {
+		/* a leaf of the graph (a target junction is finished again by load_tree) */
+		if (je->ndeps) {
+			node_error(err, je->node, "Dependencies are forbidden for 'junction' elements");
+			return NULL;
+		}
+		finish_element(p, je);
+	}
+	if (element_resolve(p, je, err) || junction_sources(p, je, jname, err) ||
+	    node_get_str(je->config, "path", "", &path, err) || junction_options(p, je, &opts, err))
+		return NULL;
+	if (path[0] == '/' || strstr(path, "..")) {
+		node_error(err, node_map_get(je->config, "path"),
+			   "Junction path '%s' must be relative and inside the junction's sources", path);
+		return NULL;
+	}
+	if (stage_junction(p, je, &dir, err))
+		return NULL;
+	subdir = *path ? xasprintf("%s/%s", dir, path) : xstrdup(dir);
+	sub = project_load_sub(q, subdir, jname, opts, err);
+	free(subdir);
+	free(dir);
+	return sub;
+}
+
+/* Find or load the element dependency d of an element of project q names, setting d->name. */
+static int resolve_dep(struct project *p, struct project *q, struct dep *d, struct element **out,
+		       struct error *err)
+{
+	struct element *child = NULL;
+	if (d->junction) {
+		q = junction_get(p, q, d->junction, d, 0, err);
+		if (!q)
+			return -1;
+	}
+	d->name = full_name(p, q, d->filename);
+	child = loader_find(p, d->name);
+	if (!child && load_file(p, q, d->filename, d, &child, err))
+		return -1;
+	if (strcmp(child->kind, "junction") == 0)
+		return node_error(err, d->at, "Cannot depend on junction");
+	*out = child;
 	return 0;
 }
 
@@ -317,7 +545,14 @@ static int dep_cmp(struct reach *r, const struct dep *a, const struct dep *b)
 		if (b->type == DEP_RUNTIME)
 			return -1;
 	}
-	c = strcmp(a->name, b->name);
+	c = strcmp(a->filename, b->filename);
+	if (c)
+		return c > 0 ? 1 : -1;
+	/* local elements before junction elements, junctions by name */
+	if (a->junction && b->junction)
+		c = strcmp(a->junction, b->junction);
+	else
+		c = a->junction ? -1 : b->junction ? 1 : 0;
 	return c > 0 ? 1 : c < 0 ? -1 : 0;
 }
 
@@ -474,8 +709,11 @@ static void sort_start(struct project *p)
 
 void loader_finish_sort(struct project *p)
 {
-	struct sort_state *s = p->sorting;
+	struct sort_state *s;
 	size_t i, j;
+	if (p->parent)
+		return;         /* subprojects own no graph */
+	s = p->sorting;
 	if (!s)
 		return;
 	sort_worker(&s->job);
@@ -611,7 +849,7 @@ static int load_tree(struct project *p, struct element *root, struct error *err)
 	root->state = 1;
 	while (depth) {
 		struct frame *f = &stack[depth - 1];
-		struct element *e = f->e, *child;
+		struct element *e = f->e, *child = NULL;
 		struct dep *d;
 		if (f->next == e->ndeps) {
 			e->state = 2;
@@ -623,8 +861,7 @@ static int load_tree(struct project *p, struct element *root, struct error *err)
 			continue;
 		}
 		d = &e->deps[f->next++];
-		child = loader_find(p, d->name);
-		if (!child && load_file(p, d->name, d, &child, err)) {
+		if (resolve_dep(p, e->project, d, &child, err)) {
 			rc = -1;
 			break;
 		}
@@ -645,14 +882,37 @@ static int load_tree(struct project *p, struct element *root, struct error *err)
 	return rc;
 }
 
+/* A command line target: "x.bst" or "junction.bst:x.bst". */
+static int load_target(struct project *p, const char *target, struct element **out, struct error *err)
+{
+	const char *colon = strchr(target, ':');
+	struct project *q = p;
+	char *jname;
+	if (colon && strchr(colon + 1, ':'))
+		return error_set(err, "Target %s contains multiple `:` in its name. Recursive lookups for cross-junction elements is not allowed.",
+				 target);
+	if (colon) {
+		jname = xstrndup(target, (size_t)(colon - target));
+		q = junction_get(p, p, jname, NULL, 0, err);
+		free(jname);
+		if (!q)
+			return -1;
+		target = colon + 1;
+	}
+	*out = loader_find(p, full_name(p, q, target));
+	if (!*out && load_file(p, q, target, NULL, out, err))
+		return -1;
+	return 0;
+}
+
 int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 		struct element ***out, struct error *err)
 {
 	struct element **result = xcalloc(ntargets + 1, sizeof(*result));
 	size_t i;
 	for (i = 0; i < ntargets; i++) {
-		struct element *e = loader_find(p, targets[i]);
-		if (!e && load_file(p, targets[i], NULL, &e, err))
+		struct element *e = NULL;
+		if (load_target(p, targets[i], &e, err))
 			goto fail;
 		if (load_tree(p, e, err))
 			goto fail;
@@ -689,6 +949,7 @@ void loader_walk(struct project *p, struct element *const *roots, size_t nroots,
 {
 	struct walk_frame *stack = NULL;
 	size_t depth = 0, scap = 0, r;
+	p = project_top(p);     /* job contexts of subproject elements carry the subproject */
 	loader_finish_sort(p);
 	if (scope == SCOPE_NONE) {
 		for (r = 0; r < nroots; r++) {

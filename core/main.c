@@ -28,6 +28,8 @@ static const char usage_global[] =
 	"                          is searched upwards from it)\n"
 	"  -o, --option NAME VALUE Set project option NAME to VALUE (repeatable)\n"
 	"  --max-jobs N            Value of the max-jobs variable (default: min(CPUs, 8))\n"
+	"  --default-mirror NAME   The mirror to fetch from first (default: the user configuration's\n"
+	"                          projects.<name>.default-mirror, else the first mirror listed)\n"
 	"  --version               Print the version and exit\n"
 	"  -h, --help              Show this message and exit\n"
 	"\n"
@@ -42,6 +44,9 @@ static const char usage_global[] =
 	"  artifact log       Show the build log of an artifact\n"
 	"  artifact list-contents  List the files of an artifact\n"
 	"  artifact fsck      Verify (and with --repair, fix) the artifact cache\n"
+	"  status             Show the state of the project's build (--json, --follow)\n"
+	"  attach             Watch the build running in the project (tty or plain frontend)\n"
+	"  control            Ask the running build to quit, terminate, suspend, resume, retry\n"
 	"\n"
 	"Run 'rill COMMAND --help' for a command's options.\n"
 	"\n"
@@ -103,6 +108,12 @@ int cli_common_option(struct cli *c, int argc, char **argv, int i, const char *c
 		c->options[c->noptions].value = argv[i + 2];
 		c->noptions++;
 		return 3;
+	}
+	if (!strcmp(a, "--default-mirror")) {
+		if (i + 1 >= argc)
+			return cli_usage_error(cmd, "Option '%s' requires an argument.", a), -1;
+		c->default_mirror = argv[i + 1];
+		return 2;
 	}
 	if (!strcmp(a, "--max-jobs")) {
 		char *end;
@@ -289,6 +300,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	lp.noptions = c->noptions;
 	lp.plugin_dir = pdir;
 	lp.max_jobs = c->max_jobs;
+	lp.default_mirror = c->default_mirror;
 	lp.bst_keys = bst_keys;
 	lp.threads = getenv("RILL_THREADS") ? atoi(getenv("RILL_THREADS")) : 0;
 	p = project_load(&lp, &err);

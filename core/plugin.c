@@ -234,7 +234,14 @@ static int h_translate_url(struct rill_ctx *c, const struct rill_node *at, const
 	const char *prefix;
 	char *alias;
 	size_t i;
+	int mirrored, primary = c->src && !c->src_marked;
 	*out = url;
+	/* the first URL a source translates while configuring is its primary one (BuildStream's
+	 * mark_download_url): mirrors replace that URL's alias */
+	if (primary) {
+		c->src_marked = 1;
+		c->src->alias = NULL;
+	}
 	if (!colon)
 		return 0;
 	alias = xstrndup(url, (size_t)(colon - url));
@@ -249,6 +256,11 @@ static int h_translate_url(struct rill_ctx *c, const struct rill_node *at, const
 		free(alias);
 		return -1;
 	}
+	if (primary)
+		c->src->alias = arena_strdup(c->p->a, alias);
+	mirrored = c->alias && strcmp(c->alias, alias) == 0;
+	if (mirrored)
+		prefix = c->alias_uri;
 	free(alias);
 	{
 		struct buf b = BUF_INIT;
@@ -257,6 +269,8 @@ static int h_translate_url(struct rill_ctx *c, const struct rill_node *at, const
 		*out = arena_strdup(c->p->scratch, buf_str(&b));
 		buf_release(&b);
 	}
+	if (mirrored)
+		c->last_url = *out;
 	return 0;
 }
 
@@ -404,11 +418,8 @@ const struct plugin *plugin_load(struct project *p, enum rill_plugin_type type, 
 		yml = xasprintf("%s/%s/%s.yaml", p->plugin_dir, sub, kind);
 		yname = xasprintf("%s.yaml", kind);
 		if (strchr(kind, '/') || !file_exists(so)) {
-			if (type == RILL_PLUGIN_ELEMENT && strcmp(kind, "junction") == 0)
-				node_error(err, at, "Element kind 'junction' is not supported by rill yet");
-			else
-				node_error(err, at, "No %s plugin registered for kind '%s'",
-					   type == RILL_PLUGIN_SOURCE ? "Source" : "Element", kind);
+			node_error(err, at, "No %s plugin registered for kind '%s'",
+				   type == RILL_PLUGIN_SOURCE ? "Source" : "Element", kind);
 			goto out;
 		}
 	}
@@ -459,7 +470,8 @@ int plugin_configure_element(struct project *p, struct element *e, struct error 
 int plugin_configure_source(struct project *p, struct element *e, struct source *s, struct error *err)
 {
 	const struct rill_plugin *d = s->plugin->desc;
-	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = p->scratch};
+	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = p->scratch,
+			     .src = s};
 	struct rill_configured out = {0};
 	if (d->config_keys) {
 		/* the core handles kind and directory */

@@ -19,6 +19,12 @@ struct rill_ctx {
 	int log_fd;             /* the job's log file, -1 outside jobs */
 	int report_fd;          /* pipe to the backend for messages, -1 when none */
 	struct arena *a;        /* per-job allocations that live until the job ends */
+	/* source URLs and mirrors */
+	struct source *src;     /* configure: the source whose primary alias is recorded */
+	int src_marked;         /* its primary URL was seen */
+	const char *alias;      /* fetch/track from a mirror: this alias stands for alias_uri */
+	const char *alias_uri;
+	const char *last_url;   /* the last URL translated through alias_uri (for messages) */
 };
 
 #endif

@@ -78,7 +78,7 @@ struct node *project_include_loader(void *ctx, const char *name, const struct no
 	char *full;
 	struct node *n;
 	if (strchr(name, ':')) {
-		node_error(err, at, "Junction includes ('%s') are not supported: rill does not support junctions yet",
+		node_error(err, at, "Junction includes ('%s') are not supported by rill yet",
 			   name);
 		return NULL;
 	}
@@ -174,7 +174,8 @@ static int load_user_options(struct project *p, struct error *err)
 	if (!conf)
 		return -1;
 	if (node_get_map(conf, "projects", &projects, err) || node_get_map(projects, p->name, &mine, err) ||
-	    node_get_map(mine, "options", &opts, err))
+	    node_get_map(mine, "options", &opts, err) ||
+	    node_get_str(mine, "default-mirror", NULL, &p->default_mirror, err))
 		return -1;
 	return options_load_yaml_values(&p->options, opts, err);
 }
@@ -189,6 +190,18 @@ int project_check_protected(const struct node *vars, struct error *err)
 			return node_error(err, v, "invalid redefinition of protected variable '%s'", protected_vars[i]);
 	}
 	return 0;
+}
+
+/* Record a warning text once. */
+static void add_warning(struct project *p, const char *text)
+{
+	size_t i;
+	if (!p->warnings)
+		p->warnings = node_new_list(p->a, NULL);
+	for (i = 0; i < p->warnings->u.list.n; i++)
+		if (strcmp(node_str(p->warnings->u.list.items[i]), text) == 0)
+			return;
+	node_list_push(p->a, p->warnings, node_new_str(p->a, NULL, text));
 }
 
 static int cmp_nodes(const void *x, const void *y)
@@ -271,6 +284,88 @@ static int load_refs(struct project *p, struct error *err)
 	return 0;
 }
 
+static const char *mirror_name(const struct node *mirrors, size_t i)
+{
+	return node_str(node_map_get(mirrors->u.list.items[i], "name"));
+}
+
+/* Mirror i of mirrors: each alias maps to a list of URI strings, and the name is unique. */
+static int check_mirror(const struct node *mirrors, size_t i, const struct node *aliases, struct error *err)
+{
+	const char *name = mirror_name(mirrors, i);
+	struct node *uris;
+	size_t k;
+	for (k = 0; k < i; k++)
+		if (strcmp(mirror_name(mirrors, k), name) == 0)
+			return node_error(err, node_map_get(mirrors->u.list.items[i], "name"),
+					  "Duplicate mirror name '%s'", name);
+	for (k = 0; k < aliases->u.map.n; k++) {
+		const struct node_entry *en = &aliases->u.map.entries[k];
+		if (en->value->type != NODE_LIST)
+			return node_error(err, en->value, "Value of '%s' is not of the expected type 'list'",
+					  en->key);
+		if (node_get_str_list(aliases, en->key, &uris, err))
+			return -1;
+	}
+	return 0;
+}
+
+/* The mirror tried first: --default-mirror, else the user configuration's, else the first
+ * listed. Naming a mirror the project does not have is an error. */
+static int resolve_default_mirror(struct project *p, const char *cli, struct error *err)
+{
+	const char *want = cli ? cli : p->default_mirror;
+	struct buf names = BUF_INIT;
+	size_t i;
+	p->default_mirror = NULL;
+	if (!want) {
+		if (p->mirrors)
+			p->default_mirror = mirror_name(p->mirrors, 0);
+		return 0;
+	}
+	for (i = 0; p->mirrors && i < p->mirrors->u.list.n; i++) {
+		if (strcmp(mirror_name(p->mirrors, i), want) == 0) {
+			p->default_mirror = mirror_name(p->mirrors, i);
+			buf_release(&names);
+			return 0;
+		}
+		buf_addf(&names, "%s'%s'", i ? ", " : "", mirror_name(p->mirrors, i));
+	}
+	error_set(err, "%s: no mirror named '%s' in project '%s' (%s%s)",
+		  cli ? "--default-mirror" : "default-mirror in the user configuration", want, p->name,
+		  names.len ? "its mirrors: " : "it has no mirrors", buf_str(&names));
+	buf_release(&names);
+	return -1;
+}
+
+const char **project_alias_uris(const struct project *p, const char *alias, size_t *n)
+{
+	const char **uris;
+	size_t cap = 1, i, k, pass;
+	const char *own = alias ? node_str(node_map_get(p->aliases, alias)) : NULL;
+	*n = 0;
+	if (!own)
+		return NULL;
+	for (i = 0; p->mirrors && i < p->mirrors->u.list.n; i++) {
+		const struct node *l = node_map_get(node_map_get(p->mirrors->u.list.items[i], "aliases"), alias);
+		cap += l ? l->u.list.n : 0;
+	}
+	uris = xmalloc(cap * sizeof(*uris));
+	/* pass 0: the default mirror; pass 1: the others, in order */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; p->mirrors && i < p->mirrors->u.list.n; i++) {
+			const struct node *m = p->mirrors->u.list.items[i];
+			const struct node *l = node_map_get(node_map_get(m, "aliases"), alias);
+			int is_default = p->default_mirror && strcmp(mirror_name(p->mirrors, i), p->default_mirror) == 0;
+			if (!l || is_default != (pass == 0))
+				continue;
+			for (k = 0; k < l->u.list.n; k++)
+				uris[(*n)++] = node_str(l->u.list.items[k]);
+		}
+	uris[(*n)++] = own;
+	return uris;
+}
+
 static int validate_rest(struct project *p, struct error *err)
 {
 	struct node *c = p->config, *shell, *mirrors;
@@ -312,7 +407,10 @@ static int validate_rest(struct project *p, struct error *err)
 			return -1;
 		if (!al)
 			return node_error(err, m, "Dictionary did not contain expected key 'aliases'");
+		if (check_mirror(mirrors, i, al, err))
+			return -1;
 	}
+	p->mirrors = mirrors && mirrors->u.list.n ? mirrors : NULL;
 	{
 		struct node *fw, *sorted;
 		int overlap = 0, fail_on_overlap = 0;
@@ -326,6 +424,9 @@ static int validate_rest(struct project *p, struct error *err)
 		}
 		if (fail_on_overlap && !overlap)
 			node_list_push(p->a, sorted, node_new_str(p->a, NULL, "overlaps"));
+		if (node_map_get(c, "fail-on-overlap"))
+			add_warning(p, "Use of fail-on-overlap within project.conf is deprecated. Consider using "
+				    "fatal-warnings instead.");
 		if (sorted->u.list.n)
 			qsort(sorted->u.list.items, sorted->u.list.n, sizeof(struct node *), cmp_nodes);
 		p->fatal_warnings = sorted;
@@ -364,16 +465,10 @@ static int build_base_variables(struct project *p, const struct load_params *par
 	return 0;
 }
 
-struct project *project_load(const struct load_params *params, struct error *err)
+static struct project *project_new(const struct load_params *params)
 {
-	struct project *p;
-	struct node *defaults, *conf, *with_includes, *config, *opts;
-	struct include_ctx ic;
-	char *conf_path;
+	struct project *p = xcalloc(1, sizeof(*p));
 	struct utsname u;
-	size_t i;
-
-	p = xcalloc(1, sizeof(*p));
 	p->element_dirfd = -1;
 	p->a = arena_new();
 	p->scratch = arena_new();
@@ -390,69 +485,128 @@ struct project *project_load(const struct load_params *params, struct error *err
 	uname(&u);
 	p->host_os = arena_strdup(p->a, u.sysname);
 	p->host_arch = arena_strdup(p->a, u.machine);
-	p->dir = find_project_dir(params->directory, err);
-	if (!p->dir)
-		goto fail;
+	return p;
+}
+
+/* Everything after finding the directory: project.conf over the defaults, options (the
+ * junction's, then the user's, then the command line's), conditionals, validation. */
+static int load_conf(struct project *p, const struct load_params *params, const struct node *junction_opts,
+		     const char *conf_name, struct error *err)
+{
+	struct node *defaults, *conf, *with_includes, *config, *opts;
+	struct include_ctx ic;
+	char *conf_path;
+	size_t i;
+
 	defaults = yaml_load_data(p->a, defaults_project_yaml, strlen(defaults_project_yaml),
 				  "(built-in defaults)", err);
 	if (!defaults)
-		goto fail;
+		return -1;
 	/* built-in defaults carry no file provenance, like BuildStream's */
 	conf_path = xasprintf("%s/project.conf", p->dir);
-	conf = yaml_load_file(p->a, conf_path, "project.conf", err);
+	conf = yaml_load_file(p->a, conf_path, conf_name, err);
 	free(conf_path);
 	if (!conf || pre_checks(p, conf, err) || check_element_path(p, conf, err))
-		goto fail;
+		return -1;
 
 	memset(&ic, 0, sizeof(ic));
 	ic.a = p->a;
 	ic.load = project_include_loader;
 	ic.load_ctx = p;
 	if (compose_includes(&ic, conf, &with_includes, err) || compose(p->a, defaults, with_includes, &config, err))
-		goto fail;
+		return -1;
 
 	if (node_get_map(config, "options", &opts, err) ||
-	    options_load(&p->options, p->a, opts, p->element_dir, err) || load_user_options(p, err))
-		goto fail;
+	    options_load(&p->options, p->a, opts, p->element_dir, err) ||
+	    (junction_opts && options_load_yaml_values(&p->options, junction_opts, err)) ||
+	    load_user_options(p, err))
+		return -1;
 	for (i = 0; i < params->noptions; i++)
 		if (options_set_cli(&p->options, params->options[i].name, params->options[i].value, 0, err))
-			goto fail;
+			return -1;
 	if (options_resolve(&p->options, err) ||
 	    compose_conditionals(p->a, config, options_lookup, &p->options, &config, err))
-		goto fail;
+		return -1;
 	if (node_get_map(config, "elements", &p->element_overrides, err) ||
 	    node_get_map(config, "sources", &p->source_overrides, err))
-		goto fail;
+		return -1;
 	config = node_map_without(p->a, node_map_without(p->a, config, "elements"), "sources");
 	if (compose_final_assertions(config, err))
-		goto fail;
+		return -1;
 	p->config = config;
-	if (validate_rest(p, err) || build_base_variables(p, params, err))
-		goto fail;
+	if (validate_rest(p, err) || resolve_default_mirror(p, params->default_mirror, err) ||
+	    build_base_variables(p, params, err))
+		return -1;
 	if (p->refs_in_project_refs && load_refs(p, err))
-		goto fail;
+		return -1;
+	return 0;
+}
+
+struct project *project_load(const struct load_params *params, struct error *err)
+{
+	struct project *p = project_new(params);
+	p->dir = find_project_dir(params->directory, err);
+	if (!p->dir || load_conf(p, params, NULL, "project.conf", err)) {
+		project_free(p);
+		return NULL;
+	}
 	return p;
-fail:
-	project_free(p);
-	return NULL;
+}
+
+struct project *project_top(struct project *p)
+{
+	while (p->parent)
+		p = p->parent;
+	return p;
+}
+
+struct project *project_load_sub(struct project *parent, const char *dir, const char *junction,
+				 const struct node *options, struct error *err)
+{
+	struct project *top = project_top(parent), *p;
+	struct load_params lp = {0};
+	const char *jobs = node_str(node_map_get(parent->base_variables, "max-jobs"));
+	char real[PATH_MAX], *conf, *conf_name;
+	lp.plugin_dir = parent->plugin_dir;
+	lp.bst_keys = parent->bst_keys;
+	lp.threads = parent->threads;
+	lp.max_jobs = jobs ? atoi(jobs) : 0;
+	conf = xasprintf("%s/project.conf", dir);
+	if (!realpath(dir, real) || !is_file(conf)) {
+		free(conf);
+		error_set(err, "%s: Could not find the project.conf file of the subproject. Expecting a project at path '%s'",
+			  junction, dir);
+		return NULL;
+	}
+	free(conf);
+	p = project_new(&lp);
+	p->dir = xstrdup(real);
+	p->parent = parent;
+	p->junction = arena_strdup(p->a, junction);
+	p->cache_dir = top->cache_dir;
+	p->fetch_subprojects = top->fetch_subprojects;
+	conf_name = xasprintf("%s:project.conf", junction);
+	if (load_conf(p, &lp, options, conf_name, err)) {
+		free(conf_name);
+		project_free(p);
+		return NULL;
+	}
+	free(conf_name);
+	p->plugin_dir = parent->plugin_dir;
+	p->next_sub = top->subs;
+	top->subs = p;
+	return p;
 }
 
 void project_warning(struct project *p, const char *token, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
-	size_t i;
 	va_start(ap, fmt);
 	buf_addf(&b, "[%s]: ", token);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	if (!p->warnings)
-		p->warnings = node_new_list(p->a, NULL);
-	for (i = 0; i < p->warnings->u.list.n; i++)
-		if (strcmp(node_str(p->warnings->u.list.items[i]), buf_str(&b)) == 0)
-			break;
-	if (i == p->warnings->u.list.n)
-		node_list_push(p->a, p->warnings, node_new_str(p->a, NULL, buf_str(&b)));
+	add_warning(p, buf_str(&b));
 	buf_release(&b);
 }
 
@@ -460,6 +614,11 @@ void project_free(struct project *p)
 {
 	if (!p)
 		return;
+	while (p->subs) {
+		struct project *sub = p->subs;
+		p->subs = sub->next_sub;
+		project_free(sub);
+	}
 	loader_finish_sort(p);
 	plugin_unload_all(p->plugins);
 	free(p->topo);
@@ -519,9 +678,20 @@ struct kind_info *project_kind(struct project *p, const char *kind, const struct
 		if (!ki->vars)
 			return NULL;
 	}
-	if (compose(p->a, p->environment ? p->environment : p->empty, denv, &ki->environment, err) ||
-	    compose_splits(p, ki, err))
+	/* a junction is composed without the project's environment and split rules, as in
+	 * BuildStream (they belong to the second loading pass) */
+	if (strcmp(kind, "junction") == 0) {
+		struct node *saved = p->split_rules;
+		int rc;
+		p->split_rules = NULL;
+		rc = compose(p->a, p->empty, denv, &ki->environment, err) || compose_splits(p, ki, err);
+		p->split_rules = saved;
+		if (rc)
+			return NULL;
+	} else if (compose(p->a, p->environment ? p->environment : p->empty, denv, &ki->environment, err) ||
+		   compose_splits(p, ki, err)) {
 		return NULL;
+	}
 	ki->next = p->kinds;
 	p->kinds = ki;
 	return ki;

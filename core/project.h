@@ -29,6 +29,8 @@ struct load_params {
 	int max_jobs;                   /* 0: automatic (min(cpus, 8)) */
 	int bst_keys;                   /* compute keys exactly as BuildStream 1.6.8 does */
 	int threads;                    /* threads the loader may use; 0: one per CPU, at most 2 */
+	const char *default_mirror;     /* --default-mirror: the mirror tried first (NULL: the user
+					 * config's projects.<name>.default-mirror, else the first) */
 };
 
 /* Per element kind: its plugin and defaults composed with the project's elements: override. */
@@ -48,7 +50,9 @@ enum dep_type { DEP_ALL = 0, DEP_BUILD = 1, DEP_RUNTIME = 2 };
 
 struct dep {
 	struct element *element;
-	const char *name;
+	const char *name;               /* the element's full name ("sub.bst:x.bst" across a junction) */
+	const char *filename;           /* the name as written, within its project (sorting uses it) */
+	const char *junction;           /* the junction it is reached through, NULL when local */
 	enum dep_type type;
 	int strict;
 	const struct node *at;          /* provenance of the dependency entry */
@@ -63,10 +67,16 @@ struct source {
 	const struct plugin *plugin;
 	const char *unique_json;        /* canonical JSON of the unique key; NULL: no ref yet */
 	int always_cached;
+	const char *alias;              /* alias of the primary URL (the first the plugin translated at
+					 * configure time) when the project defines it; mirrors replace
+					 * it at fetch and track time. NULL: none */
 };
 
 struct element {
-	const char *name;               /* path relative to the element path, e.g. "base/a.bst" */
+	const char *name;               /* path relative to the element path, e.g. "base/a.bst";
+					 * "junction.bst:a.bst" for an element of a subproject */
+	const char *local_name;         /* the name within its own project (element-name) */
+	struct project *project;        /* the project it belongs to: the loaded one or a subproject */
 	const struct node *node;        /* after includes and conditionals */
 	const char *kind;
 	struct kind_info *ki;
@@ -119,6 +129,13 @@ struct element {
 
 struct project {
 	struct arena *a;
+	/* junctions: a subproject has a parent; the top project owns every subproject (subs) and
+	 * the whole element graph, subprojects only their configuration */
+	struct project *parent;         /* NULL for the loaded project */
+	const char *junction;           /* subproject: the junction element's name in parent */
+	struct project *subs;           /* top project: the loaded subprojects (linked by next_sub) */
+	struct project *next_sub;
+	int fetch_subprojects;          /* fetch a junction's sources when loading needs them */
 	char *dir;                      /* absolute project directory */
 	const char *name;
 	long format_version;
@@ -137,6 +154,8 @@ struct project {
 	struct node *element_overrides;
 	struct node *source_overrides;
 	struct node *aliases;
+	struct node *mirrors;           /* the validated `mirrors:` list, NULL when none */
+	const char *default_mirror;     /* name of the mirror tried first, NULL when no mirrors */
 	struct node *fatal_warnings;    /* sorted list node */
 	struct kind_info *kinds;
 	const char *plugin_dir;
@@ -170,11 +189,27 @@ struct project {
 /* Find project.conf from params->directory upwards and load it with its options, includes and
  * conditionals. Returns NULL with err set. The project owns everything it loads. */
 struct project *project_load(const struct load_params *params, struct error *err);
+
+/* Load the subproject in dir for the junction element named junction of parent. options (a map,
+ * may be NULL) are the junction's config.options, already expanded: they apply after the
+ * subproject's defaults and before the user configuration; command line options do not apply.
+ * The top project owns the result (freed with it). NULL with err set. */
+struct project *project_load_sub(struct project *parent, const char *dir, const char *junction,
+				 const struct node *options, struct error *err);
+
+/* The loaded (top) project that owns p's elements: p itself unless p is a subproject. */
+struct project *project_top(struct project *p);
 void project_free(struct project *p);
 
 /* Record a warning (token as in fatal-warnings). Warnings are printed by the command after
  * loading, each once. */
 void project_warning(struct project *p, const char *token, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+/* The URIs that may stand for alias, in BuildStream's order (get_alias_uris): the default
+ * mirror's URIs, then every other mirror's in the order written, then the alias's own value
+ * last. Sets *n; 0 when alias is NULL or not a project alias. The array is heap (caller frees
+ * it), the strings belong to the project. */
+const char **project_alias_uris(const struct project *p, const char *alias, size_t *n);
 
 /* Reject a definition of project-name, element-name or max-jobs in vars (a variables map from
  * a file): "<prov>: invalid redefinition of protected variable 'x'". */

@@ -95,8 +95,8 @@ struct launch {
 };
 
 /* Start bwrap on argv: stdio as sandbox_run() says; ctl_fd, when >= 0, becomes fd 3 inside;
- * no other descriptor is inherited. posix_spawn (a vfork) rather than fork: the job process can be large and copying its page
- * tables for every sandbox is measurable. */
+ * no other descriptor is inherited. posix_spawn (a vfork) rather than fork: the job process
+ * can be large and copying its page tables for every sandbox is measurable. */
 static int launch_start(const struct sandbox *sb, const char *const *argv, int out_fd, int ctl_fd,
 			struct launch *l, struct error *err)
 {
@@ -216,10 +216,14 @@ static int launch_wait(struct launch *l, int *status, struct error *err)
 static void launch_release(const struct sandbox *sb, struct launch *l)
 {
 	size_t i;
-	for (i = 0; i < l->a.n; i++)
-		if (i > 0 && !strcmp(l->a.v[i - 1], "--bind") && l->a.v[i] != sb->root &&
-		    l->a.v[i][0] == '/' && str_has_prefix(l->a.v[i], sb->root))
+	int after_bind;
+	for (i = 0, after_bind = 0; i < l->a.n; i++) {
+		int is_bind = !strcmp(l->a.v[i], "--bind");     /* read before l->a.v[i] may be freed */
+		if (after_bind && l->a.v[i] != sb->root && l->a.v[i][0] == '/' &&
+		    str_has_prefix(l->a.v[i], sb->root))
 			free((char *)l->a.v[i]);
+		after_bind = is_bind;
+	}
 	free(l->a.v);
 	remove_made(&l->made);
 }

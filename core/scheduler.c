@@ -22,6 +22,9 @@
 
 enum queue_id { Q_TRACK, Q_FETCH, Q_BUILD, NQUEUES };
 
+/* At most one status table commit per this interval (the table is written once per tick). */
+#define COMMIT_INTERVAL_NS 10000000LL
+
 static const char *const q_action[NQUEUES] = {"track", "fetch", "build"};
 static const char *const q_complete[NQUEUES] = {"Tracked", "Fetched", "Built"};
 
@@ -48,7 +51,7 @@ struct job {
 	struct buf in;
 	char *log_path;
 	char *error;                    /* the job's error text (ERR line) */
-	int64_t start_mono;
+	int64_t start_mono;             /* moved forward by pauses, so elapsed times leave them out */
 	off_t log_seen;
 	int exited, status;
 };
@@ -68,9 +71,18 @@ struct sched {
 	unsigned gen;
 	int stop_queueing;              /* quit: finish running jobs, start no more */
 	int terminating;
+	uint32_t awaiting_id;           /* ASK: the failed job waiting for a decision, or NONE */
+	struct task *awaiting_task;
+	int suspended;
+	int64_t suspend_mono;
+	int64_t start_mono;
+	int had_frontend;               /* an interactive frontend was connected at some point */
 	unsigned nfailed;
 	int64_t last_commit, last_lines;
 };
+
+#define CONTROL_POLLFDS 65               /* the listener and its connections */
+#define ASK_GRACE_NS 10000000000LL      /* on-error ask: wait this long for a first frontend */
 
 static int sig_pipe[2] = {-1, -1};
 static volatile sig_atomic_t got_term;
@@ -142,7 +154,7 @@ static void advance(struct sched *s, struct task *t)
 	for (t->queue++; t->queue < NQUEUES; t->queue++) {
 		int q = t->queue;
 		t->tries = 0;
-		if (q == Q_TRACK && s->sp->track) {
+		if (q == Q_TRACK && s->sp->track && (!s->sp->track_mask || s->sp->track_mask[t->id])) {
 			size_t i;
 			int any = 0;
 			for (i = 0; i < t->e->nsources; i++)
@@ -306,7 +318,7 @@ static int schedule(struct sched *s, struct error *err)
 {
 	int q;
 	size_t i;
-	if (s->stop_queueing || s->terminating)
+	if (s->stop_queueing || s->terminating || s->awaiting_id != RILL_STATUS_NONE || s->suspended)
 		return 0;
 	s->gen++;
 	for (q = NQUEUES - 1; q >= 0; q--) {
@@ -427,11 +439,40 @@ static char *log_tail(const char *path, int lines)
 	return buf_detach(&out);
 }
 
+static void resume_jobs(struct sched *s)
+{
+	size_t i;
+	int64_t pause;
+	if (!s->suspended)
+		return;
+	pause = os_now_mono_ns() - s->suspend_mono;
+	for (i = 0; i < s->njobs; i++) {
+		kill(-s->jobs[i]->pid, SIGCONT);
+		s->jobs[i]->start_mono += pause;
+	}
+	s->suspended = 0;
+	status_resume(s->w);
+}
+
+static void suspend_jobs(struct sched *s)
+{
+	size_t i;
+	if (s->suspended)
+		return;
+	for (i = 0; i < s->njobs; i++)
+		kill(-s->jobs[i]->pid, SIGSTOP);
+	s->suspended = 1;
+	s->suspend_mono = os_now_mono_ns();
+	status_suspend(s->w);
+}
+
 static void terminate_jobs(struct sched *s)
 {
 	size_t i;
 	for (i = 0; i < s->njobs; i++)
 		kill(-s->jobs[i]->pid, SIGTERM);
+	resume_jobs(s);         /* stopped processes act on SIGTERM once continued */
+	s->awaiting_id = RILL_STATUS_NONE;
 }
 
 static void finish_job(struct sched *s, struct job *j)
@@ -481,7 +522,13 @@ static void finish_job(struct sched *s, struct job *j)
 			t->state = T_FAILED;
 			set_state(s, t, RILL_ELEMENT_FAILED);
 			if (!s->terminating) {
-				if (s->sp->on_error == ON_ERROR_QUIT)
+				if (s->sp->on_error == ON_ERROR_ASK &&
+				    (control_interactive(s->sp->control) || !s->had_frontend))
+				{
+					s->awaiting_id = j->id;
+					s->awaiting_task = t;
+				}
+				else if (s->sp->on_error == ON_ERROR_QUIT || s->sp->on_error == ON_ERROR_ASK)
 					s->stop_queueing = 1;
 				else if (s->sp->on_error == ON_ERROR_TERMINATE) {
 					s->terminating = 1;
@@ -532,10 +579,126 @@ static void reap(struct sched *s)
 	}
 }
 
+/* ---- Control requests ------------------------------------------------------------------- */
+
+static struct task *task_named(struct sched *s, const char *name)
+{
+	size_t i;
+	for (i = 0; i < s->ntasks; i++)
+		if (!strcmp(s->tasks[i].e->name, name))
+			return &s->tasks[i];
+	return NULL;
+}
+
+/* Run a failed task's job again: back in its queue, no longer counted as failed. */
+static int retry_task(struct sched *s, struct task *t, struct buf *reply)
+{
+	int q = t->queue;
+	if (t->state != T_FAILED) {
+		buf_addf(reply, "error: %s has not failed", t->e->name);
+		return -1;
+	}
+	t->state = T_QUEUED;
+	t->tries = 0;
+	s->failed[q]--;
+	s->nfailed--;
+	set_state(s, t, q == Q_TRACK ? RILL_ELEMENT_TRACKING : q == Q_FETCH ? RILL_ELEMENT_FETCH_NEEDED
+									      : RILL_ELEMENT_WAITING);
+	send_queues(s);
+	if (s->awaiting_task == t)
+		s->awaiting_id = RILL_STATUS_NONE;
+	s->stop_queueing = 0;
+	buf_addf(reply, "ok retrying %s:%s", q_action[q], t->e->name);
+	return 0;
+}
+
+static void on_request(void *ctx, const struct control_request *req, struct buf *reply)
+{
+	struct sched *s = ctx;
+	const char *r = req->line;
+	char what[600];
+	if (!strcmp(r, "ping") || !strcmp(r, "interactive")) {
+		buf_addf(reply, "ok %llu", (unsigned long long)status_session_id(s->w));
+		return;
+	}
+	if (s->terminating) {
+		buf_adds(reply, "error: the session is terminating");
+		return;
+	}
+	if (!strcmp(r, "continue")) {
+		if (s->awaiting_id == RILL_STATUS_NONE) {
+			buf_adds(reply, "error: no failure is waiting for a decision");
+			return;
+		}
+		s->awaiting_id = RILL_STATUS_NONE;
+		snprintf(what, sizeof(what), "continue: going on with the remaining jobs");
+	} else if (!strcmp(r, "quit")) {
+		s->stop_queueing = 1;
+		s->awaiting_id = RILL_STATUS_NONE;
+		resume_jobs(s);
+		snprintf(what, sizeof(what), "quit: finishing the running jobs, starting no more");
+	} else if (!strcmp(r, "terminate")) {
+		got_term = SIGTERM;
+		snprintf(what, sizeof(what), "terminate");
+	} else if (!strcmp(r, "suspend")) {
+		suspend_jobs(s);
+		snprintf(what, sizeof(what), "suspend: every job is stopped");
+	} else if (!strcmp(r, "resume")) {
+		resume_jobs(s);
+		snprintf(what, sizeof(what), "resume: the jobs go on");
+	} else if (!strcmp(r, "retry") || !strncmp(r, "retry ", 6)) {
+		struct task *t = r[5] ? task_named(s, r + 6) : s->awaiting_task;
+		if (!t) {
+			buf_addf(reply, "error: %s", r[5] ? "no such element in this session" : "name the element to retry");
+			return;
+		}
+		if (retry_task(s, t, reply))
+			return;
+		snprintf(what, sizeof(what), "retry %s", t->e->name);
+	} else {
+		buf_addf(reply, "error: unknown request '%.100s' (continue, quit, terminate, retry ELEMENT, "
+			 "suspend, resume, ping)", r);
+		return;
+	}
+	if (!reply->len)
+		buf_adds(reply, "ok");
+	{
+		char *msg = xasprintf("Request from %s (pid %ld): %s", req->interactive ? "a frontend" : "a client",
+				      (long)req->pid, what);
+		status_message(s->w, RILL_MSG_INFO, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1, msg, NULL);
+		free(msg);
+	}
+	status_request_done(s->w);
+}
+
+/* The control state as the table shows it. */
+static void send_control(struct sched *s)
+{
+	static const enum rill_on_error map[] = {RILL_ON_ERROR_QUIT, RILL_ON_ERROR_CONTINUE,
+						 RILL_ON_ERROR_TERMINATE, RILL_ON_ERROR_ASK};
+	uint32_t flags = 0;
+	unsigned fe = control_interactive(s->sp->control);
+	if (fe)
+		s->had_frontend = 1;
+	/* the frontend that asked for ASK connects a moment after the backend starts: give it time */
+	if (s->awaiting_id != RILL_STATUS_NONE && !fe && !s->terminating &&
+	    (s->had_frontend || os_now_mono_ns() - s->start_mono > ASK_GRACE_NS)) {
+		s->awaiting_id = RILL_STATUS_NONE;
+		s->stop_queueing = 1;
+		status_message(s->w, RILL_MSG_INFO, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1,
+			       "No interactive frontend is left to decide about the failure: quitting", NULL);
+	}
+	if (s->stop_queueing)
+		flags |= RILL_SESSION_QUITTING;
+	if (s->awaiting_id != RILL_STATUS_NONE)
+		flags |= RILL_SESSION_AWAITING;
+	status_session_control(s->w, flags, s->awaiting_id, map[s->sp->on_error], fe);
+}
+
 static int maybe_commit(struct sched *s, int force, struct error *err)
 {
 	int64_t now = os_now_mono_ns();
-	if (!force && now - s->last_commit < 10000000)
+	if (!force && now - s->last_commit < COMMIT_INTERVAL_NS)
 		return 0;
 	s->last_commit = now;
 	return status_commit(s->w, err);
@@ -558,7 +721,10 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 	s.cas = cas;
 	s.w = w;
 	s.sp = sp;
+	s.next_job = sp->first_job_id;
 	s.ntasks = n;
+	s.awaiting_id = RILL_STATUS_NONE;
+	s.start_mono = os_now_mono_ns();
 	s.tasks = xcalloc(n ? n : 1, sizeof(*s.tasks));
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
 		return error_set(err, "cannot create a pipe: %s", strerror(errno));
@@ -597,8 +763,8 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 		goto out;
 
 	for (;;) {
-		size_t np = 0;
-		int timeout, pending = 0;
+		size_t np = 0, nctl;
+		int timeout, queued = 0;
 		if (got_term && !s.terminating) {
 			s.terminating = 1;
 			res->terminated = 1;
@@ -612,24 +778,32 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 				kill(-s.jobs[i]->pid, SIGKILL);
 			killed = 1;
 		}
+		send_control(&s);
 		if (schedule(&s, err))
 			goto out;
-		if (!s.njobs)
+		for (i = 0; i < s.ntasks && !queued; i++)
+			queued = s.tasks[i].state == T_QUEUED;
+		/* done when nothing runs, unless a decision or a resume may let queued work start */
+		if (!s.njobs && s.awaiting_id == RILL_STATUS_NONE &&
+		    !(s.suspended && queued && !s.stop_queueing && !s.terminating))
 			break;
-		for (i = 0; i < s.ntasks && !pending; i++)
-			pending = s.tasks[i].state == T_QUEUED;
-		(void)pending;
-		GROW(pfds, pcap, s.njobs + 1);
+		GROW(pfds, pcap, s.njobs + 1 + CONTROL_POLLFDS);
 		pfds[np].fd = sig_pipe[0];
 		pfds[np++].events = POLLIN;
 		for (i = 0; i < s.njobs; i++) {
 			pfds[np].fd = s.jobs[i]->fd;   /* -1 is ignored by poll */
 			pfds[np++].events = POLLIN;
 		}
+		nctl = control_pollfds(sp->control, pfds + np, CONTROL_POLLFDS);
 		if (maybe_commit(&s, 0, err))
 			goto out;
+		/* buffered changes wait at most until the commit throttle lets them through */
 		timeout = 100;
-		if (poll(pfds, np, timeout) < 0 && errno != EINTR) {
+		if (status_pending(s.w))
+			timeout = (int)((s.last_commit + COMMIT_INTERVAL_NS - os_now_mono_ns()) / 1000000) + 1;
+		if (timeout < 1)
+			timeout = 1;
+		if (poll(pfds, np + nctl, timeout) < 0 && errno != EINTR) {
 			error_set(err, "poll: %s", strerror(errno));
 			goto out;
 		}
@@ -641,6 +815,7 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 		for (i = 0; i < s.njobs; i++)
 			if (s.jobs[i]->fd >= 0 && (pfds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
 				read_reports(&s, s.jobs[i]);
+		control_handle(sp->control, pfds + np, nctl, on_request, &s);
 		reap(&s);
 		if (os_now_mono_ns() - s.last_lines > 100000000) {
 			s.last_lines = os_now_mono_ns();
@@ -648,12 +823,16 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 				update_last_line(&s, s.jobs[i]);
 		}
 	}
+	resume_jobs(&s);
+	s.awaiting_id = RILL_STATUS_NONE;
+	send_control(&s);
 	/* whatever is still queued could not run: a dependency failed, or we stopped */
 	for (i = 0; i < s.ntasks; i++)
 		if (s.tasks[i].state == T_QUEUED)
 			set_state(&s, &s.tasks[i], RILL_ELEMENT_SKIPPED);
 	send_queues(&s);
 	res->failed = s.nfailed;
+	res->next_job_id = s.next_job;
 	res->terminated = res->terminated || s.terminating;
 	rc = maybe_commit(&s, 1, err);
 out:

@@ -7,22 +7,29 @@
 #define RILL_SCHEDULER_H
 
 #include "cas.h"
+#include "control.h"
 #include "project.h"
 #include "status.h"
 
-enum on_error { ON_ERROR_QUIT = 0, ON_ERROR_CONTINUE, ON_ERROR_TERMINATE };
+/* ASK: a failure waits for a decision from an interactive frontend on the control socket
+ * (continue, quit, terminate, retry); with none connected it is QUIT. */
+enum on_error { ON_ERROR_QUIT = 0, ON_ERROR_CONTINUE, ON_ERROR_TERMINATE, ON_ERROR_ASK };
 
 struct sched_params {
 	int track, fetch, build;        /* which queues run */
+	const unsigned char *track_mask; /* with track: 1 for the plan positions to track (NULL: all) */
+	uint32_t first_job_id;          /* job ids start here (a second run in the same session) */
 	int fetchers, builders;         /* job limits (DOWNLOAD and PROCESS resources) */
 	int retries;                    /* extra attempts of failed fetch and track jobs */
 	enum on_error on_error;
 	const char *log_dir;            /* <logdir>/<project>/<element>/<key>-<action>.<pid>.log */
+	struct control *control;        /* requests from frontends, or NULL */
 };
 
 struct sched_result {
 	unsigned failed;                /* elements that failed */
 	int terminated;                 /* SIGTERM/SIGINT/SIGHUP ended the session */
+	uint32_t next_job_id;           /* the first job id a later run may use */
 };
 
 /* Run the queues over plan (elements in build order, all resolved with keys). Tracked refs

@@ -43,7 +43,7 @@ struct st_job {
 	char *action, *log_path, *last_line;
 	uint32_t element_id, result;
 	pid_t pid;
-	int64_t start_ns, end_ns;
+	int64_t start_ns, end_ns, paused_ns;
 	bool known, dirty;
 };
 
@@ -229,9 +229,62 @@ void status_session_state(struct status_writer *w, enum rill_session_state state
 	w->pending = true;
 }
 
+void status_session_project(struct status_writer *w, const char *name)
+{
+	set_str(&w->project, name ? name : "");
+	w->pending = true;
+}
+
 void status_session_error(struct status_writer *w, const char *text)
 {
 	set_str(&w->error, text ? text : "");
+	w->pending = true;
+}
+
+void status_session_control(struct status_writer *w, uint32_t flags, uint32_t awaiting_job,
+			    enum rill_on_error on_error, unsigned frontends)
+{
+	flags = (flags & ~RILL_SESSION_SUSPENDED) | (w->ses.flags & RILL_SESSION_SUSPENDED);
+	if (w->ses.flags == flags && w->ses.awaiting_job == awaiting_job &&
+	    w->ses.on_error == (uint32_t)on_error && w->ses.frontends == frontends)
+		return;
+	w->ses.flags = flags;
+	w->ses.awaiting_job = awaiting_job;
+	w->ses.on_error = on_error;
+	w->ses.frontends = frontends;
+	w->pending = true;
+}
+
+void status_request_done(struct status_writer *w)
+{
+	w->ses.requests++;
+	w->pending = true;
+}
+
+void status_suspend(struct status_writer *w)
+{
+	if (w->ses.flags & RILL_SESSION_SUSPENDED)
+		return;
+	w->ses.flags |= RILL_SESSION_SUSPENDED;
+	w->ses.suspended_ns = os_now_real_ns();
+	w->pending = true;
+}
+
+void status_resume(struct status_writer *w)
+{
+	int64_t now = os_now_real_ns(), since = w->ses.suspended_ns;
+	if (!(w->ses.flags & RILL_SESSION_SUSPENDED))
+		return;
+	w->ses.flags &= ~RILL_SESSION_SUSPENDED;
+	w->ses.paused_ns += now - since;
+	w->ses.suspended_ns = 0;
+	for (uint32_t id = 0; id < w->njob; id++) {
+		struct st_job *j = &w->job[id];
+		if (!j->known || j->result != RILL_JOB_RUNNING)
+			continue;
+		j->paused_ns += now - (j->start_ns > since ? j->start_ns : since);
+		job_dirty(w, id);
+	}
 	w->pending = true;
 }
 
@@ -282,6 +335,7 @@ void status_job_start(struct status_writer *w, uint32_t job_id, const char *acti
 	j->result = RILL_JOB_RUNNING;
 	j->start_ns = os_now_real_ns();
 	j->end_ns = 0;
+	j->paused_ns = 0;
 	w->ses.jobs_running++;
 	job_dirty(w, job_id);
 	if (element_id < w->nel && w->el[element_id].known) {
@@ -477,6 +531,7 @@ static int write_job(struct status_writer *w, MDB_txn *txn, uint32_t id)
 	r.result = j->result;
 	r.start_ns = j->start_ns;
 	r.end_ns = j->end_ns;
+	r.paused_ns = j->paused_ns;
 	struct buf *b = &w->scratch;
 	buf_reset(b);
 	buf_add(b, &r, sizeof(r));
@@ -645,6 +700,7 @@ static void batch_done(struct status_writer *w, const struct rill_status_rec_ses
 	w->reset_pending = w->wipe_all = w->pending = false;
 }
 
+
 int status_commit(struct status_writer *w, struct error *err)
 {
 	int64_t mono = os_now_mono_ns();
@@ -676,6 +732,11 @@ int status_commit(struct status_writer *w, struct error *err)
 	batch_done(w, &ses);
 	w->last_commit_mono = mono;
 	return 0;
+}
+
+int status_pending(const struct status_writer *w)
+{
+	return w->pending;
 }
 
 /* ---- Opening and closing ------------------------------------------------------------------- */

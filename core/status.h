@@ -35,8 +35,21 @@ uint64_t status_session_id(const struct status_writer *w);
 /* Buffered changes; none of these fail (out of memory is fatal). Ids are dense, chosen by the
  * caller. Strings are copied. */
 void status_session_state(struct status_writer *w, enum rill_session_state state);
+/* The project's name, once it is loaded. */
+void status_session_project(struct status_writer *w, const char *name);
 /* The error that ended the session (load error, ...), shown by every reader. */
 void status_session_error(struct status_writer *w, const char *text);
+/* Control state: session flags (QUITTING, AWAITING; SUSPENDED is kept by status_suspend and
+ * status_resume), the failed job awaiting a decision (RILL_STATUS_NONE), the on-error policy and
+ * the number of interactive frontends connected. */
+void status_session_control(struct status_writer *w, uint32_t flags, uint32_t awaiting_job,
+			    enum rill_on_error on_error, unsigned frontends);
+/* Count one control request acted on. */
+void status_request_done(struct status_writer *w);
+/* Every job is stopped / continued: the pause is left out of the session's and the running
+ * jobs' elapsed times (paused_ns). */
+void status_suspend(struct status_writer *w);
+void status_resume(struct status_writer *w);
 /* The element's current state; name or key NULL keeps the value given before. The last call per
  * element before a commit wins. */
 void status_element(struct status_writer *w, uint32_t id, const char *name, const char *key,
@@ -58,6 +71,10 @@ void status_message(struct status_writer *w, enum rill_message_type type, uint32
  * heartbeat). Grows the map on MDB_MAP_FULL. Runs mdb_reader_check every few seconds.
  * Returns 0, or -1 with err. */
 int status_commit(struct status_writer *w, struct error *err);
+
+/* 1 when changes are buffered that no commit has written yet (the scheduler then wakes up in
+ * time to commit them: readers must see a change within 50 ms). */
+int status_pending(const struct status_writer *w);
 
 /* Commit what is buffered, sync, release the lock and close. */
 void status_close(struct status_writer *w);

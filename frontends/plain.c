@@ -1,6 +1,7 @@
-/* plain — plain-log rendering of the status table (no escape codes, one line per event).
+/* plain — plain-log rendering of the status table: no escape codes, one line per event, a
+ * heartbeat line when nothing happened for a while, then the summary.
  * SPDX-License-Identifier: Apache-2.0 */
-#include "plain.h"
+#include "frontend.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,177 +11,139 @@
 #include <time.h>
 #include <unistd.h>
 
-struct keys {
-	char (*key)[9];
-	size_t n;
+#include "view.h"
+
+struct plain {
+	struct view v;
+	struct obuf out;
+	FILE *file;
+	int64_t last_print;     /* monotonic-ish realtime of the last line printed */
 };
-
-struct view {
-	FILE *out;
-	struct keys keys;
-	uint64_t last_seq;
-	struct rill_status_session ses;
-	char failures[1 << 15];        /* "Failure Summary" text */
-	size_t flen;
-};
-
-static int take_element(void *ctx, const struct rill_status_element *e)
-{
-	struct view *v = ctx;
-	if (e->id >= v->keys.n) {
-		size_t n = e->id + 64;
-		v->keys.key = realloc(v->keys.key, n * sizeof(*v->keys.key));
-		if (!v->keys.key)
-			abort();
-		memset(v->keys.key + v->keys.n, 0, (n - v->keys.n) * sizeof(*v->keys.key));
-		v->keys.n = n;
-	}
-	snprintf(v->keys.key[e->id], sizeof(v->keys.key[e->id]), "%.8s", e->key);
-	return 0;
-}
-
-static void fmt_elapsed(char *b, size_t n, int64_t ns)
-{
-	if (ns < 0) {
-		snprintf(b, n, "--:--:--");
-	} else {
-		long s = (long)(ns / 1000000000);
-		snprintf(b, n, "%02ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-	}
-}
 
 static int print_message(void *ctx, const struct rill_status_message *m)
 {
-	struct view *v = ctx;
-	char el[16], col[600];
-	const char *key = "";
-	const char *p;
-	v->last_seq = m->seq;
-	fmt_elapsed(el, sizeof(el), m->elapsed_ns);
-	if (m->element_id != RILL_STATUS_NONE && m->element_id < v->keys.n)
-		key = v->keys.key[m->element_id];
-	if (m->element_id != RILL_STATUS_NONE)
-		snprintf(col, sizeof(col), "%5s:%-30s", m->action[0] ? m->action : "", m->element_name);
-	else
-		col[0] = '\0';
-	fprintf(v->out, "[%s][%s][%s] %-7s %s\n", el, key, col, rill_message_type_name(m->type), m->text);
-	if (m->detail_len) {
-		fputc('\n', v->out);
-		for (p = m->detail; *p;) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p) : strlen(p);
-			fprintf(v->out, "    %.*s\n", (int)len, p);
-			p += len + (nl ? 1 : 0);
-		}
-		fputc('\n', v->out);
-	}
-	if (m->type == RILL_MSG_FAILURE && v->flen < sizeof(v->failures) - 1) {
-		int w = snprintf(v->failures + v->flen, sizeof(v->failures) - v->flen, "  %s:\n    %s %s\n",
-				 m->element_name[0] ? m->element_name : "(session)", m->action, m->text);
-		if (w > 0)
-			v->flen += (size_t)w < sizeof(v->failures) - v->flen ? (size_t)w : sizeof(v->failures) - v->flen - 1;
-	}
+	struct plain *p = ctx;
+	view_message(&p->v, &p->out, m);
 	return 0;
 }
 
-static int print_queue(void *ctx, const struct rill_status_queue *q)
+/* New messages (keys first when elements appeared), then the session. */
+static int refresh(struct rill_status *st, struct plain *p)
 {
-	struct view *v = ctx;
-	char name[64];
-	snprintf(name, sizeof(name), "%c%s Queue:", q->action[0] ? q->action[0] - 32 : ' ',
-		 q->action[0] ? q->action + 1 : "");
-	fprintf(v->out, "  %-14s processed %u, skipped %u, failed %u\n", name, q->processed, q->skipped,
-		q->failed);
-	return 0;
-}
-
-static int print_running(void *ctx, const struct rill_status_job *j)
-{
-	struct view *v = ctx;
-	if (j->result == RILL_JOB_RUNNING)
-		fprintf(v->out, "    %s:%s (pid %d), log %s\n", j->action, j->element_name, (int)j->pid, j->log_path);
-	return 0;
-}
-
-/* Read what changed: element keys, new messages, the session. */
-static int refresh(struct rill_status *st, struct view *v)
-{
-	struct rill_status_visitor vis = {0};
 	uint64_t gap = 0;
-	vis.element = take_element;
-	if (rill_status_read(st, &vis, v))
+	uint32_t total = p->v.ses.elements_total;
+	if (rill_status_session(st, &p->v.ses))
 		return -1;
-	if (rill_status_messages(st, v->last_seq, &gap, print_message, v))
+	if (p->v.ses.elements_total != total && view_load_keys(&p->v, st))
+		return -1;
+	if (rill_status_messages(st, p->v.last_seq, &gap, print_message, p))
 		return -1;
 	if (gap)
-		fprintf(v->out, "[--:--:--][][] WARNING %llu messages were missed (the reader fell behind)\n",
-			(unsigned long long)gap);
-	fflush(v->out);
-	return rill_status_session(st, &v->ses);
-}
-
-static void summary(struct rill_status *st, struct view *v)
-{
-	const struct rill_status_session *s = &v->ses;
-	char el[16];
-	const char *what = s->command[0] ? s->command : "Build";
-	char cmd[64];
-	snprintf(cmd, sizeof(cmd), "%c%s", what[0] >= 'a' && what[0] <= 'z' ? what[0] - 32 : what[0], what + 1);
-	if (v->flen) {
-		fprintf(v->out, "\nFailure Summary\n%s", v->failures);
+		obuf_printf(&p->out, "[--:--:--][][] WARNING %llu messages were missed (the reader fell behind)\n",
+			    (unsigned long long)gap);
+	if (p->out.len) {
+		fwrite(p->out.data, 1, p->out.len, p->file);
+		fflush(p->file);
+		p->out.len = 0;
+		p->last_print = rill_status_now();
 	}
-	fprintf(v->out, "\nPipeline Summary\n");
-	fprintf(v->out, "  Total:         %u\n", s->elements_total);
-	rill_status_queues(st, print_queue, v);
-	fmt_elapsed(el, sizeof(el), s->end_ns && s->start_ns ? s->end_ns - s->start_ns : -1);
-	fprintf(v->out, "\n[%s][][] %-7s %s\n", el, s->state == RILL_SESSION_SUCCESS ? "SUCCESS" : "FAILURE", cmd);
-	fflush(v->out);
+	return 0;
 }
 
-int plain_follow(struct rill_status *st, FILE *out, pid_t backend, volatile int *interrupted)
+struct running {
+	struct obuf *out;
+	unsigned n;
+};
+
+static int heartbeat_job(void *ctx, const struct rill_status_job *j)
 {
-	struct view *v = calloc(1, sizeof(*v));
+	struct running *r = ctx;
+	if (j->result != RILL_JOB_RUNNING)
+		return 0;
+	if (r->n < 3)
+		obuf_printf(r->out, "%s%s:%s", r->n ? ", " : " (", j->action, j->element_name);
+	r->n++;
+	return 0;
+}
+
+/* "still running" line for CI systems that kill quiet jobs. */
+static void heartbeat(struct rill_status *st, struct plain *p)
+{
+	const struct rill_status_session *s = &p->v.ses;
+	struct running r = {&p->out, 0};
+	char el[16];
+	view_elapsed(el, sizeof(el), rill_status_session_elapsed(s, rill_status_now()));
+	obuf_printf(&p->out, "[%s][][] STATUS  Still %s: %u of %u elements done, %u running", el,
+		    s->command[0] ? "working" : "running",
+		    s->element_states[RILL_ELEMENT_CACHED] + s->element_states[RILL_ELEMENT_FAILED] +
+			    s->element_states[RILL_ELEMENT_SKIPPED],
+		    s->elements_total, s->jobs_running);
+	rill_status_jobs(st, heartbeat_job, &r);
+	obuf_printf(&p->out, "%s%s\n", r.n > 3 ? ", ..." : "", r.n ? ")" : "");
+	fwrite(p->out.data, 1, p->out.len, p->file);
+	fflush(p->file);
+	p->out.len = 0;
+	p->last_print = rill_status_now();
+}
+
+void frontend_terminate(const struct follow_opts *o, pid_t pid)
+{
+	if (rill_control(o->dir, "terminate", NULL, 0, 2000) < 0 && pid > 0)
+		kill(pid, SIGTERM);
+}
+
+int plain_follow(struct rill_status *st, FILE *out, const struct follow_opts *o)
+{
+	struct plain *p = calloc(1, sizeof(*p));
 	int asked = 0, rc = 1, exited = 0;
 	struct timespec tick = {0, 20 * 1000 * 1000};
-	if (!v)
+	if (!p)
 		abort();
-	v->out = out;
-	rill_status_session(st, &v->ses);
-	/* this session's messages only, never an earlier session's */
-	v->last_seq = v->ses.session_seq ? v->ses.session_seq - 1 : v->ses.last_seq;
+	p->file = out;
+	if (view_init(&p->v, st, !o->attached))
+		goto out;
+	p->last_print = rill_status_now();
 	for (;;) {
-		if (*interrupted && !asked && backend > 0) {
-			kill(backend, SIGTERM);
+		if ((frontend_sig.intr || frontend_sig.term) && !asked) {
+			frontend_terminate(o, p->v.ses.backend_pid);
 			asked = 1;
 		}
-		if (rill_status_changed(st) && refresh(st, v))
+		if (frontend_sig.hup) {
+			rc = 0;         /* detached: the build goes on */
+			frontend_detached = 1;
+			goto out;
+		}
+		if (rill_status_changed(st) && refresh(st, p))
 			break;
-		if (rill_session_state_is_final(v->ses.state))
+		if (rill_session_state_is_final(p->v.ses.state))
 			break;
-		if (backend > 0 && !exited) {
+		if (o->backend > 0 && !exited) {
 			int ws;
-			if (waitpid(backend, &ws, WNOHANG) == backend)
+			if (waitpid(o->backend, &ws, WNOHANG) == o->backend)
 				exited = 1;
 		}
-		if ((exited || (backend <= 0 && !rill_status_backend_alive(st))) && !rill_status_changed(st)) {
-			refresh(st, v);
-			if (rill_session_state_is_final(v->ses.state))
+		if ((exited || (o->backend <= 0 && !rill_status_backend_alive(st))) && !rill_status_changed(st)) {
+			refresh(st, p);
+			if (rill_session_state_is_final(p->v.ses.state))
 				break;
-			fprintf(out, "rill: the backend (pid %d) died while the %s was running; it was running:\n",
-				(int)v->ses.backend_pid, v->ses.command);
-			rill_status_jobs(st, print_running, v);
-			free(v->keys.key);
-			free(v);
-			return 1;
+			view_dead(&p->v, st, &p->out);
+			frontend_detached = 1;
+			fwrite(p->out.data, 1, p->out.len, out);
+			goto out;
 		}
+		if (o->heartbeat_s > 0 && rill_status_now() - p->last_print >= (int64_t)o->heartbeat_s * 1000000000)
+			heartbeat(st, p);
 		nanosleep(&tick, NULL);
 	}
-	refresh(st, v);
-	if (v->ses.error[0])
-		fprintf(out, "rill: %s\n", v->ses.error);
-	summary(st, v);
-	rc = v->ses.state == RILL_SESSION_SUCCESS ? 0 : 1;
-	free(v->keys.key);
-	free(v);
+	refresh(st, p);
+	view_summary(&p->v, st, &p->out);
+	fwrite(p->out.data, 1, p->out.len, out);
+	fflush(out);
+	rc = p->v.ses.state == RILL_SESSION_SUCCESS ? 0 : 1;
+out:
+	fflush(out);
+	view_release(&p->v);
+	obuf_release(&p->out);
+	free(p);
 	return rc;
 }

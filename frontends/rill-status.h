@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 /* Readers refuse a table whose schema version differs from the one they were built with. */
-#define RILL_STATUS_SCHEMA_VERSION 1
+#define RILL_STATUS_SCHEMA_VERSION 2
 #define RILL_STATUS_MAGIC 0x534c4952u        /* "RILS" in the "schema" record */
 #define RILL_STATUS_NONE 0xffffffffu          /* no element / no job */
 
@@ -24,6 +24,15 @@ enum rill_message_type { RILL_MSG_DEBUG = 1, RILL_MSG_STATUS, RILL_MSG_INFO, RIL
 	RILL_MSG_ERROR, RILL_MSG_BUG, RILL_MSG_LOG, RILL_MSG_START, RILL_MSG_SUCCESS, RILL_MSG_FAILURE,
 	RILL_MSG_SKIPPED };
 #define RILL_ELEMENT_STATE_COUNT (RILL_ELEMENT_SKIPPED + 1)    /* size of arrays indexed by state */
+
+/* Session flags (schema 2). */
+#define RILL_SESSION_QUITTING 0x1u      /* finishing the running jobs, starting no more */
+#define RILL_SESSION_SUSPENDED 0x2u     /* every job is stopped until a frontend resumes them */
+#define RILL_SESSION_AWAITING 0x4u      /* a failure waits for a decision (see awaiting_job) */
+/* What the backend does when a job fails. ASK: wait for a decision from an interactive frontend
+ * (continue, quit, terminate or retry), or quit when none is attached. */
+enum rill_on_error { RILL_ON_ERROR_QUIT = 1, RILL_ON_ERROR_CONTINUE, RILL_ON_ERROR_TERMINATE,
+	RILL_ON_ERROR_ASK };
 
 /* Names for display: "running", "no reference", "ok", "WARNING", ...; "unknown" when out of range.
  * The strings are static. */
@@ -62,6 +71,13 @@ struct rill_status_session {
 	uint64_t session_seq;           /* the seq this session's first message gets (earlier ones
 					 * belong to earlier sessions) */
 	uint64_t generation;            /* +1 per committed write transaction */
+	uint32_t flags;                 /* RILL_SESSION_QUITTING | SUSPENDED | AWAITING */
+	uint32_t awaiting_job;          /* the failed job waiting for a decision, or RILL_STATUS_NONE */
+	enum rill_on_error on_error;
+	uint32_t frontends;             /* interactive frontends connected to the control socket */
+	int64_t paused_ns;              /* time spent suspended by pauses that have ended */
+	int64_t suspended_ns;           /* when the current suspension began; 0 when not suspended */
+	uint64_t requests;              /* control requests the backend acted on */
 	char command[RILL_STATUS_WORD_MAX];             /* "build", "fetch", "track", ... */
 	char project[RILL_STATUS_NAME_MAX];
 	char project_dir[RILL_STATUS_PATH_MAX];
@@ -88,6 +104,7 @@ struct rill_status_job {
 	enum rill_job_result result;    /* RILL_JOB_RUNNING until it ends */
 	int64_t start_ns;
 	int64_t end_ns;                 /* 0 while running */
+	int64_t paused_ns;              /* time this job spent suspended (ended pauses) */
 	char action[RILL_STATUS_WORD_MAX];
 	char element_name[RILL_STATUS_NAME_MAX];
 	char log_path[RILL_STATUS_PATH_MAX];
@@ -117,6 +134,13 @@ struct rill_status_message {
 	char detail[RILL_STATUS_DETAIL_MAX];
 };
 
+/* Elapsed times without the pauses (suspensions): of the session, and of one of its jobs, at
+ * now_ns (CLOCK_REALTIME nanoseconds, e.g. rill_status_now()). */
+int64_t rill_status_now(void);
+int64_t rill_status_session_elapsed(const struct rill_status_session *ses, int64_t now_ns);
+int64_t rill_status_job_elapsed(const struct rill_status_job *job, const struct rill_status_session *ses,
+				int64_t now_ns);
+
 /* ---- The reader library ---------------------------------------------------------------------
  * Use one handle per table per process, from one thread. Every read opens one read transaction,
  * copies out and ends it; nothing is held between calls. Callbacks run inside that transaction:
@@ -128,6 +152,13 @@ struct rill_status;
  * XDG_CACHE_HOME defaulting to $HOME/.cache. Returns 0, or -1 with errno (ENOENT: project_dir
  * does not exist; ENAMETOOLONG: out too small). */
 int rill_status_dir(const char *project_dir, char *out, size_t size);
+
+/* The project directory for dir (NULL: the current directory): dir or its nearest parent that
+ * holds a project.conf, as an absolute path without symlinks, into out (size bytes); the
+ * argument rill_status_dir wants when a reader starts from a file or directory in the project.
+ * Returns 0, or -1 with errno (ENOENT: no project.conf in dir or any parent, or dir does not
+ * exist; ENAMETOOLONG: out too small). */
+int rill_status_find_project(const char *dir, char *out, size_t size);
 
 /* Open the table in dir read-only. NULL when there is no table yet (no backend ever ran, or the
  * first one is still creating it), it cannot be opened, or its schema version differs; errbuf
@@ -186,6 +217,21 @@ int rill_status_read(struct rill_status *s, struct rill_status_visitor *v, void 
  * whose state is not final while this returns 0 means the backend died. */
 int rill_status_backend_alive(struct rill_status *s);
 
+/* ---- The control socket -----------------------------------------------------------------------
+ * <dir>/control.sock takes requests, one line each, and answers each with one line starting with
+ * "ok" or "error: ". Requests: "continue" (a failure awaiting a decision: go on), "quit" (finish
+ * running jobs, start no more), "terminate", "retry ELEMENT" (run the failed job again),
+ * "suspend", "resume" (stop and continue every job), "interactive" (this connection is an
+ * interactive frontend that can answer failures; the backend counts them while connected),
+ * "ping". The backend records every request it acts on as a message in the table.
+ * rill_control_open() connects (-1 with errno when no backend listens); rill_control_request()
+ * sends one request and waits up to timeout_ms for its answer, copied into reply (may be NULL):
+ * 0 when the answer is "ok...", 1 when it is an error, -1 when the connection failed. */
+int rill_control_open(const char *dir);
+int rill_control_request(int fd, const char *request, char *reply, size_t size, int timeout_ms);
+/* One request on a connection of its own. */
+int rill_control(const char *dir, const char *request, char *reply, size_t size, int timeout_ms);
+
 /* ---- On-disk layout (schema version 1) ------------------------------------------------------
  * For the writer and for readers in other languages; C frontends use the functions above.
  * Named databases (keys big-endian so that byte order is numeric order):
@@ -219,6 +265,9 @@ struct rill_status_rec_session {
 	uint64_t last_seq;
 	uint64_t session_seq;
 	uint64_t generation;
+	int64_t paused_ns;
+	int64_t suspended_ns;
+	uint64_t requests;
 	int32_t backend_pid;
 	uint32_t state;
 	uint32_t elements_total;
@@ -226,6 +275,10 @@ struct rill_status_rec_session {
 	uint32_t elements_failed;
 	uint32_t jobs_running;
 	uint32_t element_states[RILL_ELEMENT_STATE_COUNT];
+	uint32_t flags;
+	uint32_t awaiting_job;
+	uint32_t on_error;
+	uint32_t frontends;
 	uint32_t reserved;
 };
 
@@ -251,6 +304,7 @@ struct rill_status_rec_job {
 	uint32_t result;
 	int64_t start_ns;
 	int64_t end_ns;
+	int64_t paused_ns;
 };
 
 /* strings: action, complete_name */

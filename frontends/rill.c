@@ -1,6 +1,7 @@
 /* rill — the command users type. Pipeline commands (build, fetch, track) start rill-backend
- * in its own session, then render its status table with the plain-log frontend; every other
- * command runs in rill-backend, which this execs. Links only the status reader library.
+ * in its own session, then render its status table with the tty or plain-log frontend; attach
+ * and control talk to a running backend; `status` reads the table itself (status-cmd.c); every
+ * other command runs in rill-backend, which this execs. Links only the status reader library.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,15 +15,138 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "plain.h"
+#include "frontend.h"
 #include "rill-status.h"
+#include "status-cmd.h"
 
-static volatile int interrupted;
+struct frontend_signals frontend_sig;
+int frontend_detached;
 
-static void on_interrupt(int sig)
+static void on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	if (sig == SIGINT)
+		frontend_sig.intr = 1;
+	else if (sig == SIGTERM)
+		frontend_sig.term = 1;
+	else if (sig == SIGHUP)
+		frontend_sig.hup = 1;
+	else if (sig == SIGWINCH)
+		frontend_sig.winch = 1;
+	else if (sig == SIGTSTP)
+		frontend_sig.tstp = 1;
+}
+
+static void catch_signals(int tty)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;      /* no SA_RESTART: waits end early so the flags are seen */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
+	if (tty)
+		sigaction(SIGTSTP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* How the frontend shows a session, from the command line and the environment. */
+struct frontend_choice {
+	int tty;                        /* the tty frontend, else plain */
+	int detach;
+	int no_colors;
+	int heartbeat_s;
+	int redraw_rate;                /* tty: redraws per second at most */
+	int on_error_given;
+};
+
+/* Take the frontend's own options out of argv (they never reach the backend); *cmdi (may be
+ * NULL), the command's index in argv, follows. Returns 0, or 2 after printing a usage error. */
+static int frontend_options(const char *cmd, int *argc, char **argv, int *cmdi, struct frontend_choice *fc)
+{
+	const char *term = getenv("TERM"), *want = NULL;
+	int i, o = 0, new_cmdi = cmdi ? *cmdi : 0;
+	memset(fc, 0, sizeof(*fc));
+	fc->heartbeat_s = 30;
+	fc->redraw_rate = 10;
+	for (i = 0; i < *argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			while (i < *argc)
+				argv[o++] = argv[i++];
+			break;
+		}
+		if ((!strcmp(a, "--frontend") || !strcmp(a, "--heartbeat") || !strcmp(a, "--redraw-rate")) &&
+		    i + 1 < *argc) {
+			const char *v = argv[++i];
+			char *end;
+			if (!strcmp(a, "--frontend")) {
+				if (strcmp(v, "tty") && strcmp(v, "plain")) {
+					fprintf(stderr, "Usage: rill %s [OPTIONS] TARGETS...\n\nError: Invalid value for "
+						"'--frontend': '%s' is not one of 'tty', 'plain'.\n", cmd, v);
+					return 2;
+				}
+				want = v;
+			} else if (!strcmp(a, "--redraw-rate")) {
+				long n = strtol(v, &end, 10);
+				if (*end || end == v || n < 1 || n > 60) {
+					fprintf(stderr, "Usage: rill %s [OPTIONS] TARGETS...\n\nError: Invalid value for "
+						"'--redraw-rate': '%s' is not a number of redraws per second from 1 to 60.\n",
+						cmd, v);
+					return 2;
+				}
+				fc->redraw_rate = (int)n;
+			} else {
+				long n = strtol(v, &end, 10);
+				if (*end || end == v || n < 0 || n > 86400) {
+					fprintf(stderr, "Usage: rill %s [OPTIONS] TARGETS...\n\nError: Invalid value for "
+						"'--heartbeat': '%s' is not a number of seconds.\n", cmd, v);
+					return 2;
+				}
+				fc->heartbeat_s = (int)n;
+			}
+			continue;
+		}
+		if (!strcmp(a, "--detach"))
+			fc->detach = 1;
+		else if (!strcmp(a, "--no-colors"))
+			fc->no_colors = 1;
+		else {
+			if (!strcmp(a, "--on-error"))
+				fc->on_error_given = 1;
+			if (cmdi && i == *cmdi)
+				new_cmdi = o;
+			argv[o++] = argv[i];
+		}
+	}
+	if (cmdi)
+		*cmdi = new_cmdi;
+	*argc = o;
+	argv[o] = NULL;
+	if (want)
+		fc->tty = !strcmp(want, "tty");
+	else
+		fc->tty = isatty(2) && !(term && !strcmp(term, "dumb"));
+	if (getenv("NO_COLOR") && *getenv("NO_COLOR"))
+		fc->no_colors = 1;
+	return 0;
+}
+
+static int follow(struct rill_status *st, const char *sdir, pid_t backend, int attached,
+		  const struct frontend_choice *fc, const char *self)
+{
+	struct follow_opts o;
+	memset(&o, 0, sizeof(o));
+	o.dir = sdir;
+	o.backend = backend;
+	o.attached = attached;
+	o.heartbeat_s = fc->heartbeat_s;
+	o.frame_ns = 1000000000LL / fc->redraw_rate;
+	o.colors = fc->tty && !fc->no_colors;
+	o.interactive = fc->tty && isatty(0) && isatty(2);
+	o.self = self;
+	catch_signals(fc->tty);
+	return fc->tty ? tty_follow(st, &o) : plain_follow(st, stderr, &o);
 }
 
 static int backend_path(char *out, size_t size)
@@ -44,27 +168,6 @@ static int backend_path(char *out, size_t size)
 	*slash = '\0';
 	snprintf(out, size, "%s/rill-backend", exe);
 	return 0;
-}
-
-/* The project directory: dir (or the cwd) upwards to the first project.conf. */
-static int find_project(const char *dir, char *out, size_t size)
-{
-	char buf[PATH_MAX], *s;
-	struct stat st;
-	if (!realpath(dir ? dir : ".", buf))
-		return -1;
-	for (;;) {
-		char conf[PATH_MAX + 16];
-		snprintf(conf, sizeof(conf), "%s/project.conf", buf);
-		if (stat(conf, &st) == 0) {
-			snprintf(out, size, "%s", buf);
-			return 0;
-		}
-		s = strrchr(buf, '/');
-		if (!s || s == buf)
-			return -1;
-		*s = '\0';
-	}
 }
 
 static int mkdir_p(char *path)
@@ -107,35 +210,44 @@ static void print_file(const char *path, FILE *to)
 }
 
 /* Start the backend for a pipeline command and follow it. */
-static int run_pipeline(const char *backend, int argc, char **argv, const char *directory)
+static int run_pipeline(const char *backend, int argc, char **argv, int cmdi, const char *directory,
+			const char *self)
 {
+	struct frontend_choice fc;
 	char pdir[PATH_MAX], sdir[PATH_MAX], logpath[PATH_MAX + 32], sid[32], err[512];
 	char **args;
 	struct rill_status *st = NULL;
-	struct sigaction sa;
 	uint64_t id = random_id();
 	pid_t pid;
-	int i, ws, rc;
-	if (find_project(directory, pdir, sizeof(pdir)) || rill_status_dir(pdir, sdir, sizeof(sdir)) ||
+	int i, k, ws, rc;
+	const char *cmd = argv[cmdi];
+	if ((rc = frontend_options(cmd, &argc, argv, &cmdi, &fc)))
+		return rc;
+	if (rill_status_find_project(directory, pdir, sizeof(pdir)) || rill_status_dir(pdir, sdir, sizeof(sdir)) ||
 	    mkdir_p(sdir))
 		return -1;      /* let the backend report it */
 	snprintf(logpath, sizeof(logpath), "%s/backend.log", sdir);
 	snprintf(sid, sizeof(sid), "%llx", (unsigned long long)id);
-	args = calloc((size_t)argc + 6, sizeof(*args));
+	args = calloc((size_t)argc + 8, sizeof(*args));
 	if (!args)
 		abort();
-	for (i = 0; i < argc; i++)
+	/* ours go right after the command, so an option missing its argument at the end of the
+	 * user's line cannot take one of them */
+	for (i = 0; i <= cmdi; i++)
 		args[i] = argv[i];
 	args[0] = (char *)backend;
 	args[i++] = "--status-dir";
 	args[i++] = sdir;
 	args[i++] = "--session";
 	args[i++] = sid;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_interrupt;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	if (!fc.on_error_given && fc.tty && !fc.detach && isatty(0)) {
+		/* this interactive frontend decides (or another one attached then) */
+		args[i++] = "--on-error";
+		args[i++] = "ask";
+	}
+	for (k = cmdi + 1; k < argc; k++)
+		args[i++] = argv[k];
+	catch_signals(fc.tty);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -178,20 +290,191 @@ static int run_pipeline(const char *backend, int argc, char **argv, const char *
 			nanosleep(&t, NULL);
 		}
 	}
-	rc = plain_follow(st, stderr, pid, &interrupted);
+	if (fc.detach) {
+		printf("Started the %s in the background (backend pid %d).\n'rill attach' shows it, "
+		       "'rill status' summarizes it, its log: %s\n", cmd, (int)pid, logpath);
+		rill_status_close(st);
+		return 0;
+	}
+	rc = follow(st, sdir, pid, 0, &fc, self);
 	rill_status_close(st);
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
+	/* a finished session's backend is closing its caches: wait, so that the next command does
+	 * not find them busy; a detached frontend leaves the backend running */
+	if (!frontend_detached)
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
 	return rc;
+}
+
+static const char usage_attach[] =
+	"Usage: rill attach [OPTIONS]\n"
+	"\n"
+	"  Show the build running in this project (started elsewhere, or with 'rill build --detach')\n"
+	"  with the tty frontend, or the plain one when stderr is not a terminal. Several frontends\n"
+	"  may watch one build; detaching (press d, close the terminal, or kill this process) never\n"
+	"  stops it. An interactive terminal is offered the choices when a job fails.\n"
+	"\n"
+	"Options:\n"
+	"  --frontend [tty|plain]  How to show the build\n"
+	"  --no-colors             No colors (also: NO_COLOR set)\n"
+	"  --heartbeat SECONDS     plain frontend: a line after this many quiet seconds (default 30)\n"
+	"  --redraw-rate N         tty frontend: at most N redraws per second (default 10)\n"
+	"  -h, --help              Show this message and exit\n";
+
+static const char usage_control[] =
+	"Usage: rill control REQUEST [ELEMENT]\n"
+	"\n"
+	"  Send a request to the build running in this project and print the answer.\n"
+	"\n"
+	"Requests:\n"
+	"  continue        A failed job waits for a decision: go on with the other jobs\n"
+	"  quit            Finish the running jobs, start no more\n"
+	"  terminate       Stop every running job and end the build\n"
+	"  retry ELEMENT   Run the failed job of ELEMENT again\n"
+	"  suspend         Stop every running job until 'resume'\n"
+	"  resume          Continue the jobs stopped by 'suspend'\n"
+	"  ping            Check that the backend answers\n"
+	"\n"
+	"  Exit status: 0 done, 1 refused or no build running, 2 usage error.\n";
+
+/* The status table of the project around directory, open; NULL after printing why. */
+static struct rill_status *open_project_table(const char *directory, char *sdir, size_t size)
+{
+	char pdir[PATH_MAX], err[512];
+	struct rill_status *st;
+	if (rill_status_find_project(directory, pdir, sizeof(pdir))) {
+		fprintf(stderr, "rill: no project.conf found in '%s' or any directory above it\n",
+			directory ? directory : ".");
+		return NULL;
+	}
+	if (rill_status_dir(pdir, sdir, size)) {
+		fprintf(stderr, "rill: cannot derive the status table directory: %s\n", strerror(errno));
+		return NULL;
+	}
+	st = rill_status_open(sdir, err, sizeof(err));
+	if (!st)
+		fprintf(stderr, "rill: no build has run in %s yet (%s)\n", pdir, err);
+	return st;
+}
+
+static void print_time(FILE *f, int64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+	char b[64];
+	localtime_r(&t, &tm);
+	strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S", &tm);
+	fputs(b, f);
+}
+
+static int print_dead_job(void *ctx, const struct rill_status_job *j)
+{
+	(void)ctx;
+	if (j->result == RILL_JOB_RUNNING)
+		fprintf(stderr, "    %s:%s (pid %d), log %s\n", j->action, j->element_name, (int)j->pid, j->log_path);
+	return 0;
+}
+
+static int cmd_attach(int argc, char **argv, const char *directory, const char *self)
+{
+	struct frontend_choice fc;
+	struct rill_status_session ses;
+	struct rill_status *st;
+	char sdir[PATH_MAX];
+	int i, rc;
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage_attach, stdout);
+			return 0;
+		}
+	if ((rc = frontend_options("attach", &argc, argv, NULL, &fc)))
+		return rc;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-C") || !strcmp(argv[i], "--directory")) {
+			i++;
+		} else if (strcmp(argv[i], "attach")) {
+			fprintf(stderr, "Usage: rill attach [OPTIONS]\n\nError: unexpected argument '%s'.\n", argv[i]);
+			return 2;
+		}
+	}
+	st = open_project_table(directory, sdir, sizeof(sdir));
+	if (!st)
+		return 1;
+	if (rill_status_session(st, &ses)) {
+		fprintf(stderr, "rill: cannot read the status table: %s\n", rill_status_error(st));
+		rill_status_close(st);
+		return 1;
+	}
+	if (rill_session_state_is_final(ses.state) || !rill_status_backend_alive(st)) {
+		if (rill_session_state_is_final(ses.state)) {
+			fprintf(stderr, "rill: no build is running in %s; the last one (%s %s) ended at ",
+				ses.project_dir, ses.command, ses.targets);
+			print_time(stderr, ses.end_ns);
+			fprintf(stderr, ": %s\n", rill_session_state_name(ses.state));
+		} else {
+			fprintf(stderr, "rill: the backend (pid %d) of the %s of %s died; it was running:\n",
+				(int)ses.backend_pid, ses.command, ses.targets);
+			rill_status_jobs(st, print_dead_job, NULL);
+			if (!ses.jobs_running)
+				fprintf(stderr, "    no job\n");
+		}
+		rill_status_close(st);
+		return 1;
+	}
+	rc = follow(st, sdir, 0, 1, &fc, self);
+	rill_status_close(st);
+	return rc;
+}
+
+static int cmd_control(int argc, char **argv, int cmd, const char *directory)
+{
+	char sdir[PATH_MAX], pdir[PATH_MAX], req[1024] = "", reply[1024];
+	int i, rc;
+	size_t len = 0;
+	for (i = cmd + 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage_control, stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "-C") || !strcmp(argv[i], "--directory")) {
+			i++;
+			continue;
+		}
+		len += (size_t)snprintf(req + len, sizeof(req) - len, "%s%s", len ? " " : "", argv[i]);
+		if (len >= sizeof(req) - 1) {
+			fprintf(stderr, "Usage: rill control REQUEST [ELEMENT]\n\nError: request too long.\n");
+			return 2;
+		}
+	}
+	if (!len) {
+		fprintf(stderr, "Usage: rill control REQUEST [ELEMENT]\n\nError: Missing argument 'REQUEST'.\n");
+		return 2;
+	}
+	if (rill_status_find_project(directory, pdir, sizeof(pdir)) || rill_status_dir(pdir, sdir, sizeof(sdir))) {
+		fprintf(stderr, "rill: no project.conf found in '%s' or any directory above it\n",
+			directory ? directory : ".");
+		return 1;
+	}
+	rc = rill_control(sdir, req, reply, sizeof(reply), 5000);
+	if (rc < 0) {
+		fprintf(stderr, "rill: no build is running in %s\n", pdir);
+		return 1;
+	}
+	fprintf(rc ? stderr : stdout, "%s\n", reply);
+	return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-	char backend[PATH_MAX + 16];
+	char backend[PATH_MAX + 16], self[PATH_MAX];
 	const char *directory = NULL;
 	int i, cmd = 0, help = 0, rc;
 	if (backend_path(backend, sizeof(backend)))
 		return 1;
+	{
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[n > 0 ? n : 0] = '\0';
+	}
 	/* find the command after the global options, and -C wherever it is */
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -199,16 +482,22 @@ int main(int argc, char **argv)
 			directory = argv[++i];
 		else if ((!strcmp(a, "-o") || !strcmp(a, "--option")) && i + 2 < argc && !cmd)
 			i += 2;
-		else if (!strcmp(a, "--max-jobs") && i + 1 < argc && !cmd)
+		else if ((!strcmp(a, "--max-jobs") || !strcmp(a, "--default-mirror")) && i + 1 < argc && !cmd)
 			i++;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
 			help = 1;
 		else if (!cmd && a[0] != '-')
 			cmd = i;
 	}
+	if (cmd && !strcmp(argv[cmd], "attach"))
+		return cmd_attach(argc, argv, directory, self);
+	if (cmd && !strcmp(argv[cmd], "control"))
+		return cmd_control(argc, argv, cmd, directory);
+	if (cmd && !strcmp(argv[cmd], "status"))
+		return status_command(argc - cmd, argv + cmd, directory, help);
 	if (cmd && !help && (!strcmp(argv[cmd], "build") || !strcmp(argv[cmd], "fetch") ||
 			     !strcmp(argv[cmd], "track"))) {
-		rc = run_pipeline(backend, argc, argv, directory);
+		rc = run_pipeline(backend, argc, argv, cmd, directory, self);
 		if (rc >= 0)
 			return rc;
 	}

@@ -84,6 +84,40 @@ int rill_session_state_is_final(enum rill_session_state state)
 	       state == RILL_SESSION_TERMINATED;
 }
 
+int64_t rill_status_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The end of a still-running interval: now, or the start of the current suspension. */
+static int64_t running_until(const struct rill_status_session *ses, int64_t now_ns)
+{
+	return ses && ses->suspended_ns && ses->suspended_ns < now_ns ? ses->suspended_ns : now_ns;
+}
+
+int64_t rill_status_session_elapsed(const struct rill_status_session *ses, int64_t now_ns)
+{
+	int64_t end;
+	if (!ses->start_ns)
+		return 0;
+	end = ses->end_ns ? ses->end_ns : running_until(ses, now_ns);
+	end -= ses->start_ns + ses->paused_ns;
+	return end > 0 ? end : 0;
+}
+
+int64_t rill_status_job_elapsed(const struct rill_status_job *job, const struct rill_status_session *ses,
+				int64_t now_ns)
+{
+	int64_t end;
+	if (!job->start_ns)
+		return 0;
+	end = job->end_ns ? job->end_ns : running_until(ses, now_ns);
+	end -= job->start_ns + job->paused_ns;
+	return end > 0 ? end : 0;
+}
+
 /* ---- Small helpers ------------------------------------------------------------------------- */
 
 static void fmt(char *buf, size_t size, const char *f, ...) __attribute__((format(printf, 3, 4)));
@@ -202,6 +236,13 @@ static int decode_session(const MDB_val *v, struct rill_status_session *o)
 	o->last_seq = h.last_seq;
 	o->session_seq = h.session_seq;
 	o->generation = h.generation;
+	o->flags = h.flags;
+	o->awaiting_job = h.awaiting_job;
+	o->on_error = (enum rill_on_error)h.on_error;
+	o->frontends = h.frontends;
+	o->paused_ns = h.paused_ns;
+	o->suspended_ns = h.suspended_ns;
+	o->requests = h.requests;
 	rec_str(&r, o->command, sizeof(o->command));
 	rec_str(&r, o->project, sizeof(o->project));
 	rec_str(&r, o->project_dir, sizeof(o->project_dir));
@@ -240,6 +281,7 @@ static int decode_job(const MDB_val *v, struct rill_status_job *o)
 	o->result = (enum rill_job_result)h.result;
 	o->start_ns = h.start_ns;
 	o->end_ns = h.end_ns;
+	o->paused_ns = h.paused_ns;
 	rec_str(&r, o->action, sizeof(o->action));
 	rec_str(&r, o->element_name, sizeof(o->element_name));
 	rec_str(&r, o->log_path, sizeof(o->log_path));
@@ -571,6 +613,32 @@ int rill_status_dir(const char *project_dir, char *out, size_t size)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	return 0;
+}
+
+int rill_status_find_project(const char *dir, char *out, size_t size)
+{
+	char buf[PATH_MAX], conf[PATH_MAX + 16];
+	struct stat st;
+	if (!realpath(dir ? dir : ".", buf))
+		return -1;
+	for (;;) {
+		char *slash;
+		snprintf(conf, sizeof(conf), "%s/project.conf", strcmp(buf, "/") ? buf : "");
+		if (stat(conf, &st) == 0 && S_ISREG(st.st_mode))
+			break;
+		slash = strrchr(buf, '/');
+		if (!slash || !strcmp(buf, "/")) {
+			errno = ENOENT;
+			return -1;
+		}
+		slash[slash == buf] = '\0';       /* "/a" -> "/", "/a/b" -> "/a" */
+	}
+	if (strlen(buf) >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(out, buf, strlen(buf) + 1);
 	return 0;
 }
 

@@ -21,7 +21,7 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx,
 	return 0;
 }
 
-/* Stage the sources in /input, copy input/<source> to output/<target>, collect /output. Nothing
+/* Stage the sources in /input, move input/<source> to output/<target>, collect /output. Nothing
  * runs in a sandbox. */
 static int assemble(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *config)
 {
@@ -47,7 +47,10 @@ static int assemble(const struct rill_host *host, struct rill_ctx *ctx, const st
 		rc = host->error(ctx, config, "Source directory '%s' does not exist in the sources", source);
 	} else {
 		host->status(ctx, "Importing %s to %s", source, target);
-		rc = host->copy_tree(ctx, from, to);
+		/* BuildStream moves the directory. The staged sources are this build's own files,
+		 * so a rename does it without copying them (a Debian sysroot: 20k files, seconds);
+		 * where it cannot (a non-empty target, a missing parent), they are copied. */
+		rc = rename(from, to) == 0 ? 0 : host->copy_tree(ctx, from, to);
 	}
 	free(from);
 	free(to);

@@ -34,4 +34,11 @@ if [ "$(printf '%s\n' "$OUT" | awk '{print $2}' | sort -u | wc -l)" -eq "$(awk '
 else
 	fail "default keys are rill's own (distinct per element, not bst's)" "$OUT"
 fi
+# a project with a junction (local source, options passed by the junction): projects/junction
+JP="$TOP/tests/e2e/projects/junction"
+"$RILL" -C "$JP" show --bst-keys --deps all --format "$fmt" t.bst sub.bst >"$TMP/out" 2>"$TMP/err"
+RC=$?
+OUT=$(cat "$TMP/out")
+ERR=$(cat "$TMP/err")
+expect_out "junction project: same keys, order and states as bst (subproject and junction elements)" "$(cat "$JP/expected.txt")"
 finish

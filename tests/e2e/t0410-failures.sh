@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 busybox_project bb
+mkdir -p "$P/files/base/etc" && echo original >"$P/files/base/etc/motd"
 element fail.bst <<'EOF2'
 kind: manual
 build-depends:
@@ -58,6 +59,15 @@ d=$(ls -d "$XDG_CACHE_HOME"/rill/build/fail-* | head -1)
 run_rill shell --build fail.bst -- sh -c 'pwd; ls /bin/busybox'
 expect_out "shell --build enters the failed build's sandbox" "/buildstream/bb/fail.bst
 /bin/busybox"
+# the failed build's sysroot holds hardlinks into the artifact cache: like bst's, the shell's
+# root is read-only (the build and install directories and /tmp are writable)
+run_rill shell --build fail.bst -- sh -c 'echo changed >/etc/motd 2>/dev/null && echo wrote; echo t >/tmp/t && cat /tmp/t; touch built && echo built'
+expect_out "shell --build: read-only root, writable build directory and /tmp" "t
+built"
+run_rill shell base.bst -- sh -c 'echo changed >/etc/motd 2>/dev/null && echo wrote; cat /etc/motd'
+expect_out "shell: read-only root" "original"
+run_rill artifact fsck
+expect_ok "no shell wrote into the artifact cache"
 
 run_rill build --on-error quit --builders 1 fail.bst slow.bst
 if printf '%s' "$ERR" | grep -q 'build:slow.bst.*START' && printf '%s' "$ERR" | grep -q 'build:fail.bst.*START'; then

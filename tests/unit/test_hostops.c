@@ -552,9 +552,10 @@ static void plugin_git(void)
 	node = source_node("url", repo, "track", "v1", NULL);
 	CHECK(git->track(&test_host, &ctx, node, &ref) == 0);
 	CHECK_STR(ref, head);
+	/* no branch to follow: nothing to track, the ref stays (as in BuildStream) */
 	node = source_node("url", repo, "ref", head, NULL);
-	CHECK(git->track(&test_host, &ctx, node, &ref) == -1);
-	CHECK(err.msg && strstr(err.msg, "no track branch set"));
+	CHECK(git->track(&test_host, &ctx, node, &ref) == 0);
+	CHECK(ref == NULL);
 	node = source_node("url", repo, "track", "nope", NULL);
 	CHECK(git->track(&test_host, &ctx, node, &ref) == -1);
 	CHECK(err.msg && strstr(err.msg, "track nope not found"));
