@@ -27,7 +27,7 @@ build-depends:
 - base.bst
 config:
   build-commands:
-  - sleep 3
+  - sleep 3.0417
   - touch done
 EOF2
 element good.bst <<'EOF2'
@@ -86,8 +86,8 @@ expect_contains "on-error terminate stops the running job" "$ERR" "Terminated"
 if ls "$XDG_CACHE_HOME"/rill/artifacts/refs/bb/slow 2>/dev/null | grep -q .; then fail "terminated job left no artifact"; else pass "terminated job left no artifact"; fi
 # the sandbox's pid namespace goes down with its bwrap, a moment after the job process
 n=0
-while pgrep -f "sleep 3" >/dev/null && [ $n -lt 30 ]; do sleep 0.1; n=$((n + 1)); done
-pgrep -f "sleep 3" >/dev/null && fail "no job process survives termination" || pass "no job process survives termination"
+while pgrep -f "^sleep 3.0417" >/dev/null && [ $n -lt 30 ]; do sleep 0.1; n=$((n + 1)); done
+pgrep -f "^sleep 3.0417" >/dev/null && fail "no job process survives termination" || pass "no job process survives termination"
 
 run_rill build nosh.bst
 expect_contains "a sysroot without sh is a clear error" "$ERR" "Staged artifacts do not provide command 'sh'"
