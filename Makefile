@@ -50,6 +50,8 @@ UNIT_BINS := $(UNIT_SRCS:.c=)
 EXAMPLE_PLUGIN := examples/plugins/elements/checksum.so
 # External readers of the status table: they link only the reader library.
 READER_PROGS := examples/editor/rill-statusline bench/reader-bench
+# Benchmark tools (`make bench`); nothing else depends on them.
+BENCH_TOOLS := bench/ptydrain
 
 all: rill rill-backend $(PLUGINS)
 
@@ -95,6 +97,11 @@ plugins/%.so: plugins/%.c core/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FL
 $(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/rill-plugin.h $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
 
+bench/ptydrain: bench/ptydrain.c $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lutil
+
+bench: all bench/reader-bench $(BENCH_TOOLS)
+
 $(READER_PROGS): %: %.c frontends/rill-status.h $(READER_LIB) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -Ifrontends -o $@ $< $(READER_LIB) $(LDFLAGS) $(LMDB_LIBS)
 
@@ -133,7 +140,7 @@ install: all
 clean:
 	rm -f rill rill-backend core/*.o core/libcore.a frontends/*.o $(READER_LIB) plugins/*/*.so \
 		$(UNIT_BINS) $(TEST_TOOLS) \
-		$(EXAMPLE_PLUGIN) $(READER_PROGS) $(DEPS_STAMP) $(FLAGS_STAMP)
+		$(EXAMPLE_PLUGIN) $(READER_PROGS) $(BENCH_TOOLS) $(DEPS_STAMP) $(FLAGS_STAMP)
 
-.PHONY: all check check-integration demo install clean
+.PHONY: all check check-integration bench demo install clean
 .SUFFIXES:
