@@ -261,21 +261,79 @@ static char *object_path(const struct cas *c, const char *digest, int exec)
 	return xasprintf("%s/%.2s/%s%s", c->objects, digest, digest + 2, exec ? ".x" : "");
 }
 
-/* Create a new file in tmp/ named "<pid>.<counter>"; its path goes to path (reset first).
- * Returns the fd (O_WRONLY), or -1 with err. */
-static int tmp_create(struct cas *c, struct buf *path, struct error *err)
+/* A file being written before it gets its name. Anonymous (O_TMPFILE) where the filesystem
+ * can: no name to create and remove in tmp/, so concurrent jobs do not queue on tmp/'s lock
+ * while an inode is allocated (slow on ext4 without a journal), and nothing is left behind by
+ * a killed process. Else a file named tmp/<pid>.<counter>, as cas_open() cleans up. */
+struct tmpf {
+	int fd;
+	int anon;
+	struct buf path;        /* the named file, or /proc/self/fd/<fd> to link an anonymous one */
+};
+
+/* A new "<pid>.<counter>" name in tmp/ for a link or a file (path reset first). */
+static void tmp_name(struct cas *c, struct buf *path)
 {
+	unsigned long n = __atomic_fetch_add(&tmp_counter, 1, __ATOMIC_RELAXED);
+	buf_reset(path);
+	buf_addf(path, "%s/%ld.%lu", c->tmp, (long)getpid(), n);
+}
+
+/* Open a new file for writing (mode 0600). 0, or -1 with err. */
+static int tmpf_open(struct cas *c, struct tmpf *t, struct error *err)
+{
+	t->fd = open(c->tmp, O_WRONLY | O_TMPFILE | O_CLOEXEC, 0600);
+	t->anon = t->fd >= 0;
+	buf_init(&t->path);
+	if (t->anon) {
+		buf_addf(&t->path, "/proc/self/fd/%d", t->fd);
+		return 0;
+	}
 	for (;;) {
-		unsigned long n = __atomic_fetch_add(&tmp_counter, 1, __ATOMIC_RELAXED);
-		int fd;
-		buf_reset(path);
-		buf_addf(path, "%s/%ld.%lu", c->tmp, (long)getpid(), n);
-		fd = open(path->data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			return fd;
+		tmp_name(c, &t->path);
+		t->fd = open(t->path.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (t->fd >= 0)
+			return 0;
 		if (errno != EEXIST)
 			return error_set(err, "cannot create a file in '%s': %s", c->tmp, strerror(errno));
 	}
+}
+
+/* Give the finished file the name final: a new name (EEXIST when something is there), or with
+ * replace, atomically replacing what is there. 0, or -1 with errno. */
+static int tmpf_name(struct cas *c, struct tmpf *t, const char *final, int replace)
+{
+	struct buf tmp = BUF_INIT;
+	int rc;
+	if (!t->anon)
+		return replace ? rename(t->path.data, final) : link(t->path.data, final);
+	if (!replace)
+		return linkat(AT_FDCWD, t->path.data, AT_FDCWD, final, AT_SYMLINK_FOLLOW);
+	do {
+		tmp_name(c, &tmp);
+		rc = linkat(AT_FDCWD, t->path.data, AT_FDCWD, tmp.data, AT_SYMLINK_FOLLOW);
+	} while (rc && errno == EEXIST);
+	if (!rc && rename(tmp.data, final)) {
+		int saved = errno;
+		unlink(tmp.data);
+		errno = saved;
+		rc = -1;
+	}
+	buf_release(&tmp);
+	return rc;
+}
+
+/* Close the file (its last error in the return value, -1 with errno) and remove its tmp/ name
+ * if it still has one. */
+static int tmpf_close(struct tmpf *t)
+{
+	int rc = t->fd >= 0 ? close(t->fd) : 0, saved = errno;
+	if (!t->anon && t->path.len)
+		unlink(t->path.data);
+	t->fd = -1;
+	buf_release(&t->path);
+	errno = saved;
+	return rc;
 }
 
 /* Make sure objects/<xx> exists for digest. */
@@ -305,24 +363,31 @@ static int object_ok(const char *path, unsigned long long size, int exec)
 	       (st.st_mode & 07777) == (exec ? 0555u : 0444u);
 }
 
-/* Move the finished tmp file (final mode already set) into place as the object digest. An
- * intact existing object wins and the tmp file is dropped; a damaged one is replaced. The tmp
- * file is gone on return, on errors too. */
-static int place_object(struct cas *c, const char *tmp, const char *digest, int exec,
+/* Put the finished file (final mode already set) in place as the object digest, then close
+ * it. An intact existing object wins and the file is dropped; a damaged one is replaced. Only
+ * a file that closes without error becomes the object. */
+static int place_object(struct cas *c, struct tmpf *t, const char *digest, int exec,
 			unsigned long long size, struct error *err)
 {
-	char *final;
-	int rc = 0;
+	char *final = NULL;
+	int rc = 0, named = 0;
 	if (object_dir(c, digest, err)) {
-		unlink(tmp);
+		tmpf_close(t);
 		return -1;
 	}
 	final = object_path(c, digest, exec);
-	if (link(tmp, final) == 0 || (errno == EEXIST && object_ok(final, size, exec))) {
-		unlink(tmp);
-	} else if (rename(tmp, final)) {
-		rc = error_set(err, "cannot store object '%s': %s", final, strerror(errno));
-		unlink(tmp);
+	if (tmpf_name(c, t, final, 0) == 0)
+		named = 1;
+	else if (errno != EEXIST || !object_ok(final, size, exec)) {
+		if (tmpf_name(c, t, final, 1) == 0)
+			named = 1;
+		else
+			rc = error_set(err, "cannot store object '%s': %s", final, strerror(errno));
+	}
+	if (tmpf_close(t) && !rc) {
+		rc = error_set(err, "cannot write object '%s': %s", final, strerror(errno));
+		if (named)
+			unlink(final);
 	}
 	free(final);
 	return rc;
@@ -333,33 +398,25 @@ static int place_object(struct cas *c, const char *tmp, const char *digest, int 
 static int store_data(struct cas *c, const void *data, size_t len, int exec, char digest[65],
 		      struct error *err)
 {
-	struct buf tmp = BUF_INIT;
+	struct tmpf t;
 	char *final;
-	int fd, rc = -1;
+	int rc = -1;
 	cachekey_sha256_hex(data, len, digest);
 	final = object_path(c, digest, exec);
 	if (object_ok(final, len, exec)) {
 		rc = 0;
 		goto out;
 	}
-	fd = tmp_create(c, &tmp, err);
-	if (fd < 0)
+	if (tmpf_open(c, &t, err))
 		goto out;
-	if (os_write_all(fd, data, len) || fchmod(fd, exec ? 0555 : 0444)) {
-		error_set(err, "cannot write '%s': %s", tmp.data, strerror(errno));
-		close(fd);
-		unlink(tmp.data);
+	if (os_write_all(t.fd, data, len) || fchmod(t.fd, exec ? 0555 : 0444)) {
+		error_set(err, "cannot write a file in '%s': %s", c->tmp, strerror(errno));
+		tmpf_close(&t);
 		goto out;
 	}
-	if (close(fd)) {
-		error_set(err, "cannot write '%s': %s", tmp.data, strerror(errno));
-		unlink(tmp.data);
-		goto out;
-	}
-	rc = place_object(c, tmp.data, digest, exec, len, err);
+	rc = place_object(c, &t, digest, exec, len, err);
 out:
 	free(final);
-	buf_release(&tmp);
 	return rc;
 }
 
@@ -399,9 +456,9 @@ static int read_all(int fd, struct buf *b, size_t hint)
 static int import_file(struct cas *c, int dirfd, const char *name, const char *shown, int exec,
 		       char digest[65], unsigned long long *size, struct error *err)
 {
-	struct buf tmp = BUF_INIT;
+	struct tmpf t;
 	struct stat st;
-	int in, out = -1, rc = -1;
+	int in, rc = -1;
 	/* O_NONBLOCK: a file swapped for a fifo after the caller's lstat must not hang us. Inside
 	 * an install root (dirfd given) a symlink is never followed; a log path (AT_FDCWD) may be. */
 	in = openat(dirfd, name,
@@ -425,35 +482,26 @@ static int import_file(struct cas *c, int dirfd, const char *name, const char *s
 		rc = store_data(c, c->scratch.data, c->scratch.len, exec, digest, err);
 		goto out_in;
 	}
-	out = tmp_create(c, &tmp, err);
-	if (out < 0)
+	if (tmpf_open(c, &t, err))
 		goto out_in;
-	if (copy_fd(in, out)) {
+	if (copy_fd(in, t.fd)) {
 		error_set(err, "cannot copy '%s' into the artifact cache: %s", shown, strerror(errno));
 		goto fail;
 	}
-	if (fchmod(out, exec ? 0555 : 0444) || fstat(out, &st)) {
-		error_set(err, "cannot write '%s': %s", tmp.data, strerror(errno));
+	if (fchmod(t.fd, exec ? 0555 : 0444) || fstat(t.fd, &st)) {
+		error_set(err, "cannot write a file in '%s': %s", c->tmp, strerror(errno));
 		goto fail;
 	}
-	if (close(out)) {
-		out = -1;
-		error_set(err, "cannot write '%s': %s", tmp.data, strerror(errno));
-		goto fail;
-	}
-	out = -1;
 	*size = (unsigned long long)st.st_size;
-	if (cachekey_sha256_file(tmp.data, digest, err))
+	/* hashed from what was stored, read back through the file's own path */
+	if (cachekey_sha256_file(t.path.data, digest, err))
 		goto fail;
-	rc = place_object(c, tmp.data, digest, exec, *size, err);
+	rc = place_object(c, &t, digest, exec, *size, err);
 	goto out_in;
 fail:
-	if (out >= 0)
-		close(out);
-	unlink(tmp.data);
+	tmpf_close(&t);
 out_in:
 	close(in);
-	buf_release(&tmp);
 	return rc;
 }
 
@@ -567,29 +615,31 @@ static char *ref_path(const struct cas *c, const char *project, const char *elem
 /* Write refpath = "<digest>\n" atomically. */
 static int write_ref(struct cas *c, const char *refpath, const char *digest, struct error *err)
 {
-	struct buf tmp = BUF_INIT;
+	struct tmpf t;
 	char line[66], *dir = xstrdup(refpath);
-	int fd, rc = -1;
+	int rc = -1;
 	*strrchr(dir, '/') = '\0';
-	if (os_mkdir_p(dir, err))
-		goto out;
-	fd = tmp_create(c, &tmp, err);
-	if (fd < 0)
+	if (os_mkdir_p(dir, err) || tmpf_open(c, &t, err))
 		goto out;
 	snprintf(line, sizeof(line), "%s\n", digest);
-	if (os_write_all(fd, line, 65) || fchmod(fd, 0644) || close(fd)) {
-		error_set(err, "cannot write '%s': %s", tmp.data, strerror(errno));
-		unlink(tmp.data);
+	if (os_write_all(t.fd, line, 65) || fchmod(t.fd, 0644)) {
+		error_set(err, "cannot write ref '%s': %s", refpath, strerror(errno));
+		tmpf_close(&t);
 		goto out;
 	}
-	if (rename(tmp.data, refpath)) {
+	/* a new ref is linked in place; one being replaced (a weak key built again) is renamed */
+	if (tmpf_name(c, &t, refpath, 0) && (errno != EEXIST || tmpf_name(c, &t, refpath, 1))) {
 		error_set(err, "cannot write ref '%s': %s", refpath, strerror(errno));
-		unlink(tmp.data);
+		tmpf_close(&t);
+		goto out;
+	}
+	if (tmpf_close(&t)) {
+		error_set(err, "cannot write ref '%s': %s", refpath, strerror(errno));
+		unlink(refpath);
 		goto out;
 	}
 	rc = 0;
 out:
-	buf_release(&tmp);
 	free(dir);
 	return rc;
 }

@@ -242,13 +242,13 @@ int sandbox_run(const struct sandbox *sb, const char *const *argv, int out_fd, i
 /* The driver run by the sandbox's sh for a batch ($1... are the commands). Before each command
  * it says so on fd 3 and waits for the go-ahead, then runs the command exactly as a sandbox of
  * its own would (`sh -c -e CMD`, without fd 3), and stops at the first that fails, exiting
- * with its status. Only builtins, so any POSIX sh does, and variables under a prefix that no
- * element environment uses, since assigning an inherited variable would change what the
- * commands see. */
+ * with its status; the last command replaces the driver (one process less). Only builtins, so
+ * any POSIX sh does, and variables under a prefix that no element environment uses, since
+ * assigning an inherited variable would change what the commands see. */
 static const char batch_driver[] =
 	"while :; do\n"
-	"  case $# in 0) exit 0;; esac\n"
 	"  echo >&3 && read -r __rill_go <&3 || exit 125\n"
+	"  case $# in 1) exec sh -c -e \"$1\" 3>&-;; esac\n"
 	"  sh -c -e \"$1\" 3>&- || exit $?\n"
 	"  shift\n"
 	"done\n";
