@@ -43,4 +43,11 @@ int tty_follow(struct rill_status *st, const struct follow_opts *o);
 /* Ask the backend to terminate: over the control socket, else SIGTERM to pid. */
 void frontend_terminate(const struct follow_opts *o, pid_t pid);
 
+/* A descriptor that becomes readable when the child pid exits (a pidfd), -1 when pid <= 0 or
+ * the kernel has none; the renderers sleep on it so a finished build is shown at once. */
+int frontend_backend_fd(pid_t pid);
+/* Sleep up to ms milliseconds; wake early when backend_fd or key_fd (either may be -1) is
+ * readable or a signal arrives. */
+void frontend_wait(int backend_fd, int key_fd, int ms);
+
 #endif

@@ -4,9 +4,11 @@
 #include "frontend.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,11 +94,27 @@ void frontend_terminate(const struct follow_opts *o, pid_t pid)
 		kill(pid, SIGTERM);
 }
 
+int frontend_backend_fd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	if (pid > 0)
+		return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+#endif
+	return -1;
+}
+
+void frontend_wait(int backend_fd, int key_fd, int ms)
+{
+	struct pollfd p[2] = {{backend_fd, POLLIN, 0}, {key_fd, POLLIN, 0}};
+	poll(p, 2, ms < 1 ? 1 : ms);
+}
+
 int plain_follow(struct rill_status *st, FILE *out, const struct follow_opts *o)
 {
 	struct plain *p = calloc(1, sizeof(*p));
-	int asked = 0, rc = 1, exited = 0;
-	struct timespec tick = {0, 20 * 1000 * 1000};
+	int asked = 0, rc = 1, exited = 0, pidfd = frontend_backend_fd(o->backend);
 	if (!p)
 		abort();
 	p->file = out;
@@ -133,7 +151,8 @@ int plain_follow(struct rill_status *st, FILE *out, const struct follow_opts *o)
 		}
 		if (o->heartbeat_s > 0 && rill_status_now() - p->last_print >= (int64_t)o->heartbeat_s * 1000000000)
 			heartbeat(st, p);
-		nanosleep(&tick, NULL);
+		/* a short tick: each wakeup that finds nothing changed costs one atomic read */
+		frontend_wait(exited ? -1 : pidfd, -1, 20);
 	}
 	refresh(st, p);
 	view_summary(&p->v, st, &p->out);
@@ -142,6 +161,8 @@ int plain_follow(struct rill_status *st, FILE *out, const struct follow_opts *o)
 	rc = p->v.ses.state == RILL_SESSION_SUCCESS ? 0 : 1;
 out:
 	fflush(out);
+	if (pidfd >= 0)
+		close(pidfd);
 	view_release(&p->v);
 	obuf_release(&p->out);
 	free(p);

@@ -495,10 +495,24 @@ static int read_keys(struct tty *t)
 	return 0;
 }
 
+/* How long the main loop may sleep: until the next frame may be drawn, or (when one is due
+ * but nothing has changed) a fraction of the frame interval; keys, signals and the backend's
+ * exit wake it earlier. */
+static int wait_ms(const struct tty *t, int64_t now)
+{
+	int64_t due = t->last_frame + t->o->frame_ns - now;
+	int64_t tick = t->o->frame_ns / 4;
+	if (tick > 20 * 1000000LL)
+		tick = 20 * 1000000LL;
+	if (due < tick)
+		due = tick;
+	return (int)(due / 1000000) + 1;
+}
+
 int tty_follow(struct rill_status *st, const struct follow_opts *o)
 {
 	struct tty *t = calloc(1, sizeof(*t));
-	int rc = 1, exited = 0, detach = 0;
+	int rc = 1, exited = 0, detach = 0, pidfd = frontend_backend_fd(o->backend);
 	if (!t)
 		abort();
 	t->o = o;
@@ -556,7 +570,9 @@ int tty_follow(struct rill_status *st, const struct follow_opts *o)
 			t->last_frame = 0;
 		}
 		detach = read_keys(t);
-		if (now - t->last_frame >= o->frame_ns &&
+		/* the backend's exit is looked at before the frame rate: its final state is drawn at
+		 * once, not up to a frame interval later */
+		if ((exited || now - t->last_frame >= o->frame_ns) &&
 		    (rill_status_changed(st) || now / 1000000000 != t->last_second || !t->last_frame)) {
 			if (frame(t))
 				break;
@@ -569,11 +585,6 @@ int tty_follow(struct rill_status *st, const struct follow_opts *o)
 			t->last_frame = 0;
 			continue;
 		}
-		if (o->backend > 0 && !exited) {
-			int ws;
-			if (waitpid(o->backend, &ws, WNOHANG) == o->backend)
-				exited = 1;
-		}
 		if ((exited || (o->backend <= 0 && !rill_status_backend_alive(st))) && !rill_status_changed(st)) {
 			frame(t);
 			if (rill_session_state_is_final(t->v.ses.state))
@@ -584,10 +595,7 @@ int tty_follow(struct rill_status *st, const struct follow_opts *o)
 			flush(t);
 			goto out;
 		}
-		{
-			struct pollfd p = {t->raw ? 0 : -1, POLLIN, 0};
-			poll(&p, 1, 20);
-		}
+		frontend_wait(exited ? -1 : pidfd, t->raw ? 0 : -1, wait_ms(t, rill_status_now()));
 	}
 	if (detach) {
 		frontend_detached = 1;
@@ -606,6 +614,8 @@ int tty_follow(struct rill_status *st, const struct follow_opts *o)
 	rc = t->v.ses.state == RILL_SESSION_SUCCESS ? 0 : 1;
 out:
 	keys_off(t);
+	if (pidfd >= 0)
+		close(pidfd);
 	if (t->ctl >= 0)
 		close(t->ctl);
 	view_release(&t->v);
