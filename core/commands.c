@@ -37,6 +37,9 @@ struct project *cli_load(struct cli *c, const char *const *targets, size_t n, st
 	lp.plugin_dir = pdir;
 	lp.max_jobs = c->max_jobs;
 	lp.default_mirror = c->default_mirror;
+	lp.cache_dir = cache;
+	lp.fetch_subprojects = c->fetch_subprojects;
+	lp.open_junction = loader_open_junction;
 	lp.threads = getenv("RILL_THREADS") ? atoi(getenv("RILL_THREADS")) : 0;
 	p = project_load(&lp, err);
 	if (p) {
@@ -123,16 +126,23 @@ static const char usage_build_track[] =
 	"  --track-except ELEMENT  Do not track ELEMENT, nor what only it depends on (repeatable;\n"
 	"                          with --track or --track-all)\n"
 	"  -J, --track-cross-junctions\n"
-	"                          Track elements of subprojects too: an error, rill cannot write\n"
-	"                          refs into a subproject (without it they are left out)\n"
+	"                          Track elements of subprojects too (their refs go to the\n"
+	"                          project's project.refs; an error with inline refs). Without\n"
+	"                          it they are left out\n"
 	"  --track-save            Deprecated and ignored: tracked refs are always saved\n";
 
 static const char usage_fetch_track[] =
 	"  --track                 Track every element of the pipeline first, then fetch the new\n"
 	"                          refs (refs are written back inline or to project.refs)\n"
 	"  -J, --track-cross-junctions\n"
-	"                          Track elements of subprojects too: an error, rill cannot write\n"
-	"                          refs into a subproject (without it they are left out)\n";
+	"                          Track elements of subprojects too (their refs go to the\n"
+	"                          project's project.refs; an error with inline refs). Without\n"
+	"                          it they are left out\n";
+
+static const char usage_track_track[] =
+	"  -J, --cross-junctions   Track targets in subprojects too (their refs go to the\n"
+	"                          project's project.refs; an error with inline refs). Without\n"
+	"                          it they are left out\n";
 
 /* What `build --track...` and `fetch --track` ask for. */
 struct track_opts {
@@ -148,8 +158,9 @@ struct track_opts {
 static int track_option(const char *cmd, const char *cmdsp, struct track_opts *t, int argc, char **argv, int k)
 {
 	const char *a = argv[k];
-	int build = !strcmp(cmd, "build"), fetch = !strcmp(cmd, "fetch");
-	if ((build || fetch) && (!strcmp(a, "-J") || !strcmp(a, "--track-cross-junctions"))) {
+	int build = !strcmp(cmd, "build"), fetch = !strcmp(cmd, "fetch"), track = !strcmp(cmd, "track");
+	if (((build || fetch) && (!strcmp(a, "-J") || !strcmp(a, "--track-cross-junctions"))) ||
+	    (track && (!strcmp(a, "-J") || !strcmp(a, "--cross-junctions")))) {
 		t->cross_junctions = 1;
 		return 1;
 	}
@@ -189,6 +200,16 @@ static int cross_junction(const struct element *e)
 	return e->project && e->project->parent;
 }
 
+/* bst's _assert_junction_tracking: a subproject's refs can only be kept in the loaded
+ * project's project.refs (a subproject is a staged copy of the junction's sources). */
+static int check_cross_tracking(const struct project *p, const struct element *e, struct error *err)
+{
+	if (p->refs_in_project_refs)
+		return 0;
+	return error_set(err, "Untrackable sources\n\nRequested to track sources across junction boundaries\n"
+			 "in a project which does not use project.refs ref-storage (%s)", e->name);
+}
+
 /* The plan positions to track (heap, n bytes), or NULL with err when a --track element is not
  * part of the pipeline. roots holds the targets, then the --track elements, then the
  * --track-except ones, as loaded. */
@@ -208,11 +229,9 @@ static unsigned char *track_mask(struct project *p, struct element **roots, size
 	select_track(p, troots, ntroots, except, t->nexcept, sel);
 	mask = xcalloc(n ? n : 1, 1);
 	for (i = 0; i < n; i++)
-		mask[i] = sel[plan[i]->index] && !cross_junction(plan[i]);
+		mask[i] = sel[plan[i]->index] && (t->cross_junctions || !cross_junction(plan[i]));
 	for (i = 0; i < n && t->cross_junctions; i++)
-		if (sel[plan[i]->index] && cross_junction(plan[i])) {
-			error_set(err, "Untrackable sources\n\nRequested to track sources across junction boundaries; "
-				  "rill cannot write refs into a subproject (%s)", plan[i]->name);
+		if (mask[i] && cross_junction(plan[i]) && check_cross_tracking(p, plan[i], err)) {
 			free(mask);
 			mask = NULL;
 			break;
@@ -262,8 +281,9 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 			printf(usage_pipeline, cmd,
 			       !strcmp(cmd, "build") ? "Build the targets and everything they need: fetch what is not cached,\n  then build each element in a sandbox."
 			       : !strcmp(cmd, "fetch") ? "Fetch the sources of the targets and their dependencies."
-						       : "Track new source references for the targets and write them back\n  (inline or to project.refs).",
-			       !strcmp(cmd, "build") ? usage_build_track : !strcmp(cmd, "fetch") ? usage_fetch_track : "");
+						       : "Track new source references for the targets and write them back\n  (inline, or to project.refs and junction.refs).",
+			       !strcmp(cmd, "build") ? usage_build_track : !strcmp(cmd, "fetch") ? usage_fetch_track
+			       : usage_track_track);
 			rc = 0;
 			goto out;
 		}
@@ -327,7 +347,7 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 		rc = cli_usage_error(cmdsp, "%s", "--fetchers and --builders must be at least 1.");
 		goto out;
 	}
-	if ((topt.nexcept || topt.cross_junctions) && !topt.any) {
+	if ((topt.nexcept || topt.cross_junctions) && !topt.any && strcmp(cmd, "track") != 0) {
 		rc = cli_usage_error(cmdsp, "%s", !strcmp(cmd, "fetch")
 				     ? "The --track-cross-junctions option can only be used with --track"
 				     : "The --track-except and --track-cross-junctions options can only be used with --track or --track-all");
@@ -389,6 +409,11 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 		for (i = n = 0; i < nt; i++)
 			if (!cross_junction(roots[i]))
 				plan[n++] = roots[i];
+			else if (topt.cross_junctions) {
+				if (check_cross_tracking(p, roots[i], &err))
+					goto fail;
+				plan[n++] = roots[i];
+			}
 		sp.track = 1;
 	} else {
 		cli_plan(p, roots, nt, &plan, &n);

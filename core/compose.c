@@ -352,6 +352,7 @@ struct inc_state {
 	const struct include_ctx *ic;
 	const char **chain;     /* paths being included, for recursion detection */
 	size_t depth, cap;
+	void *ctx;              /* the load context of the file being processed */
 };
 
 static int inc_node(const void *vs, const struct node *n, struct node **out, struct error *err);
@@ -372,7 +373,8 @@ static int inc_one(struct inc_state *st, const struct node *at, const char *name
 	struct node *inc, *processed, *merged;
 	size_t i;
 	int rc;
-	inc = st->ic->load(st->ic->load_ctx, name, at, &path, err);
+	void *outer = st->ctx, *inner = outer;
+	inc = st->ic->load(outer, name, at, &path, &inner, err);
 	if (!inc)
 		return -1;
 	for (i = 0; i < st->depth; i++)
@@ -380,7 +382,9 @@ static int inc_one(struct inc_state *st, const struct node *at, const char *name
 			return node_error(err, at, "trying to recursively include %s", name);
 	GROW(st->chain, st->cap, st->depth + 1);
 	st->chain[st->depth++] = path;
+	st->ctx = inner;
 	rc = inc_process_file(st, inc, &processed, err);
+	st->ctx = outer;
 	st->depth--;
 	if (rc)
 		return -1;
@@ -388,6 +392,12 @@ static int inc_one(struct inc_state *st, const struct node *at, const char *name
 		return -1;
 	*out = merged;
 	return 0;
+}
+
+static void skipped(const struct inc_state *st)
+{
+	if (st->ic->skipped)
+		*st->ic->skipped = 1;
 }
 
 static int inc_node(const void *vs, const struct node *n, struct node **out, struct error *err)
@@ -401,8 +411,9 @@ static int inc_node(const void *vs, const struct node *n, struct node **out, str
 		size_t i;
 		cur = node_map_without(st->ic->a, n, "(@)");
 		if (e->value->type == NODE_SCALAR) {
-			if (!(st->ic->only_local && strchr(node_str(e->value), ':')) &&
-			    inc_one(st, e->value, node_str(e->value), cur, &cur, err))
+			if (st->ic->only_local && strchr(node_str(e->value), ':'))
+				skipped(st);
+			else if (inc_one(st, e->value, node_str(e->value), cur, &cur, err))
 				return -1;
 		} else if (e->value->type == NODE_LIST) {
 			incs = e->value;
@@ -410,8 +421,10 @@ static int inc_node(const void *vs, const struct node *n, struct node **out, str
 				const struct node *it = incs->u.list.items[i];
 				if (it->type != NODE_SCALAR)
 					return node_error(err, it, "Value of '(@)' is not of the expected type 'str'");
-				if (st->ic->only_local && strchr(node_str(it), ':'))
+				if (st->ic->only_local && strchr(node_str(it), ':')) {
+					skipped(st);
 					continue;
+				}
 				if (inc_one(st, it, node_str(it), cur, &cur, err))
 					return -1;
 			}
@@ -425,7 +438,7 @@ static int inc_node(const void *vs, const struct node *n, struct node **out, str
 int compose_includes(const struct include_ctx *ic, const struct node *n, struct node **out,
 		     struct error *err)
 {
-	struct inc_state st = {ic, NULL, 0, 0};
+	struct inc_state st = {ic, NULL, 0, 0, ic->load_ctx};
 	int rc = inc_node(&st, n, out, err);
 	free(st.chain);
 	return rc;

@@ -22,19 +22,22 @@ int compose_final_assertions(const struct node *n, struct error *err);
 int compose_conditionals(struct arena *a, const struct node *n, expr_lookup_fn lookup, void *ctx,
 			 struct node **out, struct error *err);
 
-/* Loads an include target named `name` (as written after (@)); at is the (@) node for errors.
- * Must return the same tree for the same name (cache it); *path gets a stable identity string
- * for recursion detection. Returns NULL with err set when it cannot be loaded. */
+/* Loads an include target named `name` (as written after (@)) for a file loaded with context
+ * ctx; at is the (@) node for errors. Must return the same tree for the same name (cache it);
+ * *path gets a stable identity string for recursion detection, *next_ctx the context the
+ * included file's own includes are loaded with. Returns NULL with err set when it cannot be
+ * loaded. */
 typedef struct node *(*include_load_fn)(void *ctx, const char *name, const struct node *at,
-					const char **path, struct error *err);
+					const char **path, void **next_ctx, struct error *err);
 
 struct include_ctx {
 	struct arena *a;
 	include_load_fn load;
-	void *load_ctx;
+	void *load_ctx;         /* the context of the top file */
 	expr_lookup_fn lookup;  /* options for conditionals inside included files; NULL: skip */
 	void *lookup_ctx;
 	int only_local;         /* skip junction includes ("junction.bst:file") */
+	int *skipped;           /* only_local: set to 1 when one was skipped (may be NULL) */
 };
 
 /* Process (@) includes everywhere in n (included files are processed recursively, their

@@ -214,13 +214,40 @@ static int resolve_sandbox(struct project *p, struct element *e, struct error *e
 	return 0;
 }
 
-/* The ref a project.refs file holds for source index i of e, or NULL. */
-static const struct node *project_ref(struct project *p, const struct element *e, size_t i)
+/* The ref a refs file's `projects` map holds for source i of element `name` of project `pname`,
+ * or NULL. */
+static const struct node *refs_entry(const struct node *projects, const char *pname, const char *name, size_t i)
 {
-	struct node *l = node_map_get(p->refs, e->local_name ? e->local_name : e->name);
+	const struct node *m = node_map_get(projects, pname), *l;
+	l = m && m->type == NODE_MAP ? node_map_get(m, name) : NULL;
 	if (!l || l->type != NODE_LIST || i >= l->u.list.n || l->u.list.items[i]->type != NODE_MAP)
 		return NULL;
 	return l->u.list.items[i];
+}
+
+/* Where source i of e takes its ref from when not from its own node, as BuildStream's
+ * Source._load_ref: the loaded project's refs override a subproject's (when the loaded project
+ * keeps refs in project.refs); a project keeping refs in project.refs ignores inline refs.
+ * Junction elements' refs live in junction.refs, everything else's in project.refs. Sets
+ * *use_file when the inline ref is to be dropped; returns the ref dict, or NULL. */
+static const struct node *file_ref(struct project *p, const struct element *e, size_t i, int *use_file)
+{
+	struct project *top = project_top(p);
+	int junction = strcmp(e->kind, "junction") == 0;
+	const char *name = e->local_name ? e->local_name : e->name;
+	const struct node *r;
+	*use_file = 0;
+	if (top != p && top->refs_in_project_refs) {
+		r = refs_entry(junction ? top->junction_refs : top->refs, p->name, name, i);
+		if (r) {
+			*use_file = 1;
+			return r;
+		}
+	}
+	if (!p->refs_in_project_refs)
+		return NULL;
+	*use_file = 1;
+	return refs_entry(junction ? p->junction_refs : p->refs, p->name, name, i);
 }
 
 static int resolve_sources(struct project *p, struct element *e, struct error *err)
@@ -246,9 +273,11 @@ static int resolve_sources(struct project *p, struct element *e, struct error *e
 		ov = node_map_get(p->source_overrides, kind);
 		if (ov && (node_get_map(ov, "config", &ovc, err) || (ovc && compose(p->a, ovc, sn, &sn, err))))
 			return -1;
-		if (p->refs_in_project_refs) {
-			const struct node *r = project_ref(p, e, i);
-			sn = node_map_without(p->a, sn, "ref");
+		{
+			int use_file;
+			const struct node *r = file_ref(p, e, i, &use_file);
+			if (use_file)
+				sn = node_map_without(p->a, sn, "ref");
 			if (r && compose(p->a, sn, r, &sn, err))
 				return -1;
 		}

@@ -220,7 +220,7 @@ static int load_file(struct project *p, struct project *q, const char *name, con
 		return -1;
 	/* conditionals first, then includes (whose files get their conditionals processed too) */
 	if (directives) {
-		struct include_ctx ic = {q->a, project_include_loader, q, options_lookup, &q->options, 0};
+		struct include_ctx ic = {q->a, project_include_loader, q, options_lookup, &q->options, 0, NULL};
 		if (compose_conditionals(p->a, n, options_lookup, &q->options, &n, err) ||
 		    compose_includes(&ic, n, &n, err))
 			return -1;
@@ -408,6 +408,12 @@ static struct project *junction_get(struct project *p, struct project *q, const 
 	free(subdir);
 	free(dir);
 	return sub;
+}
+
+struct project *loader_open_junction(struct project *top, struct project *q, const char *jname,
+				     struct error *err)
+{
+	return junction_get(top, q, jname, NULL, 0, err);
 }
 
 /* Find or load the element dependency d of an element of project q names, setting d->name. */

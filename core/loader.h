@@ -6,6 +6,11 @@
 
 #include "project.h"
 
+/* The subproject behind junction jname as seen from project q (a junction of that name in an
+ * ancestor project first), loaded on first use: load_params.open_junction. NULL with err. */
+struct project *loader_open_junction(struct project *top, struct project *q, const char *jname,
+				     struct error *err);
+
 /* Load targets (element names relative to the element path) and everything they depend on.
  * out receives the target elements (caller frees the array); p->topo lists every loaded
  * element after its dependencies. Errors carry file/line/column. An element's deps are in

@@ -302,6 +302,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	lp.max_jobs = c->max_jobs;
 	lp.default_mirror = c->default_mirror;
 	lp.bst_keys = bst_keys;
+	lp.open_junction = loader_open_junction;
 	lp.threads = getenv("RILL_THREADS") ? atoi(getenv("RILL_THREADS")) : 0;
 	p = project_load(&lp, &err);
 	if (!p)

@@ -69,34 +69,59 @@ static char *find_project_dir(const char *start, struct error *err)
 	}
 }
 
-/* include loader: paths are relative to the project directory, like BuildStream's */
+/* include loader: paths are relative to the directory of the project the including file
+ * belongs to, like BuildStream's; "junction.bst:file.yml" names a file of that junction's
+ * subproject, whose own includes are then relative to the subproject. */
 struct node *project_include_loader(void *ctx, const char *name, const struct node *at, const char **path,
-				 struct error *err)
+				    void **next_ctx, struct error *err)
 {
-	struct project *p = ctx;
-	struct node *cached = node_map_get(p->include_cache, name);
-	char *full;
+	struct project *q = ctx, *from = q;
+	struct node *cached = node_map_get(q->include_cache, name);
+	const char *file = name, *colon = strchr(name, ':');
+	char *full, *display;
 	struct node *n;
-	if (strchr(name, ':')) {
-		node_error(err, at, "Junction includes ('%s') are not supported by rill yet",
-			   name);
-		return NULL;
+	if (colon) {
+		char *jname = xstrndup(name, (size_t)(colon - name));
+		struct project *top = project_top(q);
+		file = colon + 1;
+		if (strchr(file, ':')) {
+			free(jname);
+			node_error(err, at, "Include '%s' contains multiple `:`: an include names one junction", name);
+			return NULL;
+		}
+		if (!top->open_junction) {
+			free(jname);
+			node_error(err, at, "Junction include '%s' cannot be loaded here", name);
+			return NULL;
+		}
+		from = top->open_junction(top, q, jname, err);
+		free(jname);
+		if (!from) {
+			error_prefix(err, "%s [line %u column %u]", at->file ? at->file->name : "", at->line, at->col);
+			return NULL;
+		}
 	}
-	*path = arena_strdup(p->a, name);
-	if (cached)
-		return cached;
-	if (name[0] == '/' || strstr(name, "..")) {
+	*next_ctx = from;
+	if (file[0] == '/' || strstr(file, "..") || !*file) {
 		node_error(err, at, "Include path '%s' must be a relative path inside the project", name);
 		return NULL;
 	}
-	full = xasprintf("%s/%s", p->dir, name);
-	n = yaml_load_file(p->a, full, name, err);
+	full = xasprintf("%s/%s", from->dir, file);
+	*path = arena_strdup(q->a, full);
+	if (cached) {
+		free(full);
+		return cached;
+	}
+	/* named as written, inside a subproject prefixed by its junction like its elements */
+	display = q->junction ? xasprintf("%s:%s", q->junction, name) : xstrdup(name);
+	n = yaml_load_file(q->a, full, display, err);
+	free(display);
 	free(full);
 	if (!n) {
 		error_prefix(err, "%s [line %u column %u]", at->file ? at->file->name : "", at->line, at->col);
 		return NULL;
 	}
-	node_map_put(p->a, p->include_cache, arena_strdup(p->a, name), n);
+	node_map_put(q->a, q->include_cache, arena_strdup(q->a, name), n);
 	return n;
 }
 
@@ -265,23 +290,30 @@ static int load_plugins_list(struct project *p, struct error *err)
 	return 0;
 }
 
-static int load_refs(struct project *p, struct error *err)
+/* The `projects` map of a refs file in the project directory (project.refs or junction.refs):
+ * {projects: {PROJECT: {ELEMENT: [{ref: ...}, one per source]}}}; NULL when there is no file. */
+static int load_refs_file(struct project *p, const char *name, struct node **projects, struct error *err)
 {
-	char *path = xasprintf("%s/project.refs", p->dir);
-	struct node *doc, *projects;
+	char *path = xasprintf("%s/%s", p->dir, name);
+	struct node *doc;
+	*projects = NULL;
 	if (!is_file(path)) {
 		free(path);
 		return 0;
 	}
-	doc = yaml_load_file(p->a, path, "project.refs", err);
+	doc = yaml_load_file(p->a, path, name, err);
 	free(path);
 	if (!doc)
 		return -1;
-	if (node_get_map(doc, "projects", &projects, err))
-		return -1;
-	if (projects && node_get_map(projects, p->name, &p->refs, err))
-		return -1;
-	return 0;
+	if (doc->type != NODE_MAP)
+		return node_error(err, doc, "%s is not a mapping of `projects`", name);
+	return node_get_map(doc, "projects", projects, err);
+}
+
+static int load_refs(struct project *p, struct error *err)
+{
+	return load_refs_file(p, "project.refs", &p->refs, err) ||
+	       load_refs_file(p, "junction.refs", &p->junction_refs, err);
 }
 
 static const char *mirror_name(const struct node *mirrors, size_t i)
@@ -473,6 +505,9 @@ static struct project *project_new(const struct load_params *params)
 	p->a = arena_new();
 	p->scratch = arena_new();
 	p->plugin_dir = params->plugin_dir;
+	p->cache_dir = params->cache_dir ? arena_strdup(p->a, params->cache_dir) : NULL;
+	p->fetch_subprojects = params->fetch_subprojects;
+	p->open_junction = params->open_junction;
 	p->bst_keys = params->bst_keys;
 	p->debug_keys = getenv("RILL_DEBUG_KEYS") != NULL;
 	p->threads = params->threads;
@@ -488,34 +523,15 @@ static struct project *project_new(const struct load_params *params)
 	return p;
 }
 
-/* Everything after finding the directory: project.conf over the defaults, options (the
- * junction's, then the user's, then the command line's), conditionals, validation. */
-static int load_conf(struct project *p, const struct load_params *params, const struct node *junction_opts,
-		     const char *conf_name, struct error *err)
+/* project.conf with its includes (cf) over the defaults: options (the junction's, then the
+ * user's, then the command line's), conditionals, validation, variables, refs. */
+static int conf_finish(struct project *p, const struct load_params *params, const struct node *junction_opts,
+		       struct node *defaults, struct node *cf, struct error *err)
 {
-	struct node *defaults, *conf, *with_includes, *config, *opts;
-	struct include_ctx ic;
-	char *conf_path;
+	struct node *config, *opts;
 	size_t i;
-
-	defaults = yaml_load_data(p->a, defaults_project_yaml, strlen(defaults_project_yaml),
-				  "(built-in defaults)", err);
-	if (!defaults)
+	if (compose(p->a, defaults, cf, &config, err))
 		return -1;
-	/* built-in defaults carry no file provenance, like BuildStream's */
-	conf_path = xasprintf("%s/project.conf", p->dir);
-	conf = yaml_load_file(p->a, conf_path, conf_name, err);
-	free(conf_path);
-	if (!conf || pre_checks(p, conf, err) || check_element_path(p, conf, err))
-		return -1;
-
-	memset(&ic, 0, sizeof(ic));
-	ic.a = p->a;
-	ic.load = project_include_loader;
-	ic.load_ctx = p;
-	if (compose_includes(&ic, conf, &with_includes, err) || compose(p->a, defaults, with_includes, &config, err))
-		return -1;
-
 	if (node_get_map(config, "options", &opts, err) ||
 	    options_load(&p->options, p->a, opts, p->element_dir, err) ||
 	    (junction_opts && options_load_yaml_values(&p->options, junction_opts, err)) ||
@@ -540,6 +556,50 @@ static int load_conf(struct project *p, const struct load_params *params, const 
 	if (p->refs_in_project_refs && load_refs(p, err))
 		return -1;
 	return 0;
+}
+
+/* Everything after finding the directory. As in BuildStream, two passes when project.conf
+ * includes files of a junction ("junction.bst:file.yml"): the first without them gives the
+ * configuration junction elements are loaded with, the second the project's. */
+static int load_conf(struct project *p, const struct load_params *params, const struct node *junction_opts,
+		     const char *conf_name, struct error *err)
+{
+	struct node *defaults, *conf, *with_includes;
+	struct include_ctx ic;
+	char *conf_path;
+	size_t nwarnings;
+	int skipped = 0;
+
+	defaults = yaml_load_data(p->a, defaults_project_yaml, strlen(defaults_project_yaml),
+				  "(built-in defaults)", err);
+	if (!defaults)
+		return -1;
+	/* built-in defaults carry no file provenance, like BuildStream's */
+	conf_path = xasprintf("%s/project.conf", p->dir);
+	conf = yaml_load_file(p->a, conf_path, conf_name, err);
+	free(conf_path);
+	if (!conf || pre_checks(p, conf, err) || check_element_path(p, conf, err))
+		return -1;
+
+	memset(&ic, 0, sizeof(ic));
+	ic.a = p->a;
+	ic.load = project_include_loader;
+	ic.load_ctx = p;
+	ic.only_local = 1;
+	ic.skipped = &skipped;
+	nwarnings = p->warnings ? p->warnings->u.list.n : 0;
+	if (compose_includes(&ic, conf, &with_includes, err) ||
+	    conf_finish(p, params, junction_opts, defaults, with_includes, err))
+		return -1;
+	if (!skipped)
+		return 0;
+	/* the second pass repeats the first's warnings: keep one copy */
+	if (p->warnings)
+		p->warnings->u.list.n = nwarnings;
+	ic.only_local = 0;
+	ic.skipped = NULL;
+	return compose_includes(&ic, conf, &with_includes, err) ||
+	       conf_finish(p, params, junction_opts, defaults, with_includes, err);
 }
 
 struct project *project_load(const struct load_params *params, struct error *err)
@@ -571,6 +631,9 @@ struct project *project_load_sub(struct project *parent, const char *dir, const 
 	lp.bst_keys = parent->bst_keys;
 	lp.threads = parent->threads;
 	lp.max_jobs = jobs ? atoi(jobs) : 0;
+	lp.cache_dir = top->cache_dir;
+	lp.fetch_subprojects = top->fetch_subprojects;
+	lp.open_junction = top->open_junction;
 	conf = xasprintf("%s/project.conf", dir);
 	if (!realpath(dir, real) || !is_file(conf)) {
 		free(conf);
@@ -583,8 +646,6 @@ struct project *project_load_sub(struct project *parent, const char *dir, const 
 	p->dir = xstrdup(real);
 	p->parent = parent;
 	p->junction = arena_strdup(p->a, junction);
-	p->cache_dir = top->cache_dir;
-	p->fetch_subprojects = top->fetch_subprojects;
 	conf_name = xasprintf("%s:project.conf", junction);
 	if (load_conf(p, &lp, options, conf_name, err)) {
 		free(conf_name);

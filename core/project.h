@@ -31,6 +31,13 @@ struct load_params {
 	int threads;                    /* threads the loader may use; 0: one per CPU, at most 2 */
 	const char *default_mirror;     /* --default-mirror: the mirror tried first (NULL: the user
 					 * config's projects.<name>.default-mirror, else the first) */
+	const char *cache_dir;          /* rill's cache (NULL: the default), for junction sources */
+	int fetch_subprojects;          /* fetch a junction's sources when loading needs them */
+	/* Opens the subproject behind junction jname of project q (the loader's junction lookup;
+	 * top is the loaded project). Needed for junction includes ("junction.bst:file.yml"):
+	 * NULL makes them an error. */
+	struct project *(*open_junction)(struct project *top, struct project *q, const char *jname,
+					 struct error *err);
 };
 
 /* Per element kind: its plugin and defaults composed with the project's elements: override. */
@@ -136,6 +143,8 @@ struct project {
 	struct project *subs;           /* top project: the loaded subprojects (linked by next_sub) */
 	struct project *next_sub;
 	int fetch_subprojects;          /* fetch a junction's sources when loading needs them */
+	struct project *(*open_junction)(struct project *top, struct project *q, const char *jname,
+					 struct error *err);    /* see load_params */
 	char *dir;                      /* absolute project directory */
 	const char *name;
 	long format_version;
@@ -143,7 +152,9 @@ struct project {
 	char *element_dir;              /* absolute */
 	int element_dirfd;              /* element_dir, open (element files are read relative to it) */
 	int refs_in_project_refs;       /* ref-storage: project.refs */
-	struct node *refs;              /* project.refs: projects.<name> map, or NULL */
+	struct node *refs;              /* project.refs: its `projects` map, or NULL */
+	struct node *junction_refs;     /* junction.refs (the refs of junction elements' sources):
+					 * its `projects` map, or NULL */
 	struct node *config;            /* final composed configuration */
 	struct options options;
 	struct node *base_variables;
@@ -215,9 +226,10 @@ const char **project_alias_uris(const struct project *p, const char *alias, size
  * a file): "<prov>: invalid redefinition of protected variable 'x'". */
 int project_check_protected(const struct node *vars, struct error *err);
 
-/* include_load_fn for project-relative include files (cached per project). */
+/* include_load_fn for include files of project ctx: "file.yml" relative to its directory,
+ * "junction.bst:file.yml" in that junction's subproject (through open_junction). */
 struct node *project_include_loader(void *project, const char *name, const struct node *at,
-				    const char **path, struct error *err);
+				    const char **path, void **next_ctx, struct error *err);
 
 /* The kind information for kind (plugin loaded on first use). NULL with err when unknown. */
 struct kind_info *project_kind(struct project *p, const char *kind, const struct node *at,

@@ -1,5 +1,5 @@
 /* refs — tracked refs written back inline (a line edit of the element file) or to
- * project.refs (loaded, updated and dumped).
+ * project.refs or junction.refs (loaded, updated and dumped).
  * SPDX-License-Identifier: Apache-2.0 */
 #include "refs.h"
 
@@ -88,26 +88,31 @@ static struct node *child_map(struct arena *a, struct node *m, const char *key)
 	return c;
 }
 
-static int write_project_refs(struct project *p, struct element *e, size_t index, const char *ref,
-			      struct error *err)
+/* Set the ref in the loaded project's refs file: junction.refs for a junction element's
+ * sources, project.refs for the rest, under the name of the element's own project. */
+static int write_refs_file(struct project *top, struct element *e, const char *pname, size_t index,
+			   const char *ref, struct error *err)
 {
-	char *path = xasprintf("%s/project.refs", p->dir);
+	const char *fname = strcmp(e->kind, "junction") == 0 ? "junction.refs" : "project.refs";
+	const char *ename = e->local_name ? e->local_name : e->name;
+	char *path = xasprintf("%s/%s", top->dir, fname);
 	struct arena *a = arena_new();
-	struct node *doc = NULL, *list, *item;
+	struct node *doc = NULL, *proj, *list, *item;
 	struct buf out = BUF_INIT;
 	size_t i;
 	int rc = -1;
 	if (access(path, F_OK) == 0) {
-		doc = yaml_load_file(a, path, "project.refs", err);
+		doc = yaml_load_file(a, path, fname, err);
 		if (!doc)
 			goto out;
 	}
 	if (!doc || doc->type != NODE_MAP)
 		doc = node_new_map(a, NULL);
-	list = node_map_get(child_map(a, child_map(a, doc, "projects"), p->name), e->name);
+	proj = child_map(a, child_map(a, doc, "projects"), pname);
+	list = node_map_get(proj, ename);
 	if (!list || list->type != NODE_LIST) {
 		list = node_new_list(a, NULL);
-		node_map_put(a, child_map(a, child_map(a, doc, "projects"), p->name), e->name, list);
+		node_map_put(a, proj, ename, list);
 	}
 	for (i = list->u.list.n; i <= index; i++)
 		node_list_push(a, list, node_new_map(a, NULL));
@@ -126,10 +131,23 @@ out:
 	return rc;
 }
 
-int refs_write(struct project *p, struct element *e, size_t index, const char *ref, struct error *err)
+int refs_write(struct project *p, struct element *e, size_t index, const char *ref, char **warning,
+	       struct error *err)
 {
+	struct project *q = e->project ? e->project : p, *top = project_top(q);
+	const struct node *sn;
+	*warning = NULL;
 	if (index >= e->nsources)
 		return error_set(err, "%s: no source %zu", e->name, index + 1);
-	return p->refs_in_project_refs ? write_project_refs(p, e, index, ref, err)
-				       : write_inline(p, e, index, ref, err);
+	if (top->refs_in_project_refs)
+		return write_refs_file(top, e, q->name, index, ref, err);
+	if (q != top) {
+		/* the subproject's files are a staged copy of the junction's sources */
+		*warning = xasprintf("%s: Not persisting new reference in junctioned project", e->name);
+		return 0;
+	}
+	sn = e->sources[index].node;
+	if (sn->file && strchr(sn->file->name, ':'))
+		return error_set(err, "%s: Cannot track source in a fragment from a junction", sn->file->name);
+	return write_inline(top, e, index, ref, err);
 }

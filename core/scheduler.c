@@ -485,12 +485,17 @@ static void finish_job(struct sched *s, struct job *j)
 	update_last_line(s, j);
 	if (ok && q == Q_TRACK && t->refs) {
 		size_t i;
-		for (i = 0; i < t->e->nsources && ok; i++)
-			if (t->refs[i] && refs_write(s->p, t->e, i, t->refs[i], &err)) {
+		for (i = 0; i < t->e->nsources && ok; i++) {
+			char *warning = NULL;
+			if (t->refs[i] && refs_write(s->p, t->e, i, t->refs[i], &warning, &err)) {
 				ok = 0;
 				free(j->error);
 				j->error = xstrdup(err.msg);
 			}
+			if (warning)
+				status_message(s->w, RILL_MSG_WARN, t->id, j->id, q_action[q], 0, warning, NULL);
+			free(warning);
+		}
 	}
 	if (ok) {
 		status_job_end(s->w, j->id, RILL_JOB_OK);

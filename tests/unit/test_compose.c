@@ -144,10 +144,16 @@ static void conditionals(void)
 }
 
 static struct node *inc_load(void *ctx, const char *name, const struct node *at, const char **path,
-			     struct error *err)
+			     void **next_ctx, struct error *err)
 {
-	(void)ctx;
 	*path = name;
+	/* "sub:" names a file of another context, whose own includes stay in it */
+	if (!strcmp(name, "sub:top.yml")) {
+		*next_ctx = (void *)"sub";
+		return Y("(@): same.yml\nt: sub-top\n");
+	}
+	if (!strcmp(name, "same.yml"))
+		return Y(ctx && !strcmp((const char *)ctx, "sub") ? "s: same-of-sub\n" : "s: same-of-main\n");
 	if (!strcmp(name, "one.yml"))
 		return Y("a: from-one\nb: from-one\nc: from-one\n");
 	if (!strcmp(name, "two.yml"))
@@ -162,12 +168,16 @@ static struct node *inc_load(void *ctx, const char *name, const struct node *at,
 	return NULL;
 }
 
+static int only_local, inc_skipped;
+
 static const char *INC(const char *doc)
 {
 	static char out[4096];
 	struct error err = ERROR_INIT;
-	struct include_ctx ic = {A, inc_load, NULL, lookup, NULL, 0};
+	struct include_ctx ic = {A, inc_load, NULL, lookup, NULL, 0, NULL};
 	struct node *r;
+	ic.only_local = only_local;
+	ic.skipped = &inc_skipped;
 	struct buf b = BUF_INIT;
 	if (compose_includes(&ic, Y(doc), &r, &err))
 		snprintf(out, sizeof(out), "ERROR: %s", err.msg);
@@ -189,6 +199,18 @@ static void includes(void)
 	CHECK(strstr(INC("(@): missing.yml\n"), "Could not find file at missing.yml"));
 	CHECK_STR(INC("(@): cond.yml\n"), "d: debug-on\n");
 	CHECK(strstr(INC("(@): {a: 1}\n"), "not of the expected type"));
+	/* an included file's includes are loaded in the context the loader gave it */
+	CHECK_STR(INC("(@): [same.yml, sub:top.yml]\n"), "s: same-of-sub\nt: sub-top\n");
+	CHECK_STR(INC("(@): [sub:top.yml, same.yml]\n"), "s: same-of-main\nt: sub-top\n");
+	/* only_local skips junction includes and says so */
+	only_local = 1;
+	inc_skipped = 0;
+	CHECK_STR(INC("(@): [one.yml, sub:top.yml]\nc: mine\n"), "a: from-one\nb: from-one\nc: mine\n");
+	CHECK(inc_skipped == 1);
+	inc_skipped = 0;
+	CHECK_STR(INC("(@): one.yml\nc: mine\n"), "a: from-one\nb: from-one\nc: mine\n");
+	CHECK(inc_skipped == 0);
+	only_local = 0;
 }
 
 int main(void)
