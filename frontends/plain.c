@@ -151,8 +151,9 @@ int plain_follow(struct rill_status *st, FILE *out, const struct follow_opts *o)
 		}
 		if (o->heartbeat_s > 0 && rill_status_now() - p->last_print >= (int64_t)o->heartbeat_s * 1000000000)
 			heartbeat(st, p);
-		/* a short tick: each wakeup that finds nothing changed costs one atomic read */
-		frontend_wait(exited ? -1 : pidfd, -1, 20);
+		/* a log needs no animation: 10 looks a second batch the build's events into few
+		 * read transactions and writes; signals and the backend's exit wake it at once */
+		frontend_wait(exited ? -1 : pidfd, -1, 100);
 	}
 	refresh(st, p);
 	view_summary(&p->v, st, &p->out);
