@@ -626,30 +626,112 @@ static int keys_parallel(struct project *p, struct element *const *list, size_t 
 	return rc;
 }
 
+/* On big graphs keys are computed behind the resolving thread, by a helper that first waits
+ * for the dependency sort (keys list dependencies in staging order), then takes the elements in
+ * the order they are resolved, each after its dependencies. When resolving is over, the keys
+ * still to compute are shared by both threads (keys_parallel). */
+struct keys_pipe {
+	struct project *p;
+	struct element *const *list;
+	size_t n;
+	size_t resolved;                /* elements of list resolved so far */
+	size_t done;                    /* the helper computed the keys of list[0..done) */
+	int stop;                       /* resolving is over: the helper stops where it is */
+	pthread_mutex_t mu;
+	pthread_cond_t more;
+	pthread_t thread;
+};
+
+#define KEYS_PIPE_NOTIFY 64     /* elements resolved between two wakeups of the helper */
+
+static void *keys_pipe_worker(void *arg)
+{
+	struct keys_pipe *kp = arg;
+	struct arena *sa = arena_new();
+	struct buf scratch = BUF_INIT;
+	struct element **tmp = NULL;
+	size_t cap = 0, i = 0, avail = 0;
+	loader_finish_sort(kp->p);
+	for (;;) {
+		if (i == avail) {
+			pthread_mutex_lock(&kp->mu);
+			kp->done = i;
+			while (!kp->stop && kp->resolved == i)
+				pthread_cond_wait(&kp->more, &kp->mu);
+			avail = kp->stop ? i : kp->resolved < i + KEYS_PIPE_NOTIFY ? kp->resolved : i + KEYS_PIPE_NOTIFY;
+			pthread_mutex_unlock(&kp->mu);
+			if (i == avail)
+				break;
+		}
+		if (!kp->list[i]->keys_done)
+			compute_keys(kp->p, sa, kp->list[i], &scratch, &tmp, &cap);
+		i++;
+	}
+	free(tmp);
+	buf_release(&scratch);
+	arena_free(sa);
+	return NULL;
+}
+
+/* Elements 0..n of the list are resolved (n = SIZE_MAX: resolving is over). */
+static void keys_pipe_publish(struct keys_pipe *kp, size_t n)
+{
+	pthread_mutex_lock(&kp->mu);
+	if (n == SIZE_MAX)
+		kp->stop = 1;
+	else
+		kp->resolved = n;
+	pthread_cond_signal(&kp->more);
+	pthread_mutex_unlock(&kp->mu);
+}
+
 int element_resolve_all(struct project *p, struct element *const *list, size_t n, struct error *err)
 {
 	struct buf scratch = BUF_INIT;
 	struct element **tmp = NULL;
-	size_t cap = 0, i;
-	for (i = 0; i < n; i++)
-		if (element_resolve(p, list[i], err))
-			goto fail;
+	struct keys_pipe kp;
+	size_t cap = 0, i, from = 0;
+	int piped = 0, rc = 0;
+	if (!p->bst_keys && p->threads > 1 && n >= KEYS_PARALLEL_MIN) {
+		memset(&kp, 0, sizeof(kp));
+		kp.p = p;
+		kp.list = list;
+		kp.n = n;
+		pthread_mutex_init(&kp.mu, NULL);
+		pthread_cond_init(&kp.more, NULL);
+		piped = pthread_create(&kp.thread, NULL, keys_pipe_worker, &kp) == 0;
+		if (!piped) {
+			pthread_cond_destroy(&kp.more);
+			pthread_mutex_destroy(&kp.mu);
+		}
+	}
+	for (i = 0; i < n && !rc; i++) {
+		rc = element_resolve(p, list[i], err);
+		if (piped && !rc && (i + 1) % KEYS_PIPE_NOTIFY == 0)
+			keys_pipe_publish(&kp, i + 1);
+	}
+	if (piped) {
+		if (!rc)
+			keys_pipe_publish(&kp, n);
+		keys_pipe_publish(&kp, SIZE_MAX);
+		pthread_join(kp.thread, NULL);
+		from = kp.done;
+		pthread_cond_destroy(&kp.more);
+		pthread_mutex_destroy(&kp.mu);
+	}
 	/* keys follow the dependency order */
 	loader_finish_sort(p);
-	for (i = 0; i < n && list[i]->keys_done; i++)
+	if (rc)
+		return -1;
+	for (i = from; i < n && list[i]->keys_done; i++)
 		;
-	if (i < n && keys_parallel(p, list, n) != 0)
-		for (i = 0; i < n; i++)
+	if (i < n && keys_parallel(p, list + i, n - i) != 0)
+		for (; i < n; i++)
 			if (!list[i]->keys_done)
 				compute_keys(p, p->scratch, list[i], &scratch, &tmp, &cap);
 	free(tmp);
 	buf_release(&scratch);
 	return 0;
-fail:
-	loader_finish_sort(p);
-	free(tmp);
-	buf_release(&scratch);
-	return -1;
 }
 
 const char *element_state(const struct element *e)

@@ -3,6 +3,7 @@
 #include "loader.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -152,6 +153,258 @@ static const char *full_name(struct project *top, const struct project *q, const
 	return r;
 }
 
+/* The name errors give an element file: its path from the project, "junction:" before it in a
+ * subproject (heap). */
+static char *element_display(const struct project *q, const char *name)
+{
+	char *d = strcmp(q->element_path, ".") == 0 ? xstrdup(name) : xasprintf("%s/%s", q->element_path, name);
+	if (q->junction) {
+		char *t = xasprintf("%s:%s", q->junction, d);
+		free(d);
+		d = t;
+	}
+	return d;
+}
+
+/* Most files use no directive at all: then the tree walks for them can be skipped. A
+ * directive key contains its own text unless written with escapes, so any backslash keeps the
+ * walks. */
+static int has_directives(const char *data, size_t len)
+{
+	return memmem(data, len, "(?)", 3) || memmem(data, len, "(!)", 3) || memmem(data, len, "(@)", 3) ||
+	       memchr(data, '\\', len);
+}
+
+/* Reading and parsing element files is most of loading, and a depth-first walk cannot know
+ * a file's dependencies before parsing it. So a helper thread walks the graph too, from the
+ * other end: it parses, into an arena of its own, the targets' dependencies last first, then
+ * the dependencies it finds in the files it parsed. The loader's walk takes a tree the helper
+ * parsed, waits for one being parsed, or claims the file and parses it itself; every file is
+ * parsed once. The helper skips what it cannot know as the loader would (junctions, files
+ * with directives) and only ever parses: a file it cannot read or parse is read again by the
+ * loader, which reports the error as it would have without the helper. Top-project files
+ * only. */
+enum { PF_QUEUED, PF_BUSY, PF_DONE, PF_FAILED, PF_TAKEN };
+
+struct pf_item {
+	struct pf_item *hnext;
+	char *name;
+	int state;
+	int directives;
+	struct node *n;
+};
+
+struct prefetch {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t more, parsed;
+	struct pf_item **stack;         /* files to parse, the last found first */
+	size_t nstack, cap;
+	struct pf_item **table;
+	size_t tsize, count;
+	struct project *q;
+	struct arena *a;                /* the helper's: the trees it parsed */
+	int stop;
+};
+
+static struct pf_item **pf_slot(struct prefetch *pf, const char *name)
+{
+	struct pf_item **it = &pf->table[name_hash(name, pf->tsize)];
+	while (*it && strcmp((*it)->name, name) != 0)
+		it = &(*it)->hnext;
+	return it;
+}
+
+/* Queue file name unless it is known already (called locked). */
+static void pf_push(struct prefetch *pf, const char *name)
+{
+	struct pf_item **slot = pf_slot(pf, name), *it;
+	if (*slot)
+		return;
+	if (pf->count + 1 > pf->tsize / 2) {
+		size_t nsize = pf->tsize * 2, k;
+		struct pf_item **nt = xcalloc(nsize, sizeof(*nt));
+		for (k = 0; k < pf->tsize; k++)
+			while (pf->table[k]) {
+				struct pf_item *x = pf->table[k];
+				size_t h = name_hash(x->name, nsize);
+				pf->table[k] = x->hnext;
+				x->hnext = nt[h];
+				nt[h] = x;
+			}
+		free(pf->table);
+		pf->table = nt;
+		pf->tsize = nsize;
+		slot = pf_slot(pf, name);
+	}
+	it = xcalloc(1, sizeof(*it));
+	it->name = xstrdup(name);
+	*slot = it;
+	pf->count++;
+	GROW(pf->stack, pf->cap, pf->nstack + 1);
+	pf->stack[pf->nstack++] = it;
+}
+
+/* Queue the files a parsed element names as dependencies of its own project. */
+static void pf_push_deps(struct prefetch *pf, const struct node *n)
+{
+	static const char *const keys[] = {"build-depends", "runtime-depends", "depends"};
+	size_t k, i;
+	for (k = 0; k < 3; k++) {
+		const struct node *l = node_map_get(n, keys[k]);
+		for (i = 0; l && l->type == NODE_LIST && i < l->u.list.n; i++) {
+			const struct node *item = l->u.list.items[i];
+			const char *f = NULL;
+			if (item->type == NODE_MAP && !node_map_get(item, "junction"))
+				f = node_str(node_map_get(item, "filename"));
+			else if (item->type == NODE_SCALAR)
+				f = node_str(item);
+			if (f && !strchr(f, ':') && str_has_suffix(f, ".bst") && f[0] != '/' && !strstr(f, ".."))
+				pf_push(pf, f);
+		}
+	}
+}
+
+static void *pf_worker(void *arg)
+{
+	struct prefetch *pf = arg;
+	pthread_mutex_lock(&pf->mu);
+	for (;;) {
+		struct pf_item *it = NULL;
+		struct buf data = BUF_INIT;
+		struct error err = ERROR_INIT;
+		struct node *n = NULL;
+		int directives = 0;
+		char *display;
+		while (!pf->stop && !it) {
+			while (pf->nstack && !it) {
+				it = pf->stack[--pf->nstack];
+				if (it->state != PF_QUEUED)
+					it = NULL;
+			}
+			if (!it && !pf->stop)
+				pthread_cond_wait(&pf->more, &pf->mu);
+		}
+		if (!it)
+			break;
+		it->state = PF_BUSY;
+		pthread_mutex_unlock(&pf->mu);
+		if (read_file_at(pf->q->element_dirfd, it->name, &data, NULL) == 0) {
+			display = element_display(pf->q, it->name);
+			n = yaml_load_data(pf->a, data.data, data.len, display, &err);
+			directives = has_directives(data.data, data.len);
+			free(display);
+		}
+		buf_release(&data);
+		error_release(&err);
+		pthread_mutex_lock(&pf->mu);
+		it->n = n;
+		it->directives = directives;
+		it->state = n ? PF_DONE : PF_FAILED;
+		pthread_cond_broadcast(&pf->parsed);
+		if (n && !directives && n->type == NODE_MAP)
+			pf_push_deps(pf, n);
+	}
+	pthread_mutex_unlock(&pf->mu);
+	return NULL;
+}
+
+/* Start the helper on target e's dependencies (top project, two threads allowed). */
+static void pf_start(struct project *p, const struct element *e)
+{
+	struct prefetch *pf = p->prefetch;
+	size_t i;
+	if (e->project != p || p->threads < 2)
+		return;
+	if (!pf) {
+		pf = xcalloc(1, sizeof(*pf));
+		pthread_mutex_init(&pf->mu, NULL);
+		pthread_cond_init(&pf->more, NULL);
+		pthread_cond_init(&pf->parsed, NULL);
+		pf->tsize = 1024;
+		pf->table = xcalloc(pf->tsize, sizeof(*pf->table));
+		pf->q = p;
+		pf->a = arena_new();
+		if (pthread_create(&pf->thread, NULL, pf_worker, pf) != 0) {
+			pthread_cond_destroy(&pf->parsed);
+			pthread_cond_destroy(&pf->more);
+			pthread_mutex_destroy(&pf->mu);
+			free(pf->table);
+			arena_free(pf->a);
+			free(pf);
+			return;
+		}
+		p->prefetch = pf;
+	}
+	pthread_mutex_lock(&pf->mu);
+	for (i = 0; i < e->ndeps; i++)
+		if (!e->deps[i].junction && str_has_suffix(e->deps[i].filename, ".bst") &&
+		    !loader_find(p, e->deps[i].filename))
+			pf_push(pf, e->deps[i].filename);
+	pthread_cond_signal(&pf->more);
+	pthread_mutex_unlock(&pf->mu);
+}
+
+/* The tree of q's file name if the helper parsed it (waiting while it does); 0 when the caller
+ * is to read and parse the file itself. */
+static int pf_take(struct project *p, const struct project *q, const char *name, struct node **n,
+		   int *directives)
+{
+	struct prefetch *pf = p->prefetch;
+	struct pf_item *it;
+	int got = 0;
+	if (!pf || q != p)
+		return 0;
+	pthread_mutex_lock(&pf->mu);
+	it = *pf_slot(pf, name);
+	if (!it) {
+		/* the loader parses it: known, so the helper will not */
+		pf_push(pf, name);
+		pf->nstack--;
+		it = *pf_slot(pf, name);
+	}
+	while (it->state == PF_BUSY)
+		pthread_cond_wait(&pf->parsed, &pf->mu);
+	if (it->state == PF_DONE) {
+		*n = it->n;
+		*directives = it->directives;
+		got = 1;
+	}
+	it->state = PF_TAKEN;
+	pthread_mutex_unlock(&pf->mu);
+	return got;
+}
+
+/* Loading is over: stop the helper; the trees it parsed stay with the project. */
+static void pf_stop(struct project *p)
+{
+	struct prefetch *pf = p->prefetch;
+	size_t k;
+	if (!pf)
+		return;
+	pthread_mutex_lock(&pf->mu);
+	pf->stop = 1;
+	pthread_cond_signal(&pf->more);
+	pthread_mutex_unlock(&pf->mu);
+	pthread_join(pf->thread, NULL);
+	for (k = 0; k < pf->tsize; k++)
+		while (pf->table[k]) {
+			struct pf_item *x = pf->table[k];
+			pf->table[k] = x->hnext;
+			free(x->name);
+			free(x);
+		}
+	free(pf->table);
+	free(pf->stack);
+	pthread_cond_destroy(&pf->parsed);
+	pthread_cond_destroy(&pf->more);
+	pthread_mutex_destroy(&pf->mu);
+	GROW(p->parsed, p->nparsed_cap, p->nparsed + 1);
+	p->parsed[p->nparsed++] = pf->a;
+	free(pf);
+	p->prefetch = NULL;
+}
+
 /* Load element file name of project q (the top project p or a subproject) into p's graph. */
 static int load_file(struct project *p, struct project *q, const char *name, const struct dep *from,
 		     struct element **out, struct error *err)
@@ -171,7 +424,7 @@ static int load_file(struct project *p, struct project *q, const char *name, con
 			return node_error(err, from->at, "Element name '%s' must be relative to the element path", name);
 		return error_set(err, "Element name '%s' must be relative to the element path", name);
 	}
-	{
+	if (!pf_take(p, q, name, &n, &directives)) {
 		struct buf data = BUF_INIT;
 		char *display;
 		if (read_file_at(q->element_dirfd, name, &data, NULL)) {
@@ -201,18 +454,9 @@ static int load_file(struct project *p, struct project *q, const char *name, con
 				return node_error(err, from->at, "Cannot read element '%s': %s", name, why);
 			return error_set(err, "Cannot read element '%s': %s", name, why);
 		}
-		display = strcmp(q->element_path, ".") == 0 ? xstrdup(name) : xasprintf("%s/%s", q->element_path, name);
-		if (q->junction) {
-			char *t = xasprintf("%s:%s", q->junction, display);
-			free(display);
-			display = t;
-		}
+		display = element_display(q, name);
 		n = yaml_load_data(p->a, data.data, data.len, display, err);
-		/* most files use no directive at all: then the two tree walks below can be skipped.
-		 * A directive key contains its own text unless written with escapes, so any
-		 * backslash keeps the walks. */
-		directives = memmem(data.data, data.len, "(?)", 3) || memmem(data.data, data.len, "(!)", 3) ||
-			     memmem(data.data, data.len, "(@)", 3) || memchr(data.data, '\\', data.len);
+		directives = has_directives(data.data, data.len);
 		free(display);
 		buf_release(&data);
 	}
@@ -473,29 +717,58 @@ static int is_build(const struct dep *d)
 	return d->type != DEP_RUNTIME;
 }
 
+/* What reachability searches read, packed apart from the elements (a search visits hundreds
+ * of elements per question; a struct element spans several cache lines, this one is half of
+ * one). Kept in chunks that never move, so a sorting thread can read finished elements' entries
+ * while the loader adds more. Indexed like p->elements. */
+struct reach_node {
+	unsigned depth;                 /* longest dependency path to a leaf */
+	unsigned post[2], low[2];       /* two DFS post-order interval labels */
+	unsigned nkids, nparents;
+	const unsigned *kids;           /* dependencies (element indices), in file order */
+	const unsigned *parents;        /* reverse dependencies, set with the second labelling */
+};
+
+#define RN_SHIFT 12
+#define RN_CHUNK (1u << RN_SHIFT)
+#define RN_CHUNKS 16384         /* 67 million elements */
+
+static struct reach_node *rn(struct reach_node *const *chunks, unsigned i)
+{
+	return &chunks[i >> RN_SHIFT][i & (RN_CHUNK - 1)];
+}
+
+/* The entry of element index i, making its chunk on first use (loading thread only). */
+static struct reach_node *rn_make(struct project *p, unsigned i)
+{
+	if (!p->reach)
+		p->reach = arena_alloc(p->a, RN_CHUNKS * sizeof(*p->reach));
+	if (i >> RN_SHIFT >= RN_CHUNKS) {
+		fprintf(stderr, "rill: more than %u elements\n", RN_CHUNKS * RN_CHUNK);
+		abort();
+	}
+	if (!p->reach[i >> RN_SHIFT])
+		p->reach[i >> RN_SHIFT] = arena_alloc(p->a, RN_CHUNK * sizeof(struct reach_node));
+	return rn(p->reach, i);
+}
+
 /* Whether a's labels allow it to reach b: reaching b implies b's post-order interval lies
  * inside a's in every DFS labelling, so a failed test answers "no" at once. */
-/* labels: how many of the labellings may be used (the second exists only once loading is done) */
-static int may_reach(const struct element *a, const struct element *b, int labels)
+static int may_reach(const struct reach_node *a, const struct reach_node *b)
 {
-	int k;
-	if (a->depth <= b->depth)
-		return 0;
-	for (k = 0; k < labels; k++)
-		if (!(a->low[k] <= b->low[k] && b->post[k] < a->post[k]))
-			return 0;
-	return 1;
+	return a->depth > b->depth && a->low[0] <= b->low[0] && b->post[0] < a->post[0] &&
+	       a->low[1] <= b->low[1] && b->post[1] < a->post[1];
 }
 
 /* The state of one thread sorting dependencies: its own visit marks (indexed by element),
  * so that sorting threads share nothing they write. */
 struct reach {
-	unsigned *mark;
+	struct reach_node *const *nodes;
+	unsigned *mark;                 /* 2 gen: reached from a; 2 gen + 1: reaches b */
 	size_t nmark;                   /* elements the marks cover */
 	unsigned gen;
-	struct element **stack;
-	size_t cap;
-	int labels;
+	unsigned *fq, *bq;              /* the two searches' queues */
+	size_t fcap, bcap;
 };
 
 /* Make the marks cover n elements. */
@@ -508,34 +781,65 @@ static void reach_cover(struct reach *r, size_t n)
 	r->nmark = n;
 }
 
-/* a depends on b, transitively, through any dependency type. Follows kids, which no thread
- * reorders, while other threads may be sorting deps. */
-static int depends_on(struct reach *r, struct element *a, struct element *b)
+static void reach_release(struct reach *r)
 {
-	size_t n = 0, i;
-	int found = 0;
-	if (!may_reach(a, b, r->labels))
+	free(r->mark);
+	free(r->fq);
+	free(r->bq);
+}
+
+/* a depends on b, transitively, through any dependency type: two breadth-first searches, down
+ * from a and up from b, each step taken by the one with less left to visit, until they meet
+ * or one runs out. Labels prune both: a node on a path from a to b may be reached from a and
+ * may reach b. Runs once loading is done, on a graph no thread changes. */
+static int depends_on(struct reach *r, const struct element *ea, const struct element *eb)
+{
+	const struct reach_node *a = rn(r->nodes, ea->index), *b = rn(r->nodes, eb->index);
+	size_t fh = 0, ft = 0, bh = 0, bt = 0, i;
+	unsigned fwd, bwd;
+	if (!may_reach(a, b))
 		return 0;
+	if (r->gen >= UINT_MAX / 2 - 1) {
+		memset(r->mark, 0, r->nmark * sizeof(unsigned));
+		r->gen = 0;
+	}
 	r->gen++;
-	GROW(r->stack, r->cap, 1);
-	r->stack[n++] = a;
-	r->mark[a->index] = r->gen;
-	while (n && !found) {
-		struct element *x = r->stack[--n];
-		for (i = 0; i < x->ndeps; i++) {
-			struct element *y = x->kids[i];
-			if (y == b) {
-				found = 1;
-				break;
+	fwd = 2 * r->gen;
+	bwd = fwd + 1;
+	GROW(r->fq, r->fcap, 1);
+	GROW(r->bq, r->bcap, 1);
+	r->fq[ft++] = ea->index;
+	r->mark[ea->index] = fwd;
+	r->bq[bt++] = eb->index;
+	r->mark[eb->index] = bwd;
+	while (fh < ft && bh < bt) {
+		if (ft - fh <= bt - bh) {
+			const struct reach_node *x = rn(r->nodes, r->fq[fh++]);
+			for (i = 0; i < x->nkids; i++) {
+				unsigned y = x->kids[i];
+				if (r->mark[y] == bwd)
+					return 1;
+				if (r->mark[y] == fwd || !may_reach(rn(r->nodes, y), b))
+					continue;
+				r->mark[y] = fwd;
+				GROW(r->fq, r->fcap, ft + 1);
+				r->fq[ft++] = y;
 			}
-			if (r->mark[y->index] == r->gen || !may_reach(y, b, r->labels))
-				continue;
-			r->mark[y->index] = r->gen;
-			GROW(r->stack, r->cap, n + 1);
-			r->stack[n++] = y;
+		} else {
+			const struct reach_node *x = rn(r->nodes, r->bq[bh++]);
+			for (i = 0; i < x->nparents; i++) {
+				unsigned y = x->parents[i];
+				if (r->mark[y] == fwd)
+					return 1;
+				if (r->mark[y] == bwd || !may_reach(a, rn(r->nodes, y)))
+					continue;
+				r->mark[y] = bwd;
+				GROW(r->bq, r->bcap, bt + 1);
+				r->bq[bt++] = y;
+			}
 		}
 	}
-	return found;
+	return 0;
 }
 
 static int dep_cmp(struct reach *r, const struct dep *a, const struct dep *b)
@@ -601,23 +905,57 @@ static void sort_deps(struct reach *r, struct dep *d, size_t n)
 /* Called when all of e's dependencies are done: depth and the first post-order label. */
 static void finish_element(struct project *p, struct element *e)
 {
+	struct reach_node *r = rn_make(p, e->index);
+	unsigned *kids = arena_alloc(p->a, (e->ndeps + 1) * sizeof(*kids));
 	size_t i;
 	unsigned depth = 0;
 	e->kids = arena_alloc(p->a, (e->ndeps + 1) * sizeof(*e->kids));
 	e->kid_types = arena_alloc(p->a, e->ndeps + 1);
-	for (i = 0; i < e->ndeps; i++) {
-		e->kids[i] = e->deps[i].element;
-		e->kid_types[i] = (unsigned char)e->deps[i].type;
-	}
-	e->post[0] = e->low[0] = ++p->post_counter;
+	r->post[0] = r->low[0] = ++p->post_counter;
 	for (i = 0; i < e->ndeps; i++) {
 		struct element *d = e->deps[i].element;
+		const struct reach_node *dr = rn(p->reach, d->index);
+		e->kids[i] = d;
+		e->kid_types[i] = (unsigned char)e->deps[i].type;
+		kids[i] = d->index;
 		if (d->depth + 1 > depth)
 			depth = d->depth + 1;
-		if (d->low[0] < e->low[0])
-			e->low[0] = d->low[0];
+		if (dr->low[0] < r->low[0])
+			r->low[0] = dr->low[0];
 	}
-	e->depth = depth;
+	e->depth = r->depth = depth;
+	r->nkids = (unsigned)e->ndeps;
+	r->kids = kids;
+}
+
+/* Every element's reverse dependencies, for the searches up from b. */
+static void link_parents(struct project *p)
+{
+	unsigned *count = xcalloc(p->nelements + 1, sizeof(unsigned)), *all, *fill;
+	size_t i, j, total = 0;
+	for (i = 0; i < p->nelements; i++) {
+		const struct reach_node *x = rn(p->reach, (unsigned)i);
+		for (j = 0; j < x->nkids; j++)
+			count[x->kids[j]]++;
+		total += x->nkids;
+	}
+	all = arena_alloc(p->a, (total + 1) * sizeof(unsigned));
+	fill = xcalloc(p->nelements + 1, sizeof(unsigned));
+	for (i = 0, total = 0; i < p->nelements; i++) {
+		struct reach_node *x = rn(p->reach, (unsigned)i);
+		x->parents = all + total;
+		x->nparents = count[i];
+		total += count[i];
+	}
+	for (i = 0; i < p->nelements; i++) {
+		const struct reach_node *x = rn(p->reach, (unsigned)i);
+		for (j = 0; j < x->nkids; j++) {
+			struct reach_node *k = rn(p->reach, x->kids[j]);
+			((unsigned *)k->parents)[fill[x->kids[j]]++] = (unsigned)i;
+		}
+	}
+	free(fill);
+	free(count);
 }
 
 /* The second labelling: another post-order DFS over the whole graph, children reversed. */
@@ -640,11 +978,14 @@ static void label_second(struct project *p)
 			struct frame *f = &stack[depth - 1];
 			struct element *e = f->e, *c;
 			if (f->next == e->ndeps) {
+				struct reach_node *er = rn(p->reach, e->index);
 				size_t i;
-				e->post[1] = e->low[1] = ++counter;
-				for (i = 0; i < e->ndeps; i++)
-					if (e->kids[i]->low[1] < e->low[1])
-						e->low[1] = e->kids[i]->low[1];
+				er->post[1] = er->low[1] = ++counter;
+				for (i = 0; i < e->ndeps; i++) {
+					const struct reach_node *kr = rn(p->reach, e->kids[i]->index);
+					if (kr->low[1] < er->low[1])
+						er->low[1] = kr->low[1];
+				}
 				depth--;
 				continue;
 			}
@@ -675,7 +1016,7 @@ static void *sort_worker(void *arg)
 {
 	struct sort_job *job = arg;
 	struct project *p = job->p;
-	struct reach r = {NULL, 0, 0, NULL, 0, 2};
+	struct reach r = {p->reach, NULL, 0, 0, NULL, NULL, 0, 0};
 	size_t start, i;
 	reach_cover(&r, p->nelements);
 	while ((start = atomic_fetch_add(&job->next, SORT_CHUNK)) < p->nelements) {
@@ -686,8 +1027,7 @@ static void *sort_worker(void *arg)
 				sort_deps(&r, e->deps, e->ndeps);
 		}
 	}
-	free(r.mark);
-	free(r.stack);
+	reach_release(&r);
 	return NULL;
 }
 
@@ -716,6 +1056,7 @@ static void sort_start(struct project *p)
 void loader_finish_sort(struct project *p)
 {
 	struct sort_state *s;
+	struct element **next;
 	size_t i, j;
 	if (p->parent)
 		return;         /* subprojects own no graph */
@@ -727,14 +1068,25 @@ void loader_finish_sort(struct project *p)
 		pthread_join(s->helper, NULL);
 	free(s);
 	p->sorting = NULL;
+	/* one block of its own, not the project's arena: keys_pipe_worker() runs this while the
+	 * main thread allocates */
+	for (i = 0, j = 0; i < p->nelements; i++)
+		if (!p->elements[i]->sorted)
+			j += 2 * (p->elements[i]->ndeps + 1);
+	if (!j)
+		return;
+	GROW(p->dep_lists, p->dep_lists_cap, p->ndep_lists + 1);
+	next = p->dep_lists[p->ndep_lists++] = xmalloc(j * sizeof(*next));
 	for (i = 0; i < p->nelements; i++) {
 		struct element *e = p->elements[i];
 		if (e->sorted)
 			continue;
 		e->sorted = 1;
 		e->nbuild_deps = e->nrun_deps = 0;
-		e->build_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
-		e->run_deps = arena_alloc(p->a, (e->ndeps + 1) * sizeof(struct element *));
+		e->build_deps = next;
+		next += e->ndeps + 1;
+		e->run_deps = next;
+		next += e->ndeps + 1;
 		for (j = 0; j < e->ndeps; j++) {
 			if (is_build(&e->deps[j]))
 				e->build_deps[e->nbuild_deps++] = e->deps[j].element;
@@ -742,103 +1094,6 @@ void loader_finish_sort(struct project *p)
 				e->run_deps[e->nrun_deps++] = e->deps[j].element;
 		}
 	}
-}
-
-/* While elements load, a second thread sorts the dependencies of each element as soon as it
- * is finished: its whole closure is loaded then and never changes again. The main thread hands
- * elements over through a queue; the sorter uses the first labelling only (the second needs
- * the whole graph) and stops as soon as loading is over, leaving the rest to sort_start(). */
-struct early_item {
-	struct element *e;
-	size_t nelements;               /* elements loaded when e finished (covers its closure) */
-};
-
-struct early_sort {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t more;
-	struct early_item *q;
-	size_t head, n, cap;
-	int done;
-};
-
-static void *early_worker(void *arg)
-{
-	struct early_sort *es = arg;
-	struct reach r = {NULL, 0, 0, NULL, 0, 1};
-	pthread_mutex_lock(&es->mu);
-	for (;;) {
-		struct early_item it;
-		while (!es->done && es->head == es->n)
-			pthread_cond_wait(&es->more, &es->mu);
-		if (es->done)
-			break;
-		it = es->q[es->head++];
-		pthread_mutex_unlock(&es->mu);
-		if (!atomic_exchange(&it.e->sort_claimed, 1)) {
-			reach_cover(&r, it.nelements);
-			sort_deps(&r, it.e->deps, it.e->ndeps);
-		}
-		pthread_mutex_lock(&es->mu);
-	}
-	pthread_mutex_unlock(&es->mu);
-	free(r.mark);
-	free(r.stack);
-	return NULL;
-}
-
-static void early_start(struct project *p)
-{
-	struct early_sort *es;
-	if (p->threads < 2 || p->early)
-		return;
-	es = xcalloc(1, sizeof(*es));
-	pthread_mutex_init(&es->mu, NULL);
-	pthread_cond_init(&es->more, NULL);
-	if (pthread_create(&es->thread, NULL, early_worker, es) != 0) {
-		pthread_cond_destroy(&es->more);
-		pthread_mutex_destroy(&es->mu);
-		free(es);
-		return;
-	}
-	p->early = es;
-}
-
-/* Small graphs are sorted faster than a thread starts: begin once this many are loaded. */
-#define EARLY_SORT_MIN 2048
-
-static void early_push(struct project *p, struct element *e)
-{
-	struct early_sort *es;
-	if (!p->early && p->nelements >= EARLY_SORT_MIN)
-		early_start(p);
-	es = p->early;
-	if (!es || e->ndeps < 2)
-		return;
-	pthread_mutex_lock(&es->mu);
-	GROW(es->q, es->cap, es->n + 1);
-	es->q[es->n].e = e;
-	es->q[es->n].nelements = p->nelements;
-	es->n++;
-	pthread_cond_signal(&es->more);
-	pthread_mutex_unlock(&es->mu);
-}
-
-static void early_stop(struct project *p)
-{
-	struct early_sort *es = p->early;
-	if (!es)
-		return;
-	pthread_mutex_lock(&es->mu);
-	es->done = 1;
-	pthread_cond_signal(&es->more);
-	pthread_mutex_unlock(&es->mu);
-	pthread_join(es->thread, NULL);
-	pthread_cond_destroy(&es->more);
-	pthread_mutex_destroy(&es->mu);
-	free(es->q);
-	free(es);
-	p->early = NULL;
 }
 
 static int load_tree(struct project *p, struct element *root, struct error *err)
@@ -862,7 +1117,6 @@ static int load_tree(struct project *p, struct element *root, struct error *err)
 			finish_element(p, e);
 			GROW(p->topo, p->topo_cap, p->ntopo + 1);
 			p->topo[p->ntopo++] = e;
-			early_push(p, e);
 			depth--;
 			continue;
 		}
@@ -920,17 +1174,22 @@ int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 		struct element *e = NULL;
 		if (load_target(p, targets[i], &e, err))
 			goto fail;
+		if (e->state != 2)
+			pf_start(p, e);
 		if (load_tree(p, e, err))
 			goto fail;
 		result[i] = e;
 	}
-	early_stop(p);
+	pf_stop(p);
+	if (p->sorting)
+		loader_finish_sort(p);  /* an earlier load's sort reads the labels */
 	label_second(p);
+	link_parents(p);
 	sort_start(p);
 	*out = result;
 	return 0;
 fail:
-	early_stop(p);
+	pf_stop(p);
 	free(result);
 	return -1;
 }

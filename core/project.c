@@ -673,6 +673,7 @@ void project_warning(struct project *p, const char *token, const char *fmt, ...)
 
 void project_free(struct project *p)
 {
+	size_t i;
 	if (!p)
 		return;
 	while (p->subs) {
@@ -689,6 +690,12 @@ void project_free(struct project *p)
 	if (p->element_dirfd >= 0)
 		close(p->element_dirfd);
 	arena_free(p->scratch);
+	for (i = 0; i < p->nparsed; i++)
+		arena_free(p->parsed[i]);
+	free(p->parsed);
+	for (i = 0; i < p->ndep_lists; i++)
+		free(p->dep_lists[i]);
+	free(p->dep_lists);
 	arena_free(p->a);
 	free(p);
 }

@@ -121,7 +121,6 @@ struct element {
 
 	/* graph bookkeeping */
 	unsigned depth;                 /* longest dependency path to a leaf (for reachability) */
-	unsigned post[2], low[2];       /* two DFS post-order interval labels (for reachability) */
 	int sorted;                     /* deps sorted and split into build/run lists */
 	atomic_int sort_claimed;        /* a sorting thread has taken this element */
 	unsigned index;                 /* position in project->elements */
@@ -180,7 +179,6 @@ struct project {
 
 	/* elements */
 	struct sort_state *sorting;     /* dependency sort still running (loader.c) */
-	struct early_sort *early;       /* sorting thread that runs while elements load (loader.c) */
 	struct element **topo;          /* loaded elements, each after its dependencies */
 	size_t ntopo, topo_cap;
 	struct element **table;         /* hash table by name */
@@ -194,6 +192,12 @@ struct project {
 	struct node *warnings;          /* list of warning texts, in order */
 	unsigned mark_gen;
 	unsigned post_counter;
+	struct reach_node **reach;      /* what reachability searches read, in chunks (loader.c) */
+	struct prefetch *prefetch;      /* helper parsing element files ahead of the loader */
+	struct arena **parsed;          /* the helper's arenas: trees of element files */
+	size_t nparsed, nparsed_cap;
+	struct element ***dep_lists;    /* blocks of build_deps and run_deps (heap) */
+	size_t ndep_lists, dep_lists_cap;
 	unsigned walk_gen;
 };
 

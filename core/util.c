@@ -168,6 +168,7 @@ const char *buf_str(const struct buf *b)
 struct arena_block {
 	struct arena_block *next;
 	size_t used, size;
+	size_t dirty;                   /* bytes from data on that were ever handed out; the rest is zero */
 	max_align_t data[];
 };
 
@@ -221,6 +222,7 @@ void *arena_alloc(struct arena *a, size_t n)
 		size_t size = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
 		b = block_alloc(sizeof(*b) + size);
 		b->used = 0;
+		b->dirty = 0;
 		b->size = size;
 		if (n > ARENA_BLOCK / 4 && a->head) {
 			/* keep the current block for small allocations */
@@ -233,8 +235,11 @@ void *arena_alloc(struct arena *a, size_t n)
 		a->total += size;
 	}
 	p = (char *)b->data + b->used;
+	if (b->used < b->dirty)         /* only a reset arena's reused block holds old bytes */
+		memset(p, 0, n < b->dirty - b->used ? n : b->dirty - b->used);
 	b->used += n;
-	memset(p, 0, n);
+	if (b->used > b->dirty)
+		b->dirty = b->used;
 	return p;
 }
 

@@ -38,4 +38,46 @@ unset RILL_THREADS
 [ -n "$one" ] && [ "$one" = "$two" ] && pass "two threads sort exactly like one" || fail "two threads sort exactly like one"
 n=$(printf '%s\n' "$two" | awk '{print $1}' | sort -u | wc -l)
 [ "$n" -eq 5001 ] && pass "every element listed once" || fail "every element listed once" "$n"
+
+# files the loader's helper thread parses ahead: one with a directive (its dependencies depend
+# on an option), then errors deep in the graph, reported exactly as with one thread
+cat >> "$P/project.conf" <<'EOF2'
+options:
+  extra:
+    type: bool
+    description: one more dependency
+    default: False
+EOF2
+cat > "$P/elements/e4000.bst" <<'EOF2'
+kind: manual
+depends:
+- e3990.bst
+(?):
+- extra:
+    depends:
+      (>):
+      - e1.bst
+EOF2
+run_rill show -o extra True --deps all --format '%{name} %{full-key}' all.bst
+two="$OUT"
+RILL_THREADS=1 run_rill show -o extra True --deps all --format '%{name} %{full-key}' all.bst
+[ -n "$OUT" ] && [ "$OUT" = "$two" ] && pass "a file with directives loads alike on two threads" || fail "a file with directives loads alike on two threads" "$ERR"
+printf 'kind: manual\ndepends:\n- e3990.bst\n- [unclosed\n' > "$P/elements/e4000.bst"
+run_rill show all.bst
+two="$RC $ERR"
+RILL_THREADS=1 run_rill show all.bst
+case "$two" in
+1*"e4000.bst [line "*) [ "$two" = "$RC $ERR" ] && pass "a YAML error deep in the graph: the same error on two threads" ||
+	fail "a YAML error deep in the graph: the same error on two threads" "$two | $RC $ERR" ;;
+*) fail "a YAML error deep in the graph: the same error on two threads" "$two" ;;
+esac
+printf 'kind: manual\ndepends:\n- e3990.bst\n- missing.bst\n' > "$P/elements/e4000.bst"
+run_rill show all.bst
+two="$RC $ERR"
+RILL_THREADS=1 run_rill show all.bst
+case "$two" in
+1*"missing.bst"*) [ "$two" = "$RC $ERR" ] && pass "a missing file deep in the graph: the same error on two threads" ||
+	fail "a missing file deep in the graph: the same error on two threads" "$two | $RC $ERR" ;;
+*) fail "a missing file deep in the graph: the same error on two threads" "$two" ;;
+esac
 finish
