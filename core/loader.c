@@ -215,12 +215,13 @@ static struct pf_item **pf_slot(struct prefetch *pf, const char *name)
 	return it;
 }
 
-/* Queue file name unless it is known already (called locked). */
-static void pf_push(struct prefetch *pf, const char *name)
+/* The entry of file name, made in state PF_QUEUED and queued for the helper when new
+ * (called locked). queue = 0: the loader takes it, so the helper must not parse it. */
+static struct pf_item *pf_add(struct prefetch *pf, const char *name, int queue)
 {
 	struct pf_item **slot = pf_slot(pf, name), *it;
 	if (*slot)
-		return;
+		return *slot;
 	if (pf->count + 1 > pf->tsize / 2) {
 		size_t nsize = pf->tsize * 2, k;
 		struct pf_item **nt = xcalloc(nsize, sizeof(*nt));
@@ -239,10 +240,14 @@ static void pf_push(struct prefetch *pf, const char *name)
 	}
 	it = xcalloc(1, sizeof(*it));
 	it->name = xstrdup(name);
+	it->state = queue ? PF_QUEUED : PF_TAKEN;
 	*slot = it;
 	pf->count++;
-	GROW(pf->stack, pf->cap, pf->nstack + 1);
-	pf->stack[pf->nstack++] = it;
+	if (queue) {
+		GROW(pf->stack, pf->cap, pf->nstack + 1);
+		pf->stack[pf->nstack++] = it;
+	}
+	return it;
 }
 
 /* Queue the files a parsed element names as dependencies of its own project. */
@@ -260,7 +265,7 @@ static void pf_push_deps(struct prefetch *pf, const struct node *n)
 			else if (item->type == NODE_SCALAR)
 				f = node_str(item);
 			if (f && !strchr(f, ':') && str_has_suffix(f, ".bst") && f[0] != '/' && !strstr(f, ".."))
-				pf_push(pf, f);
+				pf_add(pf, f, 1);
 		}
 	}
 }
@@ -340,7 +345,7 @@ static void pf_start(struct project *p, const struct element *e)
 	for (i = 0; i < e->ndeps; i++)
 		if (!e->deps[i].junction && str_has_suffix(e->deps[i].filename, ".bst") &&
 		    !loader_find(p, e->deps[i].filename))
-			pf_push(pf, e->deps[i].filename);
+			pf_add(pf, e->deps[i].filename, 1);
 	pthread_cond_signal(&pf->more);
 	pthread_mutex_unlock(&pf->mu);
 }
@@ -356,13 +361,7 @@ static int pf_take(struct project *p, const struct project *q, const char *name,
 	if (!pf || q != p)
 		return 0;
 	pthread_mutex_lock(&pf->mu);
-	it = *pf_slot(pf, name);
-	if (!it) {
-		/* the loader parses it: known, so the helper will not */
-		pf_push(pf, name);
-		pf->nstack--;
-		it = *pf_slot(pf, name);
-	}
+	it = pf_add(pf, name, 0);
 	while (it->state == PF_BUSY)
 		pthread_cond_wait(&pf->parsed, &pf->mu);
 	if (it->state == PF_DONE) {
