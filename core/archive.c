@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define LAZYLIB_ARCHIVE
+#include "lazylib.h"
+
 /* ---- a set of strings (directory names, symbolic links seen) -------------------------------- */
 
 struct strset {
@@ -466,6 +469,8 @@ int archive_extract(const char *archive, const char *dest, const char *base_dir,
 	char *base = NULL, *parent = NULL, *tmp = NULL, *root = NULL, *slash;
 	struct stat st;
 	int rc = -1;
+	if (lazylib_archive(err))
+		return error_prefix(err, "%s", archive);
 	if (stat(dest, &st) != 0 || !S_ISDIR(st.st_mode))
 		return error_set(err, "%s: cannot extract into '%s': not an existing directory", archive, dest);
 	if (base_dir && base_dir[0] && find_base_dir(archive, base_dir, &base, err) != 0)
@@ -607,10 +612,14 @@ out:
 int archive_write_tar(const char *dir, const char *out_path, struct error *err)
 {
 	int to_stdout = strcmp(out_path, "-") == 0;
-	char *tmp = to_stdout ? NULL : xasprintf("%s.tmp.%ld", out_path, (long)getpid());
-	struct archive *a = archive_write_new();
+	char *tmp;
+	struct archive *a;
 	struct dirent **names = NULL;
 	int i, count = -1, rc = -1;
+	if (lazylib_archive(err))
+		return error_prefix(err, "%s", out_path);
+	tmp = to_stdout ? NULL : xasprintf("%s.tmp.%ld", out_path, (long)getpid());
+	a = archive_write_new();
 	if (!a) {
 		error_set(err, "%s: cannot allocate a tar writer", out_path);
 		goto out;

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cachekey.h"
+#define LAZYLIB_CURL
+#include "lazylib.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -29,6 +31,10 @@ int download_file(const char *url, const char *path, char sha256_hex[65], struct
 	CURLcode cr;
 	long status = 0;
 	int rc = -1;
+	if (lazylib_curl(err)) {
+		error_prefix(err, "%s", url);
+		goto out;
+	}
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK) {
 		error_set(err, "%s: cannot initialise libcurl: %s", url, curl_easy_strerror(curl_init_rc));

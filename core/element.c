@@ -550,7 +550,7 @@ out:
 /* Keys of a big graph are computed on two threads, one dependency depth at a time: elements of
  * equal depth never depend on each other. (BuildStream keys walk the graph with shared marks,
  * so they stay on one thread.) */
-#define KEYS_PARALLEL_MIN 4096
+#define KEYS_PARALLEL_MIN 256
 #define KEYS_CHUNK 64
 
 struct keys_job {

@@ -722,7 +722,7 @@ static int is_build(const struct dep *d)
  * while the loader adds more. Indexed like p->elements. */
 struct reach_node {
 	unsigned depth;                 /* longest dependency path to a leaf */
-	unsigned post[2], low[2];       /* two DFS post-order interval labels */
+	unsigned post[4], low[4];       /* four DFS post-order interval labels */
 	unsigned nkids, nparents;
 	const unsigned *kids;           /* dependencies (element indices), in file order */
 	const unsigned *parents;        /* reverse dependencies, set with the second labelling */
@@ -756,7 +756,8 @@ static struct reach_node *rn_make(struct project *p, unsigned i)
 static int may_reach(const struct reach_node *a, const struct reach_node *b)
 {
 	return a->depth > b->depth && a->low[0] <= b->low[0] && b->post[0] < a->post[0] &&
-	       a->low[1] <= b->low[1] && b->post[1] < a->post[1];
+	       a->low[1] <= b->low[1] && b->post[1] < a->post[1] && a->low[2] <= b->low[2] &&
+	       b->post[2] < a->post[2] && a->low[3] <= b->low[3] && b->post[3] < a->post[3];
 }
 
 /* The state of one thread sorting dependencies: its own visit marks (indexed by element),
@@ -958,14 +959,14 @@ static void link_parents(struct project *p)
 }
 
 /* The second labelling: another post-order DFS over the whole graph, children reversed. */
-static void label_second(struct project *p)
+static void label_more(struct project *p, int k)
 {
 	struct frame *stack = NULL;
 	size_t depth = 0, cap = 0, r;
 	unsigned counter = 0;
 	p->mark_gen++;
 	for (r = p->nelements; r-- > 0;) {
-		struct element *root = p->elements[r];
+		struct element *root = p->elements[k == 2 ? p->nelements - 1 - r : r];
 		if (root->mark == p->mark_gen)
 			continue;
 		root->mark = p->mark_gen;
@@ -976,19 +977,24 @@ static void label_second(struct project *p)
 		while (depth) {
 			struct frame *f = &stack[depth - 1];
 			struct element *e = f->e, *c;
-			if (f->next == e->ndeps) {
+			size_t nd = e->ndeps;
+			if (f->next == nd) {
 				struct reach_node *er = rn(p->reach, e->index);
 				size_t i;
-				er->post[1] = er->low[1] = ++counter;
-				for (i = 0; i < e->ndeps; i++) {
+				er->post[k] = er->low[k] = ++counter;
+				for (i = 0; i < nd; i++) {
 					const struct reach_node *kr = rn(p->reach, e->kids[i]->index);
-					if (kr->low[1] < er->low[1])
-						er->low[1] = kr->low[1];
+					if (kr->low[k] < er->low[k])
+						er->low[k] = kr->low[k];
 				}
 				depth--;
 				continue;
 			}
-			c = e->kids[e->ndeps - 1 - f->next++];
+			/* 1: children last first; 2, 3: starting from a child that depends on the element */
+			if (k == 1)
+				c = e->kids[nd - 1 - f->next++];
+			else
+				c = e->kids[(f->next++ + e->index * (k == 2 ? 7 : 13)) % nd];
 			if (c->mark == p->mark_gen)
 				continue;
 			c->mark = p->mark_gen;
@@ -1009,7 +1015,7 @@ struct sort_job {
 };
 
 #define SORT_CHUNK 256
-#define SORT_PARALLEL_MIN 4096  /* below this, a thread costs more than it saves */
+#define SORT_PARALLEL_MIN 256  /* below this, a thread costs more than it saves */
 
 static void *sort_worker(void *arg)
 {
@@ -1182,7 +1188,9 @@ int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 	pf_stop(p);
 	if (p->sorting)
 		loader_finish_sort(p);  /* an earlier load's sort reads the labels */
-	label_second(p);
+	label_more(p, 1);
+	label_more(p, 2);
+	label_more(p, 3);
 	link_parents(p);
 	sort_start(p);
 	*out = result;

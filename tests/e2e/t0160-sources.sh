@@ -107,4 +107,26 @@ k1=$(key_of s.bst)
 echo changed >"$P/files/a.txt"
 k2=$(key_of s.bst)
 [ -n "$k1" ] && [ -n "$k2" ] && [ "$k1" != "$k2" ] && pass "a local file's content is in the key" || fail "a local file's content is in the key" "$k1 $k2"
+
+# libcurl and libarchive (and the 40 libraries they bring) are opened only when a source
+# needs them: not linked into the backend, not loaded by `rill show` of tar sources
+if ldd "$TOP/rill-backend" | grep -q 'libarchive\|libcurl'; then
+	fail "the backend does not link libcurl or libarchive" "$(ldd "$TOP/rill-backend")"
+else
+	pass "the backend does not link libcurl or libarchive"
+fi
+element tar-src.bst <<'EOF2'
+kind: import
+sources:
+- kind: tar
+  url: https://example.com/x.tar.gz
+  ref: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+EOF2
+LD_DEBUG=files "$RILL" -C "$P" show tar-src.bst >"$TMP/out" 2>"$TMP/lderr"
+RC=$?
+if [ "$RC" -eq 0 ] && grep -q 'file=libyaml' "$TMP/lderr" && ! grep -q 'file=libcurl\|file=libarchive' "$TMP/lderr"; then
+	pass "show of a tar source loads neither library"
+else
+	fail "show of a tar source loads neither library" "$RC $(grep 'file=' "$TMP/lderr" | head -5)"
+fi
 finish
