@@ -42,7 +42,6 @@ for v in BST_MAX RUNS SEED TIMEOUT; do
 	isint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
 [ "$RUNS" -ge 1 ] || die "RUNS must be at least 1"
-[ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) is needed: apt-get install time"
 command -v python3 >/dev/null || die "python3 is needed for gen-project.py"
 
 want_rill=0 want_bst=0
@@ -101,19 +100,20 @@ showcmd() {
 	echo "$out"
 }
 
-# run_once TOOL OUTFILE ERRFILE CMD... : runs CMD once under GNU time; sets RUN_MS, RUN_KB, RUN_RC.
+# run_once TOOL OUTFILE ERRFILE CMD... : runs CMD once (runone.py: posix_spawn, wait4); sets
+# RUN_MS, RUN_KB, RUN_RC.
 run_once() {
-	local tool=$1 out=$2 err=$3 t0 t1
+	local tool=$1 out=$2 err=$3 res
 	shift 3
-	t0=$(date +%s%N)
 	set +e
-	with_xdg "$tool" timeout "$TIMEOUT" /usr/bin/time -f '%M' -o "$TMP/rss" "$@" >"$out" 2>"$err"
+	res=$(with_xdg "$tool" python3 "$BENCH/runone.py" "$TIMEOUT" "$out" "$err" "$@")
 	RUN_RC=$?
 	set -e
-	t1=$(date +%s%N)
-	RUN_MS=$(( (t1 - t0) / 1000000 ))
-	# GNU time may add "Command exited with non-zero status" before the figure.
-	RUN_KB=$(tail -n 1 "$TMP/rss" 2>/dev/null || true)
+	if [ "$RUN_RC" = 0 ]; then
+		read -r RUN_MS RUN_KB RUN_RC <<<"$res"
+	else
+		RUN_MS=0 RUN_KB=0
+	fi
 	isint "$RUN_KB" || RUN_KB=0
 }
 
