@@ -669,7 +669,7 @@ static int resolve_dep(struct project *p, struct project *q, struct dep *d, stru
 		if (!q)
 			return -1;
 	}
-	d->name = full_name(p, q, d->filename);
+	d->name = q->junction ? full_name(p, q, d->filename) : d->filename;     /* node text: stays */
 	child = loader_find(p, d->name);
 	if (!child && load_file(p, q, d->filename, d, &child, err))
 		return -1;
