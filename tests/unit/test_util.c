@@ -98,6 +98,48 @@ static void arena_alignment_and_zeroing(void)
 	arena_free(a);
 }
 
+/* Past 8 MiB an arena takes 2 MiB blocks (huge pages where allowed): every allocation still
+ * zeroed, aligned, usable and apart from the others, big ones included; a reset arena zeroes
+ * what it hands out again. */
+static void arena_big_blocks(void)
+{
+	struct arena *a = arena_new();
+	unsigned char **ptrs = calloc(40000, sizeof(*ptrs));
+	size_t i, bad = 0;
+	for (i = 0; i < 40000; i++) {
+		size_t n = 24 + (i * 37) % 900;
+		unsigned char *p = arena_alloc(a, n);
+		if (((uintptr_t)p & 7) || p[0] || p[n - 1])
+			bad++;
+		p[0] = (unsigned char)i;
+		p[n - 1] = (unsigned char)(i >> 8);
+		ptrs[i] = p;
+	}
+	CHECK(bad == 0);
+	for (i = 0; i < 40000; i++) {
+		size_t n = 24 + (i * 37) % 900;
+		if (ptrs[i][0] != (unsigned char)i || ptrs[i][n - 1] != (unsigned char)(i >> 8))
+			bad++;
+	}
+	CHECK(bad == 0);        /* nothing overlapped */
+	CHECK(arena_used(a) >= 18u << 20);
+	{
+		unsigned char *big = arena_alloc(a, 3u << 20);
+		CHECK(big[0] == 0 && big[(3u << 20) - 1] == 0);
+		memset(big, 0xcd, 3u << 20);
+	}
+	arena_reset(a);
+	for (i = 0; i < 1000; i++) {
+		unsigned char *p = arena_alloc(a, 1000);
+		if (p[0] || p[999])
+			bad++;
+		memset(p, 0xee, 1000);
+	}
+	CHECK(bad == 0);
+	free(ptrs);
+	arena_free(a);
+}
+
 static void arena_strings(void)
 {
 	struct arena *a = arena_new();
@@ -252,6 +294,7 @@ int main(void)
 	RUN(buf_addf_long);
 	RUN(buf_detach_owns);
 	RUN(arena_alignment_and_zeroing);
+	RUN(arena_big_blocks);
 	RUN(arena_strings);
 	RUN(arena_reset_reuses);
 	RUN(errors_compose);
