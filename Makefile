@@ -6,7 +6,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 # Debian packages the build needs (checked, and installed when run as root).
-DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libssl-dev libarchive-dev libcurl4-openssl-dev pkg-config
+DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libarchive-dev libcurl4-openssl-dev pkg-config
 # What builds need at run time (bwrap, git sources) and what the tests use (a busybox sysroot,
 # tmux to drive the tty frontend, ps/pgrep, python3 for JSON checks).
 DEB_RUN_PKGS := bubblewrap git busybox-static tmux procps python3
@@ -28,10 +28,9 @@ $(shell printf '%s' '$(FLAGS_NOW)' >$(FLAGS_STAMP))
 endif
 YAML_CFLAGS = $(shell $(PKG_CONFIG) --cflags yaml-0.1 2>/dev/null)
 YAML_LIBS = $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
-CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
 LMDB_LIBS = $(shell $(PKG_CONFIG) --libs lmdb 2>/dev/null || echo -llmdb)
 # libarchive and libcurl are opened with dlopen when first needed (core/lazylib.h)
-BACKEND_LIBS = $(YAML_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS) -ldl -pthread
+BACKEND_LIBS = $(YAML_LIBS) $(LMDB_LIBS) -ldl -pthread
 
 CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJS := $(CORE_SRCS:.c=.o)

@@ -4,13 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include "sha256.h"
 
 static const char hexdigits[] = "0123456789abcdef";
 
@@ -271,32 +269,11 @@ static void to_hex(const unsigned char *md, unsigned len, char hex[65])
 	hex[2 * i] = '\0';
 }
 
-/* SHA-256, looked up once: EVP_sha256() makes every digest look the algorithm up by name in
- * OpenSSL's provider tables, a third of the cost of hashing a key's few hundred bytes. The
- * system's openssl.cnf is not read: it configures nothing a digest uses, and reading it cost
- * 4 ms, a third of `rill show` on a small project. */
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha256_fetched;
-
-static void sha256_fetch(void)
-{
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-	sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static const EVP_MD *sha256(void)
-{
-	pthread_once(&sha256_once, sha256_fetch);
-	return sha256_fetched ? sha256_fetched : EVP_sha256();
-}
-
 void cachekey_sha256_hex(const void *data, size_t len, char hex[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (!EVP_Digest(data, len, md, &mdlen, sha256(), NULL))
-		mdlen = 0;      /* only on allocation failure inside OpenSSL: an empty key */
-	to_hex(md, mdlen, hex);
+	unsigned char md[32];
+	sha256(data, len, md);
+	to_hex(md, 32, hex);
 }
 
 void cachekey_of(const struct node *n, char hex[65])
@@ -309,40 +286,28 @@ void cachekey_of(const struct node *n, char hex[65])
 
 int cachekey_sha256_file(const char *path, char hex[65], struct error *err)
 {
-	unsigned char chunk[1 << 15], md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx;
+	unsigned char chunk[1 << 15], md[32];
+	struct sha256 ctx;
 	ssize_t got;
 	int fd, saved;
 	hex[0] = '\0';
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(err, "Failed to read file '%s': %s", path, strerror(errno));
-	ctx = EVP_MD_CTX_new();
-	if (!ctx || !EVP_DigestInit_ex(ctx, sha256(), NULL)) {
-		EVP_MD_CTX_free(ctx);
-		close(fd);
-		return error_set(err, "Failed to read file '%s': cannot initialize SHA-256", path);
-	}
+	sha256_init(&ctx);
 	for (;;) {
 		got = read(fd, chunk, sizeof(chunk));
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
 			break;
-		EVP_DigestUpdate(ctx, chunk, (size_t)got);
+		sha256_update(&ctx, chunk, (size_t)got);
 	}
 	saved = errno;
 	close(fd);
-	if (got < 0) {
-		EVP_MD_CTX_free(ctx);
+	if (got < 0)
 		return error_set(err, "Failed to read file '%s': %s", path, strerror(saved));
-	}
-	if (!EVP_DigestFinal_ex(ctx, md, &mdlen)) {
-		EVP_MD_CTX_free(ctx);
-		return error_set(err, "Failed to read file '%s': cannot compute SHA-256", path);
-	}
-	EVP_MD_CTX_free(ctx);
-	to_hex(md, mdlen, hex);
+	sha256_final(&ctx, md);
+	to_hex(md, 32, hex);
 	return 0;
 }
