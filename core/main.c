@@ -215,7 +215,7 @@ void cli_plan(struct project *p, struct element **targets, size_t nt, struct ele
 }
 
 /* cmd_show's project, still reachable at exit (for leak checkers) */
-static struct project *kept_project;
+static struct project *volatile kept_project;  /* volatile: a store nobody reads is otherwise dropped */
 
 static int cmd_show(struct cli *c, int argc, char **argv)
 {
