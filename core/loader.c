@@ -939,7 +939,9 @@ static void link_parents(struct project *p)
 			count[x->kids[j]]++;
 		total += x->nkids;
 	}
-	all = arena_alloc(p->a, (total + 1) * sizeof(unsigned));
+	all = xmalloc((total + 1) * sizeof(unsigned));     /* not the arena: see sort_prepare() */
+	GROW(p->heap_blocks, p->heap_blocks_cap, p->nheap_blocks + 1);
+	p->heap_blocks[p->nheap_blocks++] = all;
 	fill = xcalloc(p->nelements + 1, sizeof(unsigned));
 	for (i = 0, total = 0; i < p->nelements; i++) {
 		struct reach_node *x = rn(p->reach, (unsigned)i);
@@ -964,12 +966,12 @@ static void label_more(struct project *p, int k)
 	struct frame *stack = NULL;
 	size_t depth = 0, cap = 0, r;
 	unsigned counter = 0;
-	p->mark_gen++;
+	unsigned char *seen = xcalloc(p->nelements + 1, 1);    /* by element index */
 	for (r = p->nelements; r-- > 0;) {
 		struct element *root = p->elements[k == 2 ? p->nelements - 1 - r : r];
-		if (root->mark == p->mark_gen)
+		if (seen[root->index])
 			continue;
-		root->mark = p->mark_gen;
+		seen[root->index] = 1;
 		GROW(stack, cap, depth + 1);
 		stack[depth].e = root;
 		stack[depth].next = 0;
@@ -995,16 +997,28 @@ static void label_more(struct project *p, int k)
 				c = e->kids[nd - 1 - f->next++];
 			else
 				c = e->kids[(f->next++ + e->index * (k == 2 ? 7 : 13)) % nd];
-			if (c->mark == p->mark_gen)
+			if (seen[c->index])
 				continue;
-			c->mark = p->mark_gen;
+			seen[c->index] = 1;
 			GROW(stack, cap, depth + 1);
 			stack[depth].e = c;
 			stack[depth].next = 0;
 			depth++;
 		}
 	}
+	free(seen);
 	free(stack);
+}
+
+/* What the sort reads beyond the first labelling, which loading made: three more labellings
+ * and the reverse dependencies. On the sorting thread for big graphs, so the main thread goes
+ * straight on to resolving elements. */
+static void sort_prepare(struct project *p)
+{
+	label_more(p, 1);
+	label_more(p, 2);
+	label_more(p, 3);
+	link_parents(p);
 }
 
 /* Sorting dependencies is most of the work on big graphs and each element's sort only reads
@@ -1036,6 +1050,12 @@ static void *sort_worker(void *arg)
 	return NULL;
 }
 
+static void *sort_helper(void *arg)
+{
+	sort_prepare(((struct sort_job *)arg)->p);
+	return sort_worker(arg);
+}
+
 struct sort_state {
 	struct sort_job job;
 	pthread_t helper;
@@ -1054,7 +1074,7 @@ static void sort_start(struct project *p)
 	s->job.p = p;
 	atomic_init(&s->job.next, 0);
 	if (p->nelements >= SORT_PARALLEL_MIN && p->threads > 1)
-		s->threaded = pthread_create(&s->helper, NULL, sort_worker, &s->job) == 0;
+		s->threaded = pthread_create(&s->helper, NULL, sort_helper, &s->job) == 0;
 	p->sorting = s;
 }
 
@@ -1068,9 +1088,12 @@ void loader_finish_sort(struct project *p)
 	s = p->sorting;
 	if (!s)
 		return;
-	sort_worker(&s->job);
-	if (s->threaded)
+	if (s->threaded) {
 		pthread_join(s->helper, NULL);
+	} else {
+		sort_prepare(p);
+		sort_worker(&s->job);
+	}
 	free(s);
 	p->sorting = NULL;
 	/* one block of its own, not the project's arena: keys_pipe_worker() runs this while the
@@ -1080,8 +1103,9 @@ void loader_finish_sort(struct project *p)
 			j += 2 * (p->elements[i]->ndeps + 1);
 	if (!j)
 		return;
-	GROW(p->dep_lists, p->dep_lists_cap, p->ndep_lists + 1);
-	next = p->dep_lists[p->ndep_lists++] = xmalloc(j * sizeof(*next));
+	next = xmalloc(j * sizeof(*next));
+	GROW(p->heap_blocks, p->heap_blocks_cap, p->nheap_blocks + 1);
+	p->heap_blocks[p->nheap_blocks++] = next;
 	for (i = 0; i < p->nelements; i++) {
 		struct element *e = p->elements[i];
 		if (e->sorted)
@@ -1188,10 +1212,6 @@ int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 	pf_stop(p);
 	if (p->sorting)
 		loader_finish_sort(p);  /* an earlier load's sort reads the labels */
-	label_more(p, 1);
-	label_more(p, 2);
-	label_more(p, 3);
-	link_parents(p);
 	sort_start(p);
 	*out = result;
 	return 0;

@@ -693,9 +693,9 @@ void project_free(struct project *p)
 	for (i = 0; i < p->nparsed; i++)
 		arena_free(p->parsed[i]);
 	free(p->parsed);
-	for (i = 0; i < p->ndep_lists; i++)
-		free(p->dep_lists[i]);
-	free(p->dep_lists);
+	for (i = 0; i < p->nheap_blocks; i++)
+		free(p->heap_blocks[i]);
+	free(p->heap_blocks);
 	arena_free(p->a);
 	free(p);
 }

@@ -190,14 +190,13 @@ struct project {
 	struct node *empty;             /* an empty map, shared wherever one is needed */
 	struct arena *scratch;          /* per-element temporaries, reset often */
 	struct node *warnings;          /* list of warning texts, in order */
-	unsigned mark_gen;
 	unsigned post_counter;
 	struct reach_node **reach;      /* what reachability searches read, in chunks (loader.c) */
 	struct prefetch *prefetch;      /* helper parsing element files ahead of the loader */
 	struct arena **parsed;          /* the helper's arenas: trees of element files */
 	size_t nparsed, nparsed_cap;
-	struct element ***dep_lists;    /* blocks of build_deps and run_deps (heap) */
-	size_t ndep_lists, dep_lists_cap;
+	void **heap_blocks;             /* what threads beside the main one allocated (loader.c) */
+	size_t nheap_blocks, heap_blocks_cap;
 	unsigned walk_gen;
 };
 
