@@ -108,12 +108,10 @@ tests/unit/test_json: tests/unit/test_json.c tests/unit/test.h frontends/json.o 
 	$(CC) $(CFLAGS) -Ifrontends -o $@ $< frontends/json.o $(LDFLAGS)
 
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(READER_LIB) $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -o $@ $< core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS)
+	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -o $@ $< core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS) $(TEST_LIBS)
 
 # The archive test writes its test archives with libarchive itself.
-tests/unit/test_archive: tests/unit/test_archive.c tests/unit/test.h core/libcore.a $(READER_LIB) $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -o $@ $< core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS) \
-		$(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null || echo -larchive)
+tests/unit/test_archive: TEST_LIBS = $(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null || echo -larchive)
 
 check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS) $(READER_PROGS)
 	@sh tests/run.sh $(UNIT_BINS) tests/e2e/t*.sh

@@ -633,7 +633,6 @@ static int keys_parallel(struct project *p, struct element *const *list, size_t 
 struct keys_pipe {
 	struct project *p;
 	struct element *const *list;
-	size_t n;
 	size_t resolved;                /* elements of list resolved so far */
 	size_t done;                    /* the helper computed the keys of list[0..done) */
 	int stop;                       /* resolving is over: the helper stops where it is */
@@ -696,7 +695,6 @@ int element_resolve_all(struct project *p, struct element *const *list, size_t n
 		memset(&kp, 0, sizeof(kp));
 		kp.p = p;
 		kp.list = list;
-		kp.n = n;
 		pthread_mutex_init(&kp.mu, NULL);
 		pthread_cond_init(&kp.more, NULL);
 		piped = pthread_create(&kp.thread, NULL, keys_pipe_worker, &kp) == 0;

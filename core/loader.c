@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +249,13 @@ static struct pf_item *pf_add(struct prefetch *pf, const char *name, int queue)
 	return it;
 }
 
+/* Whether the helper may parse dependency file f: an element of the same project that
+ * load_file() would accept, within the element path. */
+static int pf_wanted(const char *f)
+{
+	return !strchr(f, ':') && str_has_suffix(f, ".bst") && f[0] != '/' && !strstr(f, "..");
+}
+
 /* Queue the files a parsed element names as dependencies of its own project. */
 static void pf_push_deps(struct prefetch *pf, const struct node *n)
 {
@@ -264,7 +270,7 @@ static void pf_push_deps(struct prefetch *pf, const struct node *n)
 				f = node_str(node_map_get(item, "filename"));
 			else if (item->type == NODE_SCALAR)
 				f = node_str(item);
-			if (f && !strchr(f, ':') && str_has_suffix(f, ".bst") && f[0] != '/' && !strstr(f, ".."))
+			if (f && pf_wanted(f))
 				pf_add(pf, f, 1);
 		}
 	}
@@ -343,8 +349,7 @@ static void pf_start(struct project *p, const struct element *e)
 	}
 	pthread_mutex_lock(&pf->mu);
 	for (i = 0; i < e->ndeps; i++)
-		if (!e->deps[i].junction && str_has_suffix(e->deps[i].filename, ".bst") &&
-		    !loader_find(p, e->deps[i].filename))
+		if (!e->deps[i].junction && pf_wanted(e->deps[i].filename) && !loader_find(p, e->deps[i].filename))
 			pf_add(pf, e->deps[i].filename, 1);
 	pthread_cond_signal(&pf->more);
 	pthread_mutex_unlock(&pf->mu);
@@ -717,39 +722,16 @@ static int is_build(const struct dep *d)
 }
 
 /* What reachability searches read, packed apart from the elements (a search visits hundreds
- * of elements per question; a struct element spans several cache lines, this one is half of
- * one). Kept in chunks that never move, so a sorting thread can read finished elements' entries
- * while the loader adds more. Indexed like p->elements. */
+ * of elements per question; a struct element spans several cache lines, this is one).
+ * p->reach[i] belongs to p->elements[i]; written while loading (depth, the first labelling,
+ * kids) and by sort_prepare() (the rest), read by the sort, which starts after loading. */
 struct reach_node {
 	unsigned depth;                 /* longest dependency path to a leaf */
 	unsigned post[4], low[4];       /* four DFS post-order interval labels */
 	unsigned nkids, nparents;
 	const unsigned *kids;           /* dependencies (element indices), in file order */
-	const unsigned *parents;        /* reverse dependencies, set with the second labelling */
+	const unsigned *parents;        /* reverse dependencies (link_parents) */
 };
-
-#define RN_SHIFT 12
-#define RN_CHUNK (1u << RN_SHIFT)
-#define RN_CHUNKS 16384         /* 67 million elements */
-
-static struct reach_node *rn(struct reach_node *const *chunks, unsigned i)
-{
-	return &chunks[i >> RN_SHIFT][i & (RN_CHUNK - 1)];
-}
-
-/* The entry of element index i, making its chunk on first use (loading thread only). */
-static struct reach_node *rn_make(struct project *p, unsigned i)
-{
-	if (!p->reach)
-		p->reach = arena_alloc(p->a, RN_CHUNKS * sizeof(*p->reach));
-	if (i >> RN_SHIFT >= RN_CHUNKS) {
-		fprintf(stderr, "rill: more than %u elements\n", RN_CHUNKS * RN_CHUNK);
-		abort();
-	}
-	if (!p->reach[i >> RN_SHIFT])
-		p->reach[i >> RN_SHIFT] = arena_alloc(p->a, RN_CHUNK * sizeof(struct reach_node));
-	return rn(p->reach, i);
-}
 
 /* Whether a's labels allow it to reach b: reaching b implies b's post-order interval lies
  * inside a's in every DFS labelling, so a failed test answers "no" at once. */
@@ -763,7 +745,7 @@ static int may_reach(const struct reach_node *a, const struct reach_node *b)
 /* The state of one thread sorting dependencies: its own visit marks (indexed by element),
  * so that sorting threads share nothing they write. */
 struct reach {
-	struct reach_node *const *nodes;
+	const struct reach_node *nodes;
 	unsigned *mark;                 /* 2 gen: reached from a; 2 gen + 1: reaches b */
 	size_t nmark;                   /* elements the marks cover */
 	unsigned gen;
@@ -794,7 +776,7 @@ static void reach_release(struct reach *r)
  * may reach b. Runs once loading is done, on a graph no thread changes. */
 static int depends_on(struct reach *r, const struct element *ea, const struct element *eb)
 {
-	const struct reach_node *a = rn(r->nodes, ea->index), *b = rn(r->nodes, eb->index);
+	const struct reach_node *a = &r->nodes[ea->index], *b = &r->nodes[eb->index];
 	size_t fh = 0, ft = 0, bh = 0, bt = 0, i;
 	unsigned fwd, bwd;
 	if (!may_reach(a, b))
@@ -814,24 +796,24 @@ static int depends_on(struct reach *r, const struct element *ea, const struct el
 	r->mark[eb->index] = bwd;
 	while (fh < ft && bh < bt) {
 		if (ft - fh <= bt - bh) {
-			const struct reach_node *x = rn(r->nodes, r->fq[fh++]);
+			const struct reach_node *x = &r->nodes[r->fq[fh++]];
 			for (i = 0; i < x->nkids; i++) {
 				unsigned y = x->kids[i];
 				if (r->mark[y] == bwd)
 					return 1;
-				if (r->mark[y] == fwd || !may_reach(rn(r->nodes, y), b))
+				if (r->mark[y] == fwd || !may_reach(&r->nodes[y], b))
 					continue;
 				r->mark[y] = fwd;
 				GROW(r->fq, r->fcap, ft + 1);
 				r->fq[ft++] = y;
 			}
 		} else {
-			const struct reach_node *x = rn(r->nodes, r->bq[bh++]);
+			const struct reach_node *x = &r->nodes[r->bq[bh++]];
 			for (i = 0; i < x->nparents; i++) {
 				unsigned y = x->parents[i];
 				if (r->mark[y] == fwd)
 					return 1;
-				if (r->mark[y] == bwd || !may_reach(a, rn(r->nodes, y)))
+				if (r->mark[y] == bwd || !may_reach(a, &r->nodes[y]))
 					continue;
 				r->mark[y] = bwd;
 				GROW(r->bq, r->bcap, bt + 1);
@@ -905,16 +887,18 @@ static void sort_deps(struct reach *r, struct dep *d, size_t n)
 /* Called when all of e's dependencies are done: depth and the first post-order label. */
 static void finish_element(struct project *p, struct element *e)
 {
-	struct reach_node *r = rn_make(p, e->index);
+	struct reach_node *r;
 	unsigned *kids = arena_alloc(p->a, (e->ndeps + 1) * sizeof(*kids));
 	size_t i;
 	unsigned depth = 0;
 	e->kids = arena_alloc(p->a, (e->ndeps + 1) * sizeof(*e->kids));
 	e->kid_types = arena_alloc(p->a, e->ndeps + 1);
+	GROW(p->reach, p->reach_cap, e->index + 1);
+	r = &p->reach[e->index];
 	r->post[0] = r->low[0] = ++p->post_counter;
 	for (i = 0; i < e->ndeps; i++) {
 		struct element *d = e->deps[i].element;
-		const struct reach_node *dr = rn(p->reach, d->index);
+		const struct reach_node *dr = &p->reach[d->index];
 		e->kids[i] = d;
 		e->kid_types[i] = (unsigned char)e->deps[i].type;
 		kids[i] = d->index;
@@ -934,7 +918,7 @@ static void link_parents(struct project *p)
 	unsigned *count = xcalloc(p->nelements + 1, sizeof(unsigned)), *all, *fill;
 	size_t i, j, total = 0;
 	for (i = 0; i < p->nelements; i++) {
-		const struct reach_node *x = rn(p->reach, (unsigned)i);
+		const struct reach_node *x = &p->reach[i];
 		for (j = 0; j < x->nkids; j++)
 			count[x->kids[j]]++;
 		total += x->nkids;
@@ -944,15 +928,15 @@ static void link_parents(struct project *p)
 	p->heap_blocks[p->nheap_blocks++] = all;
 	fill = xcalloc(p->nelements + 1, sizeof(unsigned));
 	for (i = 0, total = 0; i < p->nelements; i++) {
-		struct reach_node *x = rn(p->reach, (unsigned)i);
+		struct reach_node *x = &p->reach[i];
 		x->parents = all + total;
 		x->nparents = count[i];
 		total += count[i];
 	}
 	for (i = 0; i < p->nelements; i++) {
-		const struct reach_node *x = rn(p->reach, (unsigned)i);
+		const struct reach_node *x = &p->reach[i];
 		for (j = 0; j < x->nkids; j++) {
-			struct reach_node *k = rn(p->reach, x->kids[j]);
+			struct reach_node *k = &p->reach[x->kids[j]];
 			((unsigned *)k->parents)[fill[x->kids[j]]++] = (unsigned)i;
 		}
 	}
@@ -960,7 +944,7 @@ static void link_parents(struct project *p)
 	free(count);
 }
 
-/* The second labelling: another post-order DFS over the whole graph, children reversed. */
+/* Labelling k (1-3): another post-order DFS over the whole graph, in another order. */
 static void label_more(struct project *p, int k)
 {
 	struct frame *stack = NULL;
@@ -981,18 +965,18 @@ static void label_more(struct project *p, int k)
 			struct element *e = f->e, *c;
 			size_t nd = e->ndeps;
 			if (f->next == nd) {
-				struct reach_node *er = rn(p->reach, e->index);
+				struct reach_node *er = &p->reach[e->index];
 				size_t i;
 				er->post[k] = er->low[k] = ++counter;
 				for (i = 0; i < nd; i++) {
-					const struct reach_node *kr = rn(p->reach, e->kids[i]->index);
+					const struct reach_node *kr = &p->reach[e->kids[i]->index];
 					if (kr->low[k] < er->low[k])
 						er->low[k] = kr->low[k];
 				}
 				depth--;
 				continue;
 			}
-			/* 1: children last first; 2, 3: starting from a child that depends on the element */
+			/* 1: children last first; 2, 3: from a child picked by the element's index on */
 			if (k == 1)
 				c = e->kids[nd - 1 - f->next++];
 			else
@@ -1021,43 +1005,28 @@ static void sort_prepare(struct project *p)
 	link_parents(p);
 }
 
-/* Sorting dependencies is most of the work on big graphs and each element's sort only reads
- * the graph, so it is shared between threads: each takes chunks of elements from a counter. */
-struct sort_job {
-	struct project *p;
-	atomic_size_t next;
-};
-
-#define SORT_CHUNK 256
 #define SORT_PARALLEL_MIN 256  /* below this, a thread costs more than it saves */
 
-static void *sort_worker(void *arg)
+/* Sort the dependencies of every element not sorted yet. Only reads the graph. */
+static void sort_all(struct project *p)
 {
-	struct sort_job *job = arg;
-	struct project *p = job->p;
 	struct reach r = {p->reach, NULL, 0, 0, NULL, NULL, 0, 0};
-	size_t start, i;
+	size_t i;
+	sort_prepare(p);
 	reach_cover(&r, p->nelements);
-	while ((start = atomic_fetch_add(&job->next, SORT_CHUNK)) < p->nelements) {
-		size_t end = start + SORT_CHUNK < p->nelements ? start + SORT_CHUNK : p->nelements;
-		for (i = start; i < end; i++) {
-			struct element *e = p->elements[i];
-			if (!e->sorted && !atomic_exchange(&e->sort_claimed, 1))
-				sort_deps(&r, e->deps, e->ndeps);
-		}
-	}
+	for (i = 0; i < p->nelements; i++)
+		if (!p->elements[i]->sorted)
+			sort_deps(&r, p->elements[i]->deps, p->elements[i]->ndeps);
 	reach_release(&r);
-	return NULL;
 }
 
 static void *sort_helper(void *arg)
 {
-	sort_prepare(((struct sort_job *)arg)->p);
-	return sort_worker(arg);
+	sort_all(arg);
+	return NULL;
 }
 
 struct sort_state {
-	struct sort_job job;
 	pthread_t helper;
 	int threaded;
 };
@@ -1071,10 +1040,8 @@ static void sort_start(struct project *p)
 	if (p->sorting)
 		return;
 	s = xcalloc(1, sizeof(*s));
-	s->job.p = p;
-	atomic_init(&s->job.next, 0);
 	if (p->nelements >= SORT_PARALLEL_MIN && p->threads > 1)
-		s->threaded = pthread_create(&s->helper, NULL, sort_helper, &s->job) == 0;
+		s->threaded = pthread_create(&s->helper, NULL, sort_helper, p) == 0;
 	p->sorting = s;
 }
 
@@ -1088,12 +1055,10 @@ void loader_finish_sort(struct project *p)
 	s = p->sorting;
 	if (!s)
 		return;
-	if (s->threaded) {
+	if (s->threaded)
 		pthread_join(s->helper, NULL);
-	} else {
-		sort_prepare(p);
-		sort_worker(&s->job);
-	}
+	else
+		sort_all(p);
 	free(s);
 	p->sorting = NULL;
 	/* one block of its own, not the project's arena: keys_pipe_worker() runs this while the
@@ -1199,6 +1164,7 @@ int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 {
 	struct element **result = xcalloc(ntargets + 1, sizeof(*result));
 	size_t i;
+	loader_finish_sort(p);  /* an earlier load's sort reads what loading changes */
 	for (i = 0; i < ntargets; i++) {
 		struct element *e = NULL;
 		if (load_target(p, targets[i], &e, err))
@@ -1210,8 +1176,6 @@ int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 		result[i] = e;
 	}
 	pf_stop(p);
-	if (p->sorting)
-		loader_finish_sort(p);  /* an earlier load's sort reads the labels */
 	sort_start(p);
 	*out = result;
 	return 0;

@@ -696,6 +696,7 @@ void project_free(struct project *p)
 	for (i = 0; i < p->nheap_blocks; i++)
 		free(p->heap_blocks[i]);
 	free(p->heap_blocks);
+	free(p->reach);
 	arena_free(p->a);
 	free(p);
 }

@@ -122,7 +122,6 @@ struct element {
 	/* graph bookkeeping */
 	unsigned depth;                 /* longest dependency path to a leaf (for reachability) */
 	int sorted;                     /* deps sorted and split into build/run lists */
-	atomic_int sort_claimed;        /* a sorting thread has taken this element */
 	unsigned index;                 /* position in project->elements */
 	struct element **kids;          /* dependencies in file order, never reordered (searches) */
 	unsigned char *kid_types;       /* enum dep_type of each kid */
@@ -191,7 +190,8 @@ struct project {
 	struct arena *scratch;          /* per-element temporaries, reset often */
 	struct node *warnings;          /* list of warning texts, in order */
 	unsigned post_counter;
-	struct reach_node **reach;      /* what reachability searches read, in chunks (loader.c) */
+	struct reach_node *reach;       /* what reachability searches read, by element (loader.c) */
+	size_t reach_cap;
 	struct prefetch *prefetch;      /* helper parsing element files ahead of the loader */
 	struct arena **parsed;          /* the helper's arenas: trees of element files */
 	size_t nparsed, nparsed_cap;

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "sha256.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -106,14 +107,17 @@ static int cpu_has_shani(void)
 }
 #endif
 
-static int use_shani = -1;      /* -1: not checked yet; a race only computes it twice */
+static atomic_int use_shani = -1;       /* -1: not checked yet; threads may both check */
 
 int sha256_uses_shani(void)
 {
 #ifdef HAVE_SHANI_CODE
-	if (use_shani < 0)
-		use_shani = cpu_has_shani();
-	return use_shani;
+	int u = atomic_load_explicit(&use_shani, memory_order_relaxed);
+	if (u < 0) {
+		u = cpu_has_shani();
+		atomic_store_explicit(&use_shani, u, memory_order_relaxed);
+	}
+	return u;
 #else
 	return 0;
 #endif
@@ -122,7 +126,7 @@ int sha256_uses_shani(void)
 void sha256_force_portable(int on)
 {
 #ifdef HAVE_SHANI_CODE
-	use_shani = on ? 0 : cpu_has_shani();
+	atomic_store_explicit(&use_shani, on ? 0 : cpu_has_shani(), memory_order_relaxed);
 #else
 	(void)on;
 #endif
