@@ -15,6 +15,7 @@
 #include "compose.h"
 #include "element.h"
 #include "job.h"
+#include "listsort.h"
 #include "osutil.h"
 #include "variables.h"
 #include "yamlload.h"
@@ -751,6 +752,9 @@ struct reach {
 	unsigned gen;
 	unsigned *fq, *bq;              /* the two searches' queues */
 	size_t fcap, bcap;
+	void **order;                   /* sort_deps(): the list being sorted */
+	struct dep *copy;
+	size_t order_cap, copy_cap;
 };
 
 /* Make the marks cover n elements. */
@@ -768,6 +772,8 @@ static void reach_release(struct reach *r)
 	free(r->mark);
 	free(r->fq);
 	free(r->bq);
+	free(r->order);
+	free(r->copy);
 }
 
 /* a depends on b, transitively, through any dependency type: two breadth-first searches, down
@@ -848,40 +854,26 @@ static int dep_cmp(struct reach *r, const struct dep *a, const struct dep *b)
 	return c > 0 ? 1 : c < 0 ? -1 : 0;
 }
 
-/* Python's list.sort for short lists: count the initial run (reversing a strictly descending
- * one), then binary insertion. Reproduced exactly because BuildStream's comparator is not a
- * total order, so the algorithm decides the result. */
+static int dep_lt(void *ctx, const void *a, const void *b)
+{
+	return dep_cmp(ctx, a, b) < 0;
+}
+
+/* BuildStream's element.deps.sort(key=cmp_to_key(dependency_cmp)): its comparator is not a
+ * total order, so only Python's own algorithm, step for step, gives its order (listsort.h). */
 static void sort_deps(struct reach *r, struct dep *d, size_t n)
 {
-	size_t run, i;
+	size_t i;
 	if (n < 2)
 		return;
-	run = 2;
-	if (dep_cmp(r, &d[1], &d[0]) < 0) {
-		while (run < n && dep_cmp(r, &d[run], &d[run - 1]) < 0)
-			run++;
-		for (i = 0; i < run / 2; i++) {
-			struct dep t = d[i];
-			d[i] = d[run - 1 - i];
-			d[run - 1 - i] = t;
-		}
-	} else {
-		while (run < n && dep_cmp(r, &d[run], &d[run - 1]) >= 0)
-			run++;
-	}
-	for (i = run; i < n; i++) {
-		struct dep pivot = d[i];
-		size_t lo = 0, hi = i;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (dep_cmp(r, &pivot, &d[mid]) < 0)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
-		memmove(&d[lo + 1], &d[lo], (i - lo) * sizeof(struct dep));
-		d[lo] = pivot;
-	}
+	GROW(r->order, r->order_cap, n);
+	GROW(r->copy, r->copy_cap, n);
+	for (i = 0; i < n; i++)
+		r->order[i] = &d[i];
+	listsort(r->order, n, dep_lt, r);
+	for (i = 0; i < n; i++)
+		r->copy[i] = *(const struct dep *)r->order[i];
+	memcpy(d, r->copy, n * sizeof(*d));
 }
 
 /* Called when all of e's dependencies are done: depth and the first post-order label. */
@@ -1010,7 +1002,7 @@ static void sort_prepare(struct project *p)
 /* Sort the dependencies of every element not sorted yet. Only reads the graph. */
 static void sort_all(struct project *p)
 {
-	struct reach r = {p->reach, NULL, 0, 0, NULL, NULL, 0, 0};
+	struct reach r = {.nodes = p->reach};
 	size_t i;
 	sort_prepare(p);
 	reach_cover(&r, p->nelements);
