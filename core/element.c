@@ -430,13 +430,34 @@ static void buf_addstr_json(struct buf *b, size_t index, const char *s)
 	buf_addch(b, '"');
 }
 
-static int is_strict_dep(const struct element *e, const struct element *d)
+static int ptr_cmp(const void *a, const void *b)
 {
-	size_t i;
+	const void *x = *(const void *const *)a, *y = *(const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The elements e lists as strict dependencies, sorted by address for is_strict_dep(); NULL
+ * (and *n 0) when there are none, as almost always. Caller frees. */
+static const struct element **strict_deps(const struct element *e, size_t *n)
+{
+	const struct element **v = NULL;
+	size_t i, cap = 0;
+	*n = 0;
 	for (i = 0; i < e->ndeps; i++)
-		if (e->deps[i].element == d && e->deps[i].strict)
-			return 1;
-	return 0;
+		if (e->deps[i].strict) {
+			GROW(v, cap, *n + 1);
+			v[(*n)++] = e->deps[i].element;
+		}
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), ptr_cmp);
+	return v;
+}
+
+/* Whether d is one of the n strict dependencies of strict_deps(): a binary search, so a list
+ * of 60,000 dependencies costs n log n, not n squared. */
+static int is_strict_dep(const struct element *const *strict, size_t n, const struct element *d)
+{
+	return n && bsearch(&d, strict, n, sizeof(*strict), ptr_cmp) != NULL;
 }
 
 /* Hash "<self>" followed by the closure digests of e's runtime deps (which=0 strict, 1 weak,
@@ -481,7 +502,8 @@ static void compute_keys(struct project *p, struct arena *sa, struct element *e,
 			 struct element ***list, size_t *cap)
 {
 	struct buf head = BUF_INIT, tail = BUF_INIT, weak = BUF_INIT, strict = BUF_INIT;
-	size_t n = 0, i;
+	size_t n = 0, i, nstrict;
+	const struct element **strict_list = strict_deps(e, &nstrict);
 	int strict_rebuild = (e->ki->plugin->desc->flags & RILL_ELEMENT_STRICT_REBUILD) != 0;
 	e->keys_done = 1;
 	e->weak_key[0] = e->strict_key[0] = '\0';
@@ -498,7 +520,7 @@ static void compute_keys(struct project *p, struct arena *sa, struct element *e,
 			if (!d->strict_key[0])
 				goto out;
 			/* BuildStream names a dependency by its name within its own project */
-			buf_addstr_json(&weak, i, strict_rebuild || is_strict_dep(e, d) ? d->weak_key
+			buf_addstr_json(&weak, i, strict_rebuild || is_strict_dep(strict_list, nstrict, d) ? d->weak_key
 					: d->local_name ? d->local_name : d->name);
 			buf_addstr_json(&strict, i, d->strict_key);
 		}
@@ -510,7 +532,7 @@ static void compute_keys(struct project *p, struct arena *sa, struct element *e,
 				goto out;       /* something in d's runtime closure has no key */
 			buf_adds(&weak, i ? ",[" : "[");
 			buf_addstr_json(&weak, 0, d->name);
-			buf_addstr_json(&weak, 1, strict_rebuild || is_strict_dep(e, d) ? d->run_weak : d->run_names);
+			buf_addstr_json(&weak, 1, strict_rebuild || is_strict_dep(strict_list, nstrict, d) ? d->run_weak : d->run_names);
 			buf_addch(&weak, ']');
 			buf_adds(&strict, i ? ",[" : "[");
 			buf_addstr_json(&strict, 0, d->name);
@@ -541,6 +563,7 @@ static void compute_keys(struct project *p, struct arena *sa, struct element *e,
 		closure_digest(e, 2, scratch, e->run_names);
 	}
 out:
+	free(strict_list);
 	buf_release(&head);
 	buf_release(&tail);
 	buf_release(&weak);

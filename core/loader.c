@@ -734,6 +734,23 @@ struct reach_node {
 	const unsigned *parents;        /* reverse dependencies (link_parents) */
 };
 
+/* Answers that the labels alone cannot give, made by sort_prepare() and only read after.
+ * enter[3 i + k - 1]: how many post-order numbers labelling k (1-3) had given out when its DFS
+ * first reached element i; the elements its DFS reached from i's entry to i's exit (i's DFS-tree
+ * descendants) got numbers in (enter, post], so a number in there is a definite "reaches".
+ * Hubs: the elements with the most reverse dependencies (libc6 in a Debian-shaped graph); for
+ * each, a bit per element saying whether it reaches the hub, so a search never walks a hub's
+ * thousands of parents. */
+struct reach_extra {
+	unsigned *enter;
+	int *hub_of;                    /* by element: index into hub_bits, or -1 */
+	uint64_t *hub_bits;             /* nhubs rows of words64 words */
+	size_t nhubs, words64;
+};
+
+#define HUB_MAX 128             /* hubs kept: 128 bits per element at most */
+#define HUB_MIN_PARENTS 32      /* fewer reverse dependencies than this: a search is cheaper */
+
 /* Whether a's labels allow it to reach b: reaching b implies b's post-order interval lies
  * inside a's in every DFS labelling, so a failed test answers "no" at once. */
 static int may_reach(const struct reach_node *a, const struct reach_node *b)
@@ -747,6 +764,7 @@ static int may_reach(const struct reach_node *a, const struct reach_node *b)
  * so that sorting threads share nothing they write. */
 struct reach {
 	const struct reach_node *nodes;
+	struct reach_extra *x;
 	unsigned *mark;                 /* 2 gen: reached from a; 2 gen + 1: reaches b */
 	size_t nmark;                   /* elements the marks cover */
 	unsigned gen;
@@ -776,17 +794,40 @@ static void reach_release(struct reach *r)
 	free(r->copy);
 }
 
-/* a depends on b, transitively, through any dependency type: two breadth-first searches, down
- * from a and up from b, each step taken by the one with less left to visit, until they meet
- * or one runs out. Labels prune both: a node on a path from a to b may be reached from a and
- * may reach b. Runs once loading is done, on a graph no thread changes. */
+static int tree_reaches(const struct reach_extra *x, const struct reach_node *a, unsigned ia,
+			const struct reach_node *b)
+{
+	int k;
+	for (k = 1; k < 4; k++)
+		if (x->enter[3 * ia + k - 1] < b->post[k] && b->post[k] < a->post[k])
+			return 1;
+	return 0;
+}
+
+static int hub_reached_by(const struct reach_extra *x, int hub, unsigned i)
+{
+	return (x->hub_bits[(size_t)hub * x->words64 + i / 64] >> (i % 64)) & 1;
+}
+
+/* a depends on b, transitively, through any dependency type. The labels answer most questions
+ * at once: "no" when b's intervals are not inside a's, "yes" when b is a DFS-tree descendant of
+ * a, or when b is a hub a is known to reach. The rest: two breadth-first searches, down from a
+ * and up from b, each step taken by the side with fewer edges waiting to be scanned, until they
+ * meet or one runs out; labels prune both (a node on a path from a to b may be reached from a
+ * and may reach b) and a hub met going up answers for every path through it. Runs once loading
+ * is done, on a graph no thread changes. */
 static int depends_on(struct reach *r, const struct element *ea, const struct element *eb)
 {
 	const struct reach_node *a = &r->nodes[ea->index], *b = &r->nodes[eb->index];
-	size_t fh = 0, ft = 0, bh = 0, bt = 0, i;
+	const struct reach_extra *x = r->x;
+	size_t fh = 0, ft = 0, bh = 0, bt = 0, fwork = 0, bwork = 0, i;
 	unsigned fwd, bwd;
 	if (!may_reach(a, b))
 		return 0;
+	if (tree_reaches(x, a, ea->index, b))
+		return 1;
+	if (x->hub_of[eb->index] >= 0)
+		return hub_reached_by(x, x->hub_of[eb->index], ea->index);
 	if (r->gen >= UINT_MAX / 2 - 1) {
 		memset(r->mark, 0, r->nmark * sizeof(unsigned));
 		r->gen = 0;
@@ -797,33 +838,52 @@ static int depends_on(struct reach *r, const struct element *ea, const struct el
 	GROW(r->fq, r->fcap, 1);
 	GROW(r->bq, r->bcap, 1);
 	r->fq[ft++] = ea->index;
+	fwork += a->nkids;
 	r->mark[ea->index] = fwd;
 	r->bq[bt++] = eb->index;
+	bwork += b->nparents;
 	r->mark[eb->index] = bwd;
 	while (fh < ft && bh < bt) {
-		if (ft - fh <= bt - bh) {
-			const struct reach_node *x = &r->nodes[r->fq[fh++]];
-			for (i = 0; i < x->nkids; i++) {
-				unsigned y = x->kids[i];
+		if (fwork <= bwork) {
+			const struct reach_node *n = &r->nodes[r->fq[fh++]];
+			fwork -= n->nkids;
+			for (i = 0; i < n->nkids; i++) {
+				unsigned y = n->kids[i];
+				const struct reach_node *ny = &r->nodes[y];
 				if (r->mark[y] == bwd)
 					return 1;
-				if (r->mark[y] == fwd || !may_reach(&r->nodes[y], b))
+				if (r->mark[y] == fwd || !may_reach(ny, b))
 					continue;
+				if (tree_reaches(x, ny, y, b))
+					return 1;
 				r->mark[y] = fwd;
 				GROW(r->fq, r->fcap, ft + 1);
 				r->fq[ft++] = y;
+				fwork += ny->nkids;
 			}
 		} else {
-			const struct reach_node *x = &r->nodes[r->bq[bh++]];
-			for (i = 0; i < x->nparents; i++) {
-				unsigned y = x->parents[i];
+			const struct reach_node *n = &r->nodes[r->bq[bh++]];
+			bwork -= n->nparents;
+			for (i = 0; i < n->nparents; i++) {
+				unsigned y = n->parents[i];
+				const struct reach_node *ny = &r->nodes[y];
 				if (r->mark[y] == fwd)
 					return 1;
-				if (r->mark[y] == bwd || !may_reach(a, &r->nodes[y]))
+				if (r->mark[y] == bwd || !may_reach(a, ny))
 					continue;
+				if (x->hub_of[y] >= 0) {
+					/* every path from a through y is answered by y's row */
+					if (hub_reached_by(x, x->hub_of[y], ea->index))
+						return 1;
+					r->mark[y] = bwd;
+					continue;
+				}
+				if (tree_reaches(x, a, ea->index, ny))
+					return 1;
 				r->mark[y] = bwd;
 				GROW(r->bq, r->bcap, bt + 1);
 				r->bq[bt++] = y;
+				bwork += ny->nparents;
 			}
 		}
 	}
@@ -936,8 +996,9 @@ static void link_parents(struct project *p)
 	free(count);
 }
 
-/* Labelling k (1-3): another post-order DFS over the whole graph, in another order. */
-static void label_more(struct project *p, int k)
+/* Labelling k (1-3): another post-order DFS over the whole graph, in another order; enter
+ * gets each element's entry count (struct reach_extra). */
+static void label_more(struct project *p, int k, unsigned *enter)
 {
 	struct frame *stack = NULL;
 	size_t depth = 0, cap = 0, r;
@@ -948,6 +1009,7 @@ static void label_more(struct project *p, int k)
 		if (seen[root->index])
 			continue;
 		seen[root->index] = 1;
+		enter[3 * root->index + k - 1] = counter;
 		GROW(stack, cap, depth + 1);
 		stack[depth].e = root;
 		stack[depth].next = 0;
@@ -976,6 +1038,7 @@ static void label_more(struct project *p, int k)
 			if (seen[c->index])
 				continue;
 			seen[c->index] = 1;
+			enter[3 * c->index + k - 1] = counter;
 			GROW(stack, cap, depth + 1);
 			stack[depth].e = c;
 			stack[depth].next = 0;
@@ -989,12 +1052,72 @@ static void label_more(struct project *p, int k)
 /* What the sort reads beyond the first labelling, which loading made: three more labellings
  * and the reverse dependencies. On the sorting thread for big graphs, so the main thread goes
  * straight on to resolving elements. */
-static void sort_prepare(struct project *p)
+static int by_parents(const void *a, const void *b, void *arg)
 {
-	label_more(p, 1);
-	label_more(p, 2);
-	label_more(p, 3);
+	const struct reach_node *nodes = arg;
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	if (nodes[x].nparents != nodes[y].nparents)
+		return nodes[x].nparents > nodes[y].nparents ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* The hubs and their rows: a search up from each hub over reverse dependencies. */
+static void find_hubs(struct project *p, struct reach_extra *x)
+{
+	size_t n = p->nelements, i, h, nq;
+	unsigned *order = xmalloc((n + 1) * sizeof(unsigned)), *q = xmalloc((n + 1) * sizeof(unsigned));
+	x->hub_of = xmalloc((n + 1) * sizeof(int));
+	for (i = 0; i < n; i++) {
+		order[i] = (unsigned)i;
+		x->hub_of[i] = -1;
+	}
+	qsort_r(order, n, sizeof(unsigned), by_parents, p->reach);
+	for (h = 0; h < n && h < HUB_MAX && p->reach[order[h]].nparents >= HUB_MIN_PARENTS; h++)
+		;
+	x->nhubs = h;
+	x->words64 = n / 64 + 1;
+	x->hub_bits = xcalloc(h * x->words64 + 1, sizeof(uint64_t));
+	for (h = 0; h < x->nhubs; h++) {
+		uint64_t *row = x->hub_bits + h * x->words64;
+		x->hub_of[order[h]] = (int)h;
+		q[0] = order[h];
+		nq = 1;
+		for (i = 0; i < nq; i++) {
+			const struct reach_node *nd = &p->reach[q[i]];
+			size_t j;
+			for (j = 0; j < nd->nparents; j++) {
+				unsigned y = nd->parents[j];
+				if ((row[y / 64] >> (y % 64)) & 1)
+					continue;
+				row[y / 64] |= (uint64_t)1 << (y % 64);
+				q[nq++] = y;
+			}
+		}
+	}
+	free(q);
+	free(order);
+}
+
+static struct reach_extra *sort_prepare(struct project *p)
+{
+	struct reach_extra *x = xcalloc(1, sizeof(*x));
+	x->enter = xmalloc((3 * p->nelements + 1) * sizeof(unsigned));
+	label_more(p, 1, x->enter);
+	label_more(p, 2, x->enter);
+	label_more(p, 3, x->enter);
 	link_parents(p);
+	find_hubs(p, x);
+	return x;
+}
+
+static void reach_extra_free(struct reach_extra *x)
+{
+	if (!x)
+		return;
+	free(x->enter);
+	free(x->hub_of);
+	free(x->hub_bits);
+	free(x);
 }
 
 #define SORT_PARALLEL_MIN 256  /* below this, a thread costs more than it saves */
@@ -1004,12 +1127,13 @@ static void sort_all(struct project *p)
 {
 	struct reach r = {.nodes = p->reach};
 	size_t i;
-	sort_prepare(p);
+	r.x = sort_prepare(p);
 	reach_cover(&r, p->nelements);
 	for (i = 0; i < p->nelements; i++)
 		if (!p->elements[i]->sorted)
 			sort_deps(&r, p->elements[i]->deps, p->elements[i]->ndeps);
 	reach_release(&r);
+	reach_extra_free(r.x);
 }
 
 static void *sort_helper(void *arg)
@@ -1037,11 +1161,41 @@ static void sort_start(struct project *p)
 	p->sorting = s;
 }
 
+static int addr_cmp(const void *a, const void *b)
+{
+	const void *x = *(const void *const *)a, *y = *(const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Which of e's runtime dependencies are build dependencies too (Element.dependencies() with
+ * Scope.ALL skips them among the runtime ones): those listed with type all, and, when some are
+ * listed runtime-only, those also listed elsewhere for build, found by binary search among the
+ * build dependencies sorted by address: n log n for a list of 60,000, not n squared. */
+static void mark_run_in_build(struct element *e, struct element ***byaddr, size_t *cap)
+{
+	size_t i, r = 0;
+	int runtime_only = 0;
+	for (i = 0; i < e->ndeps; i++)
+		if (is_runtime(&e->deps[i])) {
+			e->run_in_build[r++] = is_build(&e->deps[i]);
+			runtime_only |= !is_build(&e->deps[i]);
+		}
+	if (!runtime_only || !e->nbuild_deps)
+		return;
+	GROW(*byaddr, *cap, e->nbuild_deps);
+	memcpy(*byaddr, e->build_deps, e->nbuild_deps * sizeof(**byaddr));
+	qsort(*byaddr, e->nbuild_deps, sizeof(**byaddr), addr_cmp);
+	for (i = 0; i < e->nrun_deps; i++)
+		if (!e->run_in_build[i])
+			e->run_in_build[i] = bsearch(&e->run_deps[i], *byaddr, e->nbuild_deps,
+						     sizeof(**byaddr), addr_cmp) != NULL;
+}
+
 void loader_finish_sort(struct project *p)
 {
 	struct sort_state *s;
-	struct element **next;
-	size_t i, j;
+	struct element **next, **byaddr = NULL;
+	size_t i, j, byaddr_cap = 0;
 	if (p->parent)
 		return;         /* subprojects own no graph */
 	s = p->sorting;
@@ -1057,7 +1211,7 @@ void loader_finish_sort(struct project *p)
 	 * main thread allocates */
 	for (i = 0, j = 0; i < p->nelements; i++)
 		if (!p->elements[i]->sorted)
-			j += 2 * (p->elements[i]->ndeps + 1);
+			j += 2 * (p->elements[i]->ndeps + 1) + p->elements[i]->ndeps / sizeof(*next) + 1;
 	if (!j)
 		return;
 	next = xmalloc(j * sizeof(*next));
@@ -1073,13 +1227,17 @@ void loader_finish_sort(struct project *p)
 		next += e->ndeps + 1;
 		e->run_deps = next;
 		next += e->ndeps + 1;
+		e->run_in_build = (unsigned char *)next;
+		next += e->ndeps / sizeof(*next) + 1;
 		for (j = 0; j < e->ndeps; j++) {
 			if (is_build(&e->deps[j]))
 				e->build_deps[e->nbuild_deps++] = e->deps[j].element;
 			if (is_runtime(&e->deps[j]))
 				e->run_deps[e->nrun_deps++] = e->deps[j].element;
 		}
+		mark_run_in_build(e, &byaddr, &byaddr_cap);
 	}
+	free(byaddr);
 }
 
 static int load_tree(struct project *p, struct element *root, struct error *err)
@@ -1237,13 +1395,9 @@ void loader_walk(struct project *p, struct element *const *roots, size_t nroots,
 					}
 				} else {
 					while (f->i < e->nrun_deps) {
-						struct element *c = e->run_deps[f->i++];
-						size_t k;
-						int in_build = 0;
-						for (k = 0; k < e->nbuild_deps; k++)
-							in_build |= e->build_deps[k] == c;
-						if (!in_build) {
-							child = c;
+						size_t k = f->i++;
+						if (!e->run_in_build[k]) {
+							child = e->run_deps[k];
 							cs = SCOPE_ALL;
 							break;
 						}

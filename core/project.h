@@ -93,6 +93,7 @@ struct element {
 	size_t nbuild_deps;
 	struct element **run_deps;
 	size_t nrun_deps;
+	unsigned char *run_in_build;    /* run_in_build[i]: run_deps[i] is also in build_deps */
 	struct source *sources;
 	size_t nsources;
 
