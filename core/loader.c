@@ -742,12 +742,19 @@ struct reach_node {
  * each, a bit per element saying whether it reaches the hub, so a search never walks a hub's
  * thousands of parents. */
 struct reach_extra {
+	uint64_t *closure;              /* small graphs: n rows of words64 words, bit j of row i set
+					 * when i reaches j; then nothing else here is made */
 	unsigned *enter;
 	int *hub_of;                    /* by element: index into hub_bits, or -1 */
 	uint64_t *hub_bits;             /* nhubs rows of words64 words */
 	size_t nhubs, words64;
 };
 
+/* Up to this many elements the whole transitive closure is kept as bits (at most 64 MiB), and
+ * every question is one bit: computing it costs a word per edge and 64 elements, cheaper than
+ * searching when lists are wide and the graph dense. Beyond it the graph is big and, when it
+ * is sparse like Debian's, the labels, hubs and searches cost less than the bits would. */
+#define CLOSURE_MAX 23170
 #define HUB_MAX 128             /* hubs kept: 128 bits per element at most */
 #define HUB_MIN_PARENTS 32      /* fewer reverse dependencies than this: a search is cheaper */
 
@@ -822,6 +829,8 @@ static int depends_on(struct reach *r, const struct element *ea, const struct el
 	const struct reach_extra *x = r->x;
 	size_t fh = 0, ft = 0, bh = 0, bt = 0, fwork = 0, bwork = 0, i;
 	unsigned fwd, bwd;
+	if (x->closure)
+		return (x->closure[(size_t)ea->index * x->words64 + eb->index / 64] >> (eb->index % 64)) & 1;
 	if (!may_reach(a, b))
 		return 0;
 	if (tree_reaches(x, a, ea->index, b))
@@ -1098,9 +1107,44 @@ static void find_hubs(struct project *p, struct reach_extra *x)
 	free(order);
 }
 
+static int by_post(const void *a, const void *b, void *arg)
+{
+	const struct reach_node *nodes = arg;
+	unsigned x = nodes[*(const unsigned *)a].post[0], y = nodes[*(const unsigned *)b].post[0];
+	return x < y ? -1 : x > y;
+}
+
+/* Every element's row of the transitive closure, each made from its dependencies' rows, which
+ * the first labelling's post-order puts before it. */
+static void make_closure(struct project *p, struct reach_extra *x)
+{
+	size_t n = p->nelements, w = n / 64 + 1, i, j, k;
+	unsigned *order = xmalloc((n + 1) * sizeof(unsigned));
+	x->words64 = w;
+	x->closure = xcalloc(n * w + 1, sizeof(uint64_t));
+	for (i = 0; i < n; i++)
+		order[i] = (unsigned)i;
+	qsort_r(order, n, sizeof(unsigned), by_post, p->reach);
+	for (i = 0; i < n; i++) {
+		const struct reach_node *nd = &p->reach[order[i]];
+		uint64_t *row = x->closure + (size_t)order[i] * w;
+		for (j = 0; j < nd->nkids; j++) {
+			const uint64_t *kid = x->closure + (size_t)nd->kids[j] * w;
+			for (k = 0; k < w; k++)
+				row[k] |= kid[k];
+			row[nd->kids[j] / 64] |= (uint64_t)1 << (nd->kids[j] % 64);
+		}
+	}
+	free(order);
+}
+
 static struct reach_extra *sort_prepare(struct project *p)
 {
 	struct reach_extra *x = xcalloc(1, sizeof(*x));
+	if (p->nelements <= CLOSURE_MAX) {
+		make_closure(p, x);
+		return x;
+	}
 	x->enter = xmalloc((3 * p->nelements + 1) * sizeof(unsigned));
 	label_more(p, 1, x->enter);
 	label_more(p, 2, x->enter);
@@ -1114,6 +1158,7 @@ static void reach_extra_free(struct reach_extra *x)
 {
 	if (!x)
 		return;
+	free(x->closure);
 	free(x->enter);
 	free(x->hub_of);
 	free(x->hub_bits);
