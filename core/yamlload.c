@@ -99,6 +99,31 @@ struct loader {
 	int documents;
 };
 
+/* Mapping keys that BuildStream files repeat in every element: a key among these points at
+ * the constant instead of a copy (tens of megabytes over 60,000 elements). Sorted (strcmp). */
+static const char *const common_keys[] = {
+	"aliases", "bst", "build-commands", "build-depends", "build-dir", "build-gid", "build-uid",
+	"checkout-submodules", "cmake-local", "command-subdir", "conf-local", "config",
+	"configure-commands", "depends", "description", "directory", "environment",
+	"environment-nocache", "exclude", "filename", "include", "include-orphans",
+	"install-commands", "integration-commands", "junction", "kind", "make-args",
+	"overlap-whitelist", "path", "pkgname", "post-install-commands", "pre-build-commands",
+	"public", "ref", "runtime-depends", "sandbox", "section", "sources", "split-rules", "strict",
+	"strip-commands", "submodules", "track", "type", "url", "variables", "version",
+};
+
+static int key_cmp(const void *key, const void *entry)
+{
+	return strcmp(key, *(const char *const *)entry);
+}
+
+static const char *key_copy(struct arena *a, const char *s, size_t len)
+{
+	const char *const *k = bsearch(s, common_keys, sizeof(common_keys) / sizeof(common_keys[0]),
+				       sizeof(common_keys[0]), key_cmp);
+	return k ? *k : arena_strndup(a, s, len);
+}
+
 static int pos_error(struct loader *l, const yaml_mark_t *m, const char *fmt, const char *arg)
 {
 	struct node where = {0};
@@ -124,6 +149,30 @@ static int remember_anchor(struct loader *l, const yaml_char_t *name, struct nod
 	l->anchors[l->nanchors].node = n;
 	l->anchors[l->nanchors].weight = weight;
 	l->nanchors++;
+	return 0;
+}
+
+/* A plain scalar that is the next key of map frame f: only its text and position are kept (a
+ * key is never a node of the tree). s is NUL-terminated. */
+static int add_key(struct loader *l, struct frame *f, const char *s, size_t len, const yaml_mark_t *m)
+{
+	const struct node_entry *dup;
+	l->expanded++;
+	if (l->expanded > YAML_MAX_EXPANDED)
+		return pos_error(l, m, "%s", "Document is too large (aliases expand beyond the limit)");
+	f->weight++;
+	dup = frame_find(f, s);
+	if (dup) {
+		struct node where = {0};
+		where.file = l->file;
+		where.line = (uint32_t)m->line + 1;
+		where.col = (uint32_t)m->column;
+		return node_error(l->err, &where, "Duplicate key '%s' (first defined at line %u column %u)",
+				  s, dup->key_line, dup->key_col);
+	}
+	f->pending_key = (char *)key_copy(l->a, s, len);
+	f->key_line = (uint32_t)m->line + 1;
+	f->key_col = (uint32_t)m->column;
 	return 0;
 }
 
@@ -177,6 +226,10 @@ static int handle_event(struct loader *l, yaml_event_t *ev)
 					 "Malformed YAML: expected a single document in the stream");
 		return 0;
 	case YAML_SCALAR_EVENT:
+		if (l->depth > 0 && l->stack[l->depth - 1].node->type == NODE_MAP &&
+		    !l->stack[l->depth - 1].pending_key && !ev->data.scalar.anchor)
+			return add_key(l, &l->stack[l->depth - 1], (const char *)ev->data.scalar.value,
+				       ev->data.scalar.length, &ev->start_mark);
 		n = node_new_scalar(l->a, NULL, (const char *)ev->data.scalar.value, ev->data.scalar.length);
 		set_pos(l, n, &ev->start_mark);
 		remember_anchor(l, ev->data.scalar.anchor, n, 1);
