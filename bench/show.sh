@@ -3,7 +3,11 @@
 # made by gen-project.py; reports wall time, peak RSS, bst/rill and whether both list the same names.
 # SPDX-License-Identifier: Apache-2.0
 #
-# Usage: bench/show.sh [N...]            (default: 1000 60000)
+# Usage: bench/show.sh [PROJECT...]      (default: 1000 60000 debian debian:300 wide:1000)
+#   N          gen-project.py's layered project of N elements (target.bst)
+#   debian     gen-debian.py's project of Debian's whole archive from apt's lists (all.bst);
+#   debian:K   the same limited to the first K packages and what they depend on
+#   wide:N     gen-wide.py's N elements with dependency lists up to 400 wide (target.bst)
 # Environment:
 #   RILL=path      rill binary (default: <top>/rill)
 #   BST=cmd        bst command (default: bst)
@@ -14,7 +18,7 @@
 #   SEED=1         generator seed
 #   TIMEOUT=900    seconds before a single run is killed
 #   OUT=dir        where projects are generated (default: bench/out)
-# Exit status: 0 all good; 1 rill failed, or a name-set mismatch; 2 usage error or rill missing.
+# Exit status: 0 all good; 1 rill failed, or a name-set or order mismatch; 2 usage error or rill missing.
 set -eu
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -36,8 +40,13 @@ die() { echo "show.sh: error: $*" >&2; exit 2; }
 log() { echo "show.sh: $*" >&2; }
 isint() { case "$1" in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 
-[ $# -gt 0 ] || set -- 1000 60000
-for n in "$@"; do isint "$n" || die "N must be a non-negative integer, got '$n'"; done
+[ $# -gt 0 ] || set -- 1000 60000 debian debian:300 wide:1000
+for n in "$@"; do
+	case "$n" in
+	debian | debian:* | wide:*) v=${n#*:}; [ "$v" = "$n" ] || isint "$v" || die "'$n': expected a number after ':'" ;;
+	*) isint "$n" || die "PROJECT must be N, debian, debian:K or wide:N, got '$n'" ;;
+	esac
+done
 for v in BST_MAX RUNS SEED TIMEOUT; do
 	isint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
@@ -87,7 +96,7 @@ kb_to_mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
 # row N TOOL MIN_MS MED_MS KB NOTE : one table row.
 row() {
-	printf '%7s  %-4s  %8s  %8s  %7s  %4s  %s' "$1" "$2" "$(ms_to_s "$3")" "$(ms_to_s "$4")" \
+	printf '%10s  %-4s  %8s  %8s  %7s  %4s  %s' "$1" "$2" "$(ms_to_s "$3")" "$(ms_to_s "$4")" \
 		"$(kb_to_mb "$5")" "$RUNS" "$6" | sed 's/ *$//'
 }
 # showcmd ARGS... : the command line, with arguments that need it in single quotes.
@@ -122,13 +131,13 @@ run_once() {
 measure() {
 	local tool=$1 n=$2 keep=$3 i times=()
 	shift 3
-	log "N=$n: $tool warm-up run"
+	log "$lab: $tool warm-up run"
 	run_once "$tool" "$keep" "$TMP/err" "$@"
 	if [ "$RUN_RC" != 0 ]; then
 		if [ "$RUN_RC" = 124 ]; then
-			log "N=$n: $tool TIMED OUT after ${TIMEOUT}s: $(showcmd "$@")"
+			log "$lab: $tool TIMED OUT after ${TIMEOUT}s: $(showcmd "$@")"
 		else
-			log "N=$n: $tool FAILED (exit status $RUN_RC): $(showcmd "$@")"
+			log "$lab: $tool FAILED (exit status $RUN_RC): $(showcmd "$@")"
 		fi
 		log "---- last lines of its stderr ----"
 		tail -n 15 "$TMP/err" | sed 's/^/    /' >&2
@@ -138,11 +147,11 @@ measure() {
 	for ((i = 1; i <= RUNS; i++)); do
 		run_once "$tool" "$TMP/run.out" "$TMP/err" "$@"
 		if [ "$RUN_RC" != 0 ]; then
-			log "N=$n: $tool FAILED on timed run $i (exit status $RUN_RC): $(showcmd "$@")"
+			log "$lab: $tool FAILED on timed run $i (exit status $RUN_RC): $(showcmd "$@")"
 			tail -n 15 "$TMP/err" | sed 's/^/    /' >&2
 			return 1
 		fi
-		log "N=$n: $tool run $i: $(ms_to_s "$RUN_MS") s, $(kb_to_mb "$RUN_KB") MB"
+		log "$lab: $tool run $i: $(ms_to_s "$RUN_MS") s, $(kb_to_mb "$RUN_KB") MB"
 		times+=("$RUN_MS")
 		[ "$RUN_KB" -gt "$M_MAX_KB" ] && M_MAX_KB=$RUN_KB
 	done
@@ -163,11 +172,11 @@ compare_names() {
 	ca=$(wc -l <"$TMP/na")
 	cb=$(wc -l <"$TMP/nb")
 	if cmp -s "$TMP/na" "$TMP/nb"; then
-		summary+=("N=$n: names OK: $la and $lb list the same $ca elements")
+		summary+=("$lab: names OK: $la and $lb list the same $ca elements")
 		return 0
 	fi
 	status=1
-	summary+=("N=$n: *** NAME MISMATCH *** $la lists $ca names ($(sort -u "$TMP/na" | wc -l) distinct), $lb lists $cb ($(sort -u "$TMP/nb" | wc -l) distinct)")
+	summary+=("$lab: *** NAME MISMATCH *** $la lists $ca names ($(sort -u "$TMP/na" | wc -l) distinct), $lb lists $cb ($(sort -u "$TMP/nb" | wc -l) distinct)")
 	local only
 	only=$(LC_ALL=C comm -23 "$TMP/na" "$TMP/nb" | head -n 5 | tr '\n' ' ')
 	[ -z "$only" ] || summary+=("    only in $la (first 5): $only")
@@ -182,31 +191,54 @@ same_keys() {
 	total=$(awk 'NF' "$2" | wc -l)
 	same=$(LC_ALL=C join <(awk 'NF { print $1, $2 }' "$1" | LC_ALL=C sort) \
 		<(awk 'NF { print $1, $2 }' "$2" | LC_ALL=C sort) | awk '$2 == $3' | wc -l)
-	summary+=("N=$3: keys (info): $same of $total elements have the same %{key} in rill and bst")
+	summary+=("$lab: keys (info): $same of $total elements have the same %{key} in rill and bst (the same with RILL_SHOW_ARGS=--bst-keys)")
+}
+
+# same_order RILL_OUT BST_OUT : appends a check line: both list the elements in the same order.
+same_order() {
+	if cmp -s <(awk 'NF { print $1 }' "$1") <(awk 'NF { print $1 }' "$2"); then
+		summary+=("$lab: order OK: rill lists the elements in bst's order")
+	else
+		status=1
+		summary+=("$lab: *** ORDER MISMATCH *** $(diff <(awk 'NF { print $1 }' "$1") <(awk 'NF { print $1 }' "$2") | grep -c '^[<>]') lines differ from bst's order")
+	fi
 }
 
 for n in "$@"; do
-	proj=$OUT/$n
 	mkdir -p "$OUT"
-	python3 "$BENCH/gen-project.py" "$n" "$proj" --seed "$SEED" --if-changed
+	target=target.bst
+	case "$n" in
+	debian*)
+		lab=$n proj=$OUT/${n/:/-} target=all.bst
+		lim=${n#debian}
+		lim=${lim#:}
+		python3 "$BENCH/gen-debian.py" auto "$proj" ${lim:+--limit "$lim" --closure} --if-changed -q ;;
+	wide:*)
+		lab=$n proj=$OUT/wide-${n#wide:}-$SEED
+		python3 "$BENCH/gen-wide.py" "${n#wide:}" "$proj" --seed "$SEED" --if-changed -q ;;
+	*)
+		lab="N=$n" proj=$OUT/$n
+		python3 "$BENCH/gen-project.py" "$n" "$proj" --seed "$SEED" --if-changed ;;
+	esac
 	stamp=$(cat "$proj/.bench-gen")
 	# The element files themselves are the expected answer.
 	(cd "$proj/elements" && find . -name '*.bst' -type f | sed 's|^\./||') >"$TMP/expected.out"
 	nexp=$(wc -l <"$TMP/expected.out")
+	size=$nexp
 
 	rill_ok=0 rill_min=0 rill_kb=0
 	if [ "$want_rill" = 1 ]; then
-		if measure rill "$n" "$TMP/rill.out" "$RILL" -C "$proj" show $RILL_SHOW_ARGS --deps all --format "$FORMAT" target.bst; then
+		if measure rill "$n" "$TMP/rill.out" "$RILL" -C "$proj" show $RILL_SHOW_ARGS --deps all --format "$FORMAT" "$target"; then
 			rill_ok=1 rill_min=$M_MIN_MS rill_kb=$M_MAX_KB
 			rows+=("$(row "$n" rill "$M_MIN_MS" "$M_MED_MS" "$M_MAX_KB" "")")
 			compare_names rill "$TMP/rill.out" "element files" "$TMP/expected.out" "$n" || true
 		else
 			status=1
-			rows+=("$(printf '%7s  %-4s  %s' "$n" rill "FAILED (see messages above)")")
+			rows+=("$(printf '%10s  %-4s  %s' "$n" rill "FAILED (see messages above)")")
 			if [ "$RUN_RC" = 124 ]; then
-				summary+=("N=$n: *** rill FAILED *** (timed out after ${TIMEOUT}s)")
+				summary+=("$lab: *** rill FAILED *** (timed out after ${TIMEOUT}s)")
 			else
-				summary+=("N=$n: *** rill FAILED *** (exit status $RUN_RC)")
+				summary+=("$lab: *** rill FAILED *** (exit status $RUN_RC)")
 			fi
 		fi
 	fi
@@ -215,23 +247,23 @@ for n in "$@"; do
 	if [ "$want_bst" = 1 ]; then
 		cache=$proj/.bst-result
 		note=""
-		if [ "$n" -gt "$BST_MAX" ]; then
-			rows+=("$(printf '%7s  %-4s  %s' "$n" bst "skipped: N > BST_MAX=$BST_MAX")")
-			summary+=("N=$n: bst skipped: N > BST_MAX=$BST_MAX (bst $BST_VERSION grows superlinearly, ~50 s and ~480 MB at 5,000 elements; BST_MAX=$n to force)")
+		if [ "$size" -gt "$BST_MAX" ]; then
+			rows+=("$(printf '%10s  %-4s  %s' "$n" bst "skipped: $size elements > BST_MAX=$BST_MAX")")
+			summary+=("$lab: bst skipped: $size elements > BST_MAX=$BST_MAX (bst $BST_VERSION grows superlinearly, ~50 s and ~480 MB at 5,000 elements; BST_MAX=$size to force)")
 		elif [ "$BST_FRESH" != 1 ] && [ -f "$cache" ] && [ -f "$proj/.bst-show.out" ] &&
 			[ "$(sed -n 1p "$cache")" = "$stamp" ] && [ "$(sed -n 2p "$cache")" = "$BST_VERSION $RUNS" ]; then
 			read -r bst_min bst_med bst_kb when < <(sed -n 3p "$cache")
 			cp "$proj/.bst-show.out" "$TMP/bst.out"
 			bst_ok=1 note="cached $when"
-			log "N=$n: bst figures reused from $cache, measured $when (BST_FRESH=0 reused it; the default measures bst in the same run)"
-		elif measure bst "$n" "$TMP/bst.out" "$BST" -C "$proj" show --deps all --format "$FORMAT" target.bst; then
+			log "$lab: bst figures reused from $cache, measured $when (BST_FRESH=0 reused it; the default measures bst in the same run)"
+		elif measure bst "$n" "$TMP/bst.out" "$BST" -C "$proj" show --deps all --format "$FORMAT" "$target"; then
 			bst_ok=1 bst_min=$M_MIN_MS bst_med=$M_MED_MS bst_kb=$M_MAX_KB
 			printf '%s\n%s\n%s %s %s %s\n' "$stamp" "$BST_VERSION $RUNS" "$bst_min" "$bst_med" "$bst_kb" \
 				"$(date -u +%Y-%m-%dT%H:%MZ)" >"$cache"
 			cp "$TMP/bst.out" "$proj/.bst-show.out"
 		else
-			rows+=("$(printf '%7s  %-4s  %s' "$n" bst "FAILED (see messages above)")")
-			summary+=("N=$n: bst FAILED (exit status $RUN_RC) — no comparison")
+			rows+=("$(printf '%10s  %-4s  %s' "$n" bst "FAILED (see messages above)")")
+			summary+=("$lab: bst FAILED (exit status $RUN_RC) — no comparison")
 		fi
 		if [ "$bst_ok" = 1 ]; then
 			rows+=("$(row "$n" bst "$bst_min" "$bst_med" "$bst_kb" "$note")")
@@ -247,26 +279,32 @@ for n in "$@"; do
 	fi
 	if [ "${#parts[@]}" -gt 0 ]; then
 		line=$(IFS=,; echo "${parts[*]}")
-		summary+=("N=$n: ${line//,/, }")
+		summary+=("$lab: ${line//,/, }")
 	fi
 	if [ "$rill_ok" = 1 ] && [ "$bst_ok" = 1 ]; then
-		compare_names rill "$TMP/rill.out" bst "$TMP/bst.out" "$n" && same_keys "$TMP/rill.out" "$TMP/bst.out" "$n"
+		compare_names rill "$TMP/rill.out" bst "$TMP/bst.out" "$n" && same_order "$TMP/rill.out" "$TMP/bst.out" &&
+			same_keys "$TMP/rill.out" "$TMP/bst.out" "$n"
 	fi
 	# The project's goals (see bench/README.md).
-	if [ "$rill_ok" = 1 ] && [ "$bst_ok" = 1 ] && [ "$n" -ge 1000 ]; then
-		awk -v b="$bst_min" -v r="$rill_min" -v n="$n" 'BEGIN { x = b / (r > 0 ? r : 1);
-			printf "N=%d: goal >= 100x faster than bst: %s (%.0fx)\n", n, (x >= 100 ? "met" : "NOT MET"), x }' >"$TMP/goal"
+	if [ "$rill_ok" = 1 ] && [ "$bst_ok" = 1 ] && [ "$size" -ge 1000 ]; then
+		awk -v b="$bst_min" -v r="$rill_min" -v n="$lab" 'BEGIN { x = b / (r > 0 ? r : 1);
+			printf "%s: goal >= 100x faster than bst: %s (%.0fx)\n", n, (x >= 100 ? "met" : "NOT MET"), x }' >"$TMP/goal"
 		summary+=("$(cat "$TMP/goal")")
 	fi
-	if [ "$rill_ok" = 1 ] && [ "$n" -ge 60000 ]; then
+	if [ "$rill_ok" = 1 ] && [ "$n" = debian ]; then
+		if [ "$rill_min" -le 1000 ] && [ "$rill_kb" -le $((300 * 1024)) ]; then g=met
+		elif [ "$rill_min" -le 2000 ] && [ "$rill_kb" -le $((300 * 1024)) ]; then g="met at worst (<= 2 s)"
+		else g="NOT MET"; fi
+		summary+=("$lab: goal <= 1 s (at worst 2 s) and <= 300 MB: $g")
+	elif [ "$rill_ok" = 1 ] && [ "$size" -ge 60000 ]; then
 		if [ "$rill_min" -lt 2000 ] && [ "$rill_kb" -lt $((500 * 1024)) ]; then g=met; else g="NOT MET"; fi
-		summary+=("N=$n: goal < 2 s and < 500 MB: $g")
+		summary+=("$lab: goal < 2 s and < 500 MB: $g")
 	fi
-	log "N=$n: done ($nexp element files)"
+	log "$lab: done ($nexp element files)"
 done
 
 echo
-printf '%7s  %-4s  %8s  %8s  %7s  %4s  %s\n' N tool "min s" "median s" "peak MB" runs note
+printf '%10s  %-4s  %8s  %8s  %7s  %4s  %s\n' N tool "min s" "median s" "peak MB" runs note
 printf '%s\n' "${rows[@]}"
 echo
 printf '%s\n' "${summary[@]}"
