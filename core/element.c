@@ -335,6 +335,8 @@ static int preflight(struct element *e, struct error *err)
 	return 0;
 }
 
+static void base_digest(struct project *p, struct element *e, char out[65]);
+
 int element_resolve(struct project *p, struct element *e, struct error *err)
 {
 	struct node *dconf, *econf;
@@ -351,8 +353,21 @@ int element_resolve(struct project *p, struct element *e, struct error *err)
 	    compose_final_assertions(e->config, err))
 		return -1;
 	if (resolve_public(p, e, err) || resolve_sandbox(p, e, err) || resolve_sources(p, e, err) ||
-	    preflight(e, err) || plugin_configure_element(p, e, err))
+	    preflight(e, err))
 		return -1;
+	if (p->bst_keys || p->debug_keys || e->consistency == CONSISTENCY_INCONSISTENT) {
+		/* the dictionary is hashed whole once the dependencies' keys are known */
+		if (plugin_configure_element(p, e, NULL, err))
+			return -1;
+	} else {
+		/* rill's keys hash the dictionary without dependencies: do it now, and keep 65
+		 * bytes instead of the plugin's JSON (a kilobyte for a manual element) */
+		if (plugin_configure_element(p, e, &p->key_json, err))
+			return -1;
+		e->key_base = arena_alloc(p->a, 65);
+		base_digest(p, e, e->key_base);
+		e->unique_json = NULL;
+	}
 	e->resolved = 1;
 	return 0;
 }
@@ -498,6 +513,19 @@ static void hash_digest_deps(struct buf *scratch, const char base[65], const str
 	cachekey_sha256_hex(scratch->data, scratch->len, out);
 }
 
+/* The digest of e's dictionary with "dependencies": null, in the project's key scratch space
+ * (the resolving thread's: compute_keys() has its own). */
+static void base_digest(struct project *p, struct element *e, char out[65])
+{
+	struct buf head = BUF_INIT, tail = BUF_INIT;
+	if (!p->key_arena)
+		p->key_arena = arena_new();
+	key_parts(p, p->key_arena, e, &head, &tail);
+	hash_dict(&p->key_scratch, &head, "null", &tail, 0, out);
+	buf_release(&head);
+	buf_release(&tail);
+}
+
 static void compute_keys(struct project *p, struct arena *sa, struct element *e, struct buf *scratch,
 			 struct element ***list, size_t *cap)
 {
@@ -542,7 +570,8 @@ static void compute_keys(struct project *p, struct arena *sa, struct element *e,
 	}
 	buf_addch(&weak, ']');
 	buf_addch(&strict, ']');
-	key_parts(p, sa, e, &head, &tail);
+	if (!e->key_base)
+		key_parts(p, sa, e, &head, &tail);
 	if (p->bst_keys) {
 		hash_dict(scratch, &head, weak.data, &tail, p->debug_keys, e->weak_key);
 		hash_dict(scratch, &head, strict.data, &tail, p->debug_keys, e->strict_key);
@@ -550,7 +579,10 @@ static void compute_keys(struct project *p, struct arena *sa, struct element *e,
 		/* the dictionary with "dependencies": null is hashed once; each key is the hash of
 		 * that digest followed by its dependency list */
 		char base[65];
-		hash_dict(scratch, &head, "null", &tail, p->debug_keys, base);
+		if (e->key_base)
+			memcpy(base, e->key_base, sizeof(base));
+		else
+			hash_dict(scratch, &head, "null", &tail, p->debug_keys, base);
 		hash_digest_deps(scratch, base, &weak, e->weak_key);
 		hash_digest_deps(scratch, base, &strict, e->strict_key);
 	}

@@ -449,7 +449,7 @@ static const char *key_json(struct project *p, const struct rill_node *key)
 	return s;
 }
 
-int plugin_configure_element(struct project *p, struct element *e, struct error *err)
+int plugin_configure_element(struct project *p, struct element *e, struct buf *json, struct error *err)
 {
 	const struct rill_plugin *d = e->ki->plugin->desc;
 	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = p->scratch};
@@ -463,7 +463,13 @@ int plugin_configure_element(struct project *p, struct element *e, struct error 
 	}
 	if (!out.unique_key)
 		return error_set(err, "%s: the %s plugin returned no unique key", e->name, d->kind);
-	e->unique_json = key_json(p, out.unique_key);
+	if (json) {
+		buf_reset(json);
+		cachekey_json(json, N(out.unique_key));
+		e->unique_json = buf_str(json);
+	} else {
+		e->unique_json = key_json(p, out.unique_key);
+	}
 	return 0;
 }
 

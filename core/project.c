@@ -690,6 +690,9 @@ void project_free(struct project *p)
 	if (p->element_dirfd >= 0)
 		close(p->element_dirfd);
 	arena_free(p->scratch);
+	arena_free(p->key_arena);
+	buf_release(&p->key_json);
+	buf_release(&p->key_scratch);
 	for (i = 0; i < p->nparsed; i++)
 		arena_free(p->parsed[i]);
 	free(p->parsed);

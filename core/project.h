@@ -107,7 +107,10 @@ struct element {
 	struct node *sandbox;
 	const char *build_os, *build_arch;
 	long build_uid, build_gid;
-	const char *unique_json;        /* canonical JSON of the plugin's unique key */
+	const char *unique_json;        /* canonical JSON of the plugin's unique key; NULL once
+					 * key_base is known */
+	char *key_base;                 /* rill's keys: digest of the dictionary without
+					 * dependencies, made as the element is resolved */
 	enum consistency consistency;
 
 	/* cache keys, "" when unknown */
@@ -175,6 +178,8 @@ struct project {
 	const char *host_os, *host_arch;
 	int bst_keys;                   /* see load_params */
 	int debug_keys;                 /* RILL_DEBUG_KEYS is set: print every key's JSON on stderr */
+	struct buf key_json, key_scratch; /* element_resolve()'s key digests (element.c) */
+	struct arena *key_arena;
 	int threads;                    /* see load_params */
 
 	/* elements */
