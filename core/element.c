@@ -375,7 +375,7 @@ int element_resolve(struct project *p, struct element *e, struct error *err)
 /* The parts of the key dictionary that do not depend on the dependencies, as JSON members
  * (sorted), split around "dependencies": head is everything before it, tail everything after. */
 static void key_parts(struct project *p, struct arena *sa, struct element *e, struct buf *head,
-		      struct buf *tail)
+		      struct buf *tail, struct key_cache *kc)
 {
 	struct node *env, *exec;
 	size_t i, j;
@@ -391,16 +391,28 @@ static void key_parts(struct project *p, struct arena *sa, struct element *e, st
 
 	buf_adds(tail, ",\"element\":");
 	buf_adds(tail, e->unique_json);
-	for (i = 0; i < e->environment->u.map.n; i++) {
-		const struct node_entry *en = &e->environment->u.map.entries[i];
-		int skip = 0;
-		for (j = 0; j < e->env_nocache->u.list.n && !skip; j++)
-			skip = strcmp(node_str(e->env_nocache->u.list.items[j]), en->key) == 0;
-		if (!skip)
-			node_map_put(sa, env, en->key, en->value);
-	}
 	buf_adds(tail, ",\"environment\":");
-	cachekey_json(tail, env);
+	if (kc && kc->env == e->environment && node_equal(kc->nocache, e->env_nocache)) {
+		buf_add(tail, kc->env_json.data, kc->env_json.len);
+	} else {
+		for (i = 0; i < e->environment->u.map.n; i++) {
+			const struct node_entry *en = &e->environment->u.map.entries[i];
+			int skip = 0;
+			for (j = 0; j < e->env_nocache->u.list.n && !skip; j++)
+				skip = strcmp(node_str(e->env_nocache->u.list.items[j]), en->key) == 0;
+			if (!skip)
+				node_map_put(sa, env, en->key, en->value);
+		}
+		if (kc) {
+			buf_reset(&kc->env_json);
+			cachekey_json(&kc->env_json, env);
+			kc->env = e->environment;
+			kc->nocache = e->env_nocache;
+			buf_add(tail, kc->env_json.data, kc->env_json.len);
+		} else {
+			cachekey_json(tail, env);
+		}
+	}
 	node_map_put(sa, exec, "arch", node_new_str(sa, NULL, e->build_arch));
 	node_map_put(sa, exec, "os", node_new_str(sa, NULL, e->build_os));
 	if (e->build_uid) {
@@ -416,7 +428,15 @@ static void key_parts(struct project *p, struct arena *sa, struct element *e, st
 	buf_adds(tail, ",\"fatal-warnings\":");
 	cachekey_json(tail, (e->project ? e->project : p)->fatal_warnings);
 	buf_adds(tail, ",\"project\":\"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"public\":");
-	cachekey_json(tail, e->public);
+	if (kc && kc->public != e->public) {
+		buf_reset(&kc->public_json);
+		cachekey_json(&kc->public_json, e->public);
+		kc->public = e->public;
+	}
+	if (kc)
+		buf_add(tail, kc->public_json.data, kc->public_json.len);
+	else
+		cachekey_json(tail, e->public);
 	buf_adds(tail, ",\"sources\":[");
 	for (i = 0; i < e->nsources; i++) {
 		buf_adds(tail, i ? ",{\"directory\":" : "{\"directory\":");
@@ -518,9 +538,10 @@ static void hash_digest_deps(struct buf *scratch, const char base[65], const str
 static void base_digest(struct project *p, struct element *e, char out[65])
 {
 	struct buf head = BUF_INIT, tail = BUF_INIT;
-	if (!p->key_arena)
+	if (!p->key_arena) {
 		p->key_arena = arena_new();
-	key_parts(p, p->key_arena, e, &head, &tail);
+	}
+	key_parts(p, p->key_arena, e, &head, &tail, &p->key_cache);
 	hash_dict(&p->key_scratch, &head, "null", &tail, 0, out);
 	buf_release(&head);
 	buf_release(&tail);
@@ -571,7 +592,7 @@ static void compute_keys(struct project *p, struct arena *sa, struct element *e,
 	buf_addch(&weak, ']');
 	buf_addch(&strict, ']');
 	if (!e->key_base)
-		key_parts(p, sa, e, &head, &tail);
+		key_parts(p, sa, e, &head, &tail, NULL);
 	if (p->bst_keys) {
 		hash_dict(scratch, &head, weak.data, &tail, p->debug_keys, e->weak_key);
 		hash_dict(scratch, &head, strict.data, &tail, p->debug_keys, e->strict_key);

@@ -691,6 +691,8 @@ void project_free(struct project *p)
 		close(p->element_dirfd);
 	arena_free(p->scratch);
 	arena_free(p->key_arena);
+	buf_release(&p->key_cache.env_json);
+	buf_release(&p->key_cache.public_json);
 	buf_release(&p->key_json);
 	buf_release(&p->key_scratch);
 	for (i = 0; i < p->nparsed; i++)

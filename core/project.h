@@ -41,6 +41,13 @@ struct load_params {
 };
 
 /* Per element kind: its plugin and defaults composed with the project's elements: override. */
+/* The JSON of the last environment and public data element_resolve() put in a key: elements
+ * of a kind mostly share those nodes, so the text is made once (element.c). */
+struct key_cache {
+	const struct node *env, *nocache, *public;
+	struct buf env_json, public_json;
+};
+
 struct kind_info {
 	const char *kind;
 	const struct plugin *plugin;
@@ -180,6 +187,7 @@ struct project {
 	int debug_keys;                 /* RILL_DEBUG_KEYS is set: print every key's JSON on stderr */
 	struct buf key_json, key_scratch; /* element_resolve()'s key digests (element.c) */
 	struct arena *key_arena;
+	struct key_cache key_cache;
 	int threads;                    /* see load_params */
 
 	/* elements */
