@@ -28,30 +28,30 @@
 
 /* Keep new (built in scratch memory) in the project arena, sharing every subtree that equals
  * the corresponding part of old (the previous element's result for the kind). */
-static struct node *keep_shared(struct project *p, const struct node *new, const struct node *old)
+static struct node *keep_shared(struct resolver *r, const struct node *new, const struct node *old)
 {
 	struct node *c;
 	size_t i;
 	if (old && node_equal(new, old))
 		return (struct node *)old;
 	if (!old || old->type != new->type || new->type == NODE_SCALAR)
-		return node_deep_copy(p->a, new);
-	c = node_shallow_copy(p->a, new);
+		return node_deep_copy(r->a, new);
+	c = node_shallow_copy(r->a, new);
 	if (new->type == NODE_LIST) {
 		for (i = 0; i < c->u.list.n; i++)
-			c->u.list.items[i] = keep_shared(p, new->u.list.items[i],
+			c->u.list.items[i] = keep_shared(r, new->u.list.items[i],
 							 i < old->u.list.n ? old->u.list.items[i] : NULL);
 		return c;
 	}
 	for (i = 0; i < c->u.map.n; i++) {
-		c->u.map.entries[i].key = arena_strdup(p->a, new->u.map.entries[i].key);
-		c->u.map.entries[i].value = keep_shared(p, new->u.map.entries[i].value,
+		c->u.map.entries[i].key = arena_strdup(r->a, new->u.map.entries[i].key);
+		c->u.map.entries[i].value = keep_shared(r, new->u.map.entries[i].value,
 							node_map_get(old, new->u.map.entries[i].key));
 	}
 	return c;
 }
 
-static int resolve_variables(struct project *p, struct element *e, struct error *err)
+static int resolve_variables(struct project *p, struct resolver *r, struct element *e, struct error *err)
 {
 	struct node *evars;
 	const char *np;
@@ -59,7 +59,7 @@ static int resolve_variables(struct project *p, struct element *e, struct error 
 		return -1;
 	if (evars && compose_final_assertions(evars, err))
 		return -1;
-	e->vars = variables_new(p->a, e->ki->vars, evars ? evars : p->empty, err);
+	e->vars = variables_new(r->a, e->ki->vars, evars ? evars : p->empty, err);
 	if (!e->vars)
 		return -1;
 	variables_set(e->vars, "element-name", e->local_name ? e->local_name : e->name);
@@ -82,44 +82,44 @@ static int resolve_variables(struct project *p, struct element *e, struct error 
 	return variables_check(e->vars, err);
 }
 
-static int resolve_environment(struct project *p, struct element *e, struct error *err)
+static int resolve_environment(struct project *p, struct resolver *r, struct element *e, struct error *err)
 {
 	struct node *eenv, *env, *out, *nc, *dnc;
 	size_t i;
 	if (node_get_map(e->node, "environment", &eenv, err) ||
-	    compose(p->a, e->ki->environment, eenv, &env, err) || compose_final_assertions(env, err))
+	    compose(r->a, e->ki->environment, eenv, &env, err) || compose_final_assertions(env, err))
 		return -1;
 	/* expand into scratch memory; most elements of a kind end up with the same environment,
 	 * which they then share */
-	arena_reset(p->scratch);
-	out = node_new_map(p->scratch, env);
+	arena_reset(r->scratch);
+	out = node_new_map(r->scratch, env);
 	for (i = 0; i < env->u.map.n; i++) {
 		const struct node_entry *en = &env->u.map.entries[i];
 		const char *v;
 		if (en->value->type != NODE_SCALAR)
 			return node_error(err, en->value, "Value of '%s' is not of the expected type 'str'", en->key);
-		if (variables_expand_to(e->vars, p->scratch, en->value, &v, err))
+		if (variables_expand_to(e->vars, r->scratch, en->value, &v, err))
 			return -1;
-		node_map_put(p->scratch, out, en->key, node_new_str(p->scratch, en->value, v));
+		node_map_put(r->scratch, out, en->key, node_new_str(r->scratch, en->value, v));
 	}
-	e->ki->env_shared = keep_shared(p, out, e->ki->env_shared);
-	e->environment = e->ki->env_shared;
+	e->ki->env_shared[r->id] = keep_shared(r, out, e->ki->env_shared[r->id]);
+	e->environment = e->ki->env_shared[r->id];
 	/* nocache: project ∪ plugin defaults ∪ element */
 	if (node_get_str_list(e->node, "environment-nocache", &nc, err) ||
 	    node_get_str_list(e->ki->defaults, "environment-nocache", &dnc, err))
 		return -1;
-	e->env_nocache = node_new_list(p->a, NULL);
+	e->env_nocache = node_new_list(r->a, NULL);
 	{
 		struct node *lists[3] = {p->env_nocache, dnc, nc};
 		size_t k;
 		for (k = 0; k < 3; k++)
 			for (i = 0; lists[k] && i < lists[k]->u.list.n; i++)
-				node_list_push(p->a, e->env_nocache, lists[k]->u.list.items[i]);
+				node_list_push(r->a, e->env_nocache, lists[k]->u.list.items[i]);
 	}
 	return 0;
 }
 
-static int resolve_public(struct project *p, struct element *e, struct error *err)
+static int resolve_public(struct project *p, struct resolver *r, struct element *e, struct error *err)
 {
 	struct node *pub, *bst, *splits, *merged, *expanded;
 	size_t i, j;
@@ -129,48 +129,48 @@ static int resolve_public(struct project *p, struct element *e, struct error *er
 	if (node_get_map(pub, "bst", &bst, err))
 		return -1;
 	bst = bst ? bst : p->empty;
-	arena_reset(p->scratch);
+	arena_reset(r->scratch);
 	if (node_get_map(bst, "split-rules", &splits, err) ||
-	    compose(p->scratch, e->ki->split_rules ? e->ki->split_rules : p->empty, splits, &merged, err))
+	    compose(r->scratch, e->ki->split_rules ? e->ki->split_rules : p->empty, splits, &merged, err))
 		return -1;
-	expanded = node_new_map(p->scratch, merged);
+	expanded = node_new_map(r->scratch, merged);
 	for (i = 0; i < merged->u.map.n; i++) {
 		const struct node_entry *d = &merged->u.map.entries[i];
 		struct node *l;
 		if (d->value->type != NODE_LIST)
 			return node_error(err, d->value, "Value of '%s' is not of the expected type 'list'", d->key);
-		l = node_new_list(p->scratch, d->value);
+		l = node_new_list(r->scratch, d->value);
 		for (j = 0; j < d->value->u.list.n; j++) {
-			const struct node *r = d->value->u.list.items[j];
-			const char *s = node_str(r), *v;
+			const struct node *rule = d->value->u.list.items[j];
+			const char *s = node_str(rule), *v;
 			size_t len;
 			struct node tmp;
 			if (!s)
-				return node_error(err, r, "List item is not of the expected type 'str'");
+				return node_error(err, rule, "List item is not of the expected type 'str'");
 			/* BuildStream strips each rule before expanding it */
 			while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
 				s++;
 			len = strlen(s);
 			while (len && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\t' || s[len - 1] == '\r'))
 				len--;
-			tmp = *r;
-			tmp.u.scalar.str = arena_strndup(p->scratch, s, len);
+			tmp = *rule;
+			tmp.u.scalar.str = arena_strndup(r->scratch, s, len);
 			tmp.u.scalar.len = len;
-			if (variables_expand_to(e->vars, p->scratch, &tmp, &v, err))
+			if (variables_expand_to(e->vars, r->scratch, &tmp, &v, err))
 				return -1;
-			node_list_push(p->scratch, l, node_new_str(p->scratch, r, v));
+			node_list_push(r->scratch, l, node_new_str(r->scratch, rule, v));
 		}
-		node_map_put(p->scratch, expanded, d->key, l);
+		node_map_put(r->scratch, expanded, d->key, l);
 	}
-	bst = node_shallow_copy(p->scratch, bst);
-	node_map_put(p->scratch, bst, "split-rules", expanded);
-	pub = node_shallow_copy(p->scratch, pub);
-	node_map_put(p->scratch, pub, "bst", bst);
+	bst = node_shallow_copy(r->scratch, bst);
+	node_map_put(r->scratch, bst, "split-rules", expanded);
+	pub = node_shallow_copy(r->scratch, pub);
+	node_map_put(r->scratch, pub, "bst", bst);
 	if (compose_final_assertions(pub, err))
 		return -1;
 	/* shared with the previous element of the kind when equal, like the environment */
-	e->ki->public_shared = keep_shared(p, pub, e->ki->public_shared);
-	e->public = e->ki->public_shared;
+	e->ki->public_shared[r->id] = keep_shared(r, pub, e->ki->public_shared[r->id]);
+	e->public = e->ki->public_shared[r->id];
 	return 0;
 }
 
@@ -196,13 +196,13 @@ static int parse_id(const struct node *map, const char *key, const char *s, long
 	return 0;
 }
 
-static int resolve_sandbox(struct project *p, struct element *e, struct error *err)
+static int resolve_sandbox(struct project *p, struct resolver *r, struct element *e, struct error *err)
 {
 	static const char *const keys[] = {"build-uid", "build-gid", "build-os", "build-arch", NULL};
 	struct node *dsb, *esb, *sb;
 	const char *uid, *gid;
 	if (node_get_map(e->ki->defaults, "sandbox", &dsb, err) || node_get_map(e->node, "sandbox", &esb, err) ||
-	    compose(p->a, p->sandbox ? p->sandbox : p->empty, dsb, &sb, err) || compose(p->a, sb, esb, &sb, err) ||
+	    compose(r->a, p->sandbox ? p->sandbox : p->empty, dsb, &sb, err) || compose(r->a, sb, esb, &sb, err) ||
 	    compose_final_assertions(sb, err) || node_validate(sb, keys, err))
 		return -1;
 	if (expand_member(e, sb, "build-uid", "0", &uid, err) || expand_member(e, sb, "build-gid", "0", &gid, err) ||
@@ -250,7 +250,7 @@ static const struct node *file_ref(struct project *p, const struct element *e, s
 	return refs_entry(junction ? p->junction_refs : p->refs, p->name, name, i);
 }
 
-static int resolve_sources(struct project *p, struct element *e, struct error *err)
+static int resolve_sources(struct project *p, struct resolver *r, struct element *e, struct error *err)
 {
 	struct node *list;
 	size_t i;
@@ -259,7 +259,7 @@ static int resolve_sources(struct project *p, struct element *e, struct error *e
 	e->consistency = CONSISTENCY_CACHED;
 	if (!list)
 		return 0;
-	e->sources = arena_alloc(p->a, (list->u.list.n + 1) * sizeof(struct source));
+	e->sources = arena_alloc(r->a, (list->u.list.n + 1) * sizeof(struct source));
 	for (i = 0; i < list->u.list.n; i++) {
 		struct source *s = &e->sources[e->nsources++];
 		struct node *sn = list->u.list.items[i], *ov, *ovc;
@@ -271,21 +271,21 @@ static int resolve_sources(struct project *p, struct element *e, struct error *e
 		s->kind = kind;
 		s->directory = dir && *dir ? dir : NULL;
 		ov = node_map_get(p->source_overrides, kind);
-		if (ov && (node_get_map(ov, "config", &ovc, err) || (ovc && compose(p->a, ovc, sn, &sn, err))))
+		if (ov && (node_get_map(ov, "config", &ovc, err) || (ovc && compose(r->a, ovc, sn, &sn, err))))
 			return -1;
 		{
 			int use_file;
-			const struct node *r = file_ref(p, e, i, &use_file);
+			const struct node *ref = file_ref(p, e, i, &use_file);
 			if (use_file)
-				sn = node_map_without(p->a, sn, "ref");
-			if (r && compose(p->a, sn, r, &sn, err))
+				sn = node_map_without(r->a, sn, "ref");
+			if (ref && compose(r->a, sn, ref, &sn, err))
 				return -1;
 		}
 		if (compose_final_assertions(sn, err))
 			return -1;
 		s->node = sn;
 		s->plugin = plugin_load(p, RILL_PLUGIN_SOURCE, kind, node_map_get(sn, "kind"), err);
-		if (!s->plugin || plugin_configure_source(p, e, s, err))
+		if (!s->plugin || plugin_configure_source(p, r, e, s, err))
 			return -1;
 		if (!s->unique_json)
 			e->consistency = CONSISTENCY_INCONSISTENT;
@@ -335,9 +335,10 @@ static int preflight(struct element *e, struct error *err)
 	return 0;
 }
 
-static void base_digest(struct project *p, struct element *e, char out[65]);
+static void base_digest(struct project *p, struct resolver *r, struct element *e, char out[65]);
 
-int element_resolve(struct project *p, struct element *e, struct error *err)
+/* element_resolve() with r's memory. */
+static int resolve_one(struct project *p, struct resolver *r, struct element *e, struct error *err)
 {
 	struct node *dconf, *econf;
 	if (e->resolved)
@@ -345,31 +346,38 @@ int element_resolve(struct project *p, struct element *e, struct error *err)
 	/* an element of a subproject is composed from its own project's configuration */
 	if (e->project)
 		p = e->project;
-	e->ki = project_kind(p, e->kind, node_map_get(e->node, "kind"), err);
-	if (!e->ki || resolve_variables(p, e, err) || resolve_environment(p, e, err))
+	if (!e->ki)
+		e->ki = project_kind(p, e->kind, node_map_get(e->node, "kind"), err);
+	if (!e->ki || resolve_variables(p, r, e, err) || resolve_environment(p, r, e, err))
 		return -1;
 	if (node_get_map(e->ki->defaults, "config", &dconf, err) || node_get_map(e->node, "config", &econf, err) ||
-	    compose(p->a, dconf ? dconf : p->empty, econf, &e->config, err) ||
+	    compose(r->a, dconf ? dconf : p->empty, econf, &e->config, err) ||
 	    compose_final_assertions(e->config, err))
 		return -1;
-	if (resolve_public(p, e, err) || resolve_sandbox(p, e, err) || resolve_sources(p, e, err) ||
+	if (resolve_public(p, r, e, err) || resolve_sandbox(p, r, e, err) || resolve_sources(p, r, e, err) ||
 	    preflight(e, err))
 		return -1;
 	if (p->bst_keys || p->debug_keys || e->consistency == CONSISTENCY_INCONSISTENT) {
 		/* the dictionary is hashed whole once the dependencies' keys are known */
-		if (plugin_configure_element(p, e, NULL, err))
+		if (plugin_configure_element(p, r, e, NULL, err))
 			return -1;
 	} else {
 		/* rill's keys hash the dictionary without dependencies: do it now, and keep 65
 		 * bytes instead of the plugin's JSON (a kilobyte for a manual element) */
-		if (plugin_configure_element(p, e, &p->key_json, err))
+		if (plugin_configure_element(p, r, e, &r->key_json, err))
 			return -1;
-		e->key_base = arena_alloc(p->a, 65);
-		base_digest(p, e, e->key_base);
+		e->key_base = arena_alloc(r->a, 65);
+		base_digest(p, r, e, e->key_base);
 		e->unique_json = NULL;
 	}
 	e->resolved = 1;
 	return 0;
+}
+
+int element_resolve(struct project *p, struct element *e, struct error *err)
+{
+	struct project *q = e->project ? e->project : p;
+	return resolve_one(p, &q->res, e, err);
 }
 
 /* The parts of the key dictionary that do not depend on the dependencies, as JSON members
@@ -535,14 +543,13 @@ static void hash_digest_deps(struct buf *scratch, const char base[65], const str
 
 /* The digest of e's dictionary with "dependencies": null, in the project's key scratch space
  * (the resolving thread's: compute_keys() has its own). */
-static void base_digest(struct project *p, struct element *e, char out[65])
+static void base_digest(struct project *p, struct resolver *r, struct element *e, char out[65])
 {
 	struct buf head = BUF_INIT, tail = BUF_INIT;
-	if (!p->key_arena) {
-		p->key_arena = arena_new();
-	}
-	key_parts(p, p->key_arena, e, &head, &tail, &p->key_cache);
-	hash_dict(&p->key_scratch, &head, "null", &tail, 0, out);
+	if (!r->key_arena)
+		r->key_arena = arena_new();
+	key_parts(p, r->key_arena, e, &head, &tail, &r->key_cache);
+	hash_dict(&r->key_scratch, &head, "null", &tail, 0, out);
 	buf_release(&head);
 	buf_release(&tail);
 }
@@ -760,6 +767,115 @@ static void keys_pipe_publish(struct keys_pipe *kp, size_t n)
 	pthread_mutex_unlock(&kp->mu);
 }
 
+/* Big graphs are resolved on two threads, each taking every other run of RESOLVE_CHUNK
+ * elements with its own memory (struct resolver). What the elements share is made ready first,
+ * on one thread: their kinds, and the kinds' variable snapshots; plugin loading takes a lock.
+ * Each thread stops at its first error; the first in list order is then found again on one
+ * thread, so errors and warnings come out exactly as when resolving in order. */
+#define RESOLVE_PARALLEL_MIN 512
+#define RESOLVE_CHUNK 32
+
+struct resolve_part {
+	struct project *p;
+	struct resolver *r;
+	struct element *const *list;
+	size_t limit;                   /* resolve list[0..limit) */
+	size_t first;                   /* this part's first chunk: 0 or RESOLVE_CHUNK */
+	size_t failed;                  /* where it stopped on an error; SIZE_MAX: it did not */
+	struct error err;
+};
+
+static void resolve_run(struct resolve_part *rp)
+{
+	size_t c, i;
+	for (c = rp->first; c < rp->limit; c += 2 * RESOLVE_CHUNK)
+		for (i = c; i < c + RESOLVE_CHUNK && i < rp->limit; i++) {
+			rp->r->current = i;
+			if (resolve_one(rp->p, rp->r, rp->list[i], &rp->err)) {
+				rp->failed = i;
+				return;
+			}
+		}
+}
+
+static void *resolve_helper(void *arg)
+{
+	resolve_run(arg);
+	return NULL;
+}
+
+/* Resolve list[0..n) on two threads where that pays; returns how many leading elements are
+ * now resolved or known to be fine to resolve in order (the caller resolves the rest, in
+ * order, which also reports the first error). */
+static size_t resolve_parallel(struct project *p, struct element *const *list, size_t n)
+{
+	struct resolver helper = {.id = 1, .collect = 1};
+	struct resolve_part parts[2];
+	struct error kerr = ERROR_INIT;
+	pthread_t thread;
+	size_t limit, i, a, b, failed;
+	if (p->threads < 2 || n < RESOLVE_PARALLEL_MIN)
+		return 0;
+	/* what the threads share, made now: kinds (and their variables' snapshots) */
+	for (limit = 0; limit < n; limit++) {
+		struct element *e = list[limit];
+		if (e->project != p || e->resolved)
+			break;          /* subprojects' elements: their projects' memory, in order */
+		if (!e->ki) {
+			e->ki = project_kind(p, e->kind, node_map_get(e->node, "kind"), &kerr);
+			if (!e->ki)
+				break;  /* resolving in order reports it, after any earlier error */
+			variables_prepare(e->ki->vars);
+		}
+	}
+	error_release(&kerr);
+	if (limit < RESOLVE_PARALLEL_MIN)
+		return 0;
+	helper.a = arena_new();
+	helper.scratch = arena_new();
+	GROW(p->parsed, p->nparsed_cap, p->nparsed + 1);
+	p->parsed[p->nparsed++] = helper.a;     /* what the elements keep lives with the project */
+	p->res.collect = 1;
+	for (i = 0; i < 2; i++) {
+		parts[i].p = p;
+		parts[i].r = i ? &helper : &p->res;
+		parts[i].list = list;
+		parts[i].limit = limit;
+		parts[i].first = i * RESOLVE_CHUNK;
+		parts[i].failed = SIZE_MAX;
+		parts[i].err.msg = NULL;
+	}
+	if (pthread_create(&thread, NULL, resolve_helper, &parts[1]) != 0) {
+		p->res.collect = 0;
+		arena_free(helper.scratch);
+		return 0;
+	}
+	resolve_run(&parts[0]);
+	pthread_join(thread, NULL);
+	p->res.collect = 0;
+	failed = parts[0].failed < parts[1].failed ? parts[0].failed : parts[1].failed;
+	/* the warnings of the elements before the first failure, in list order */
+	for (a = b = 0; a < p->res.nwarnings || b < helper.nwarnings;) {
+		struct resolver_warning *w;
+		if (b == helper.nwarnings ||
+		    (a < p->res.nwarnings && p->res.warnings[a].index < helper.warnings[b].index))
+			w = &p->res.warnings[a++];
+		else
+			w = &helper.warnings[b++];
+		if (w->index < failed)
+			project_warning_text(p, w->text);
+		free(w->text);
+	}
+	p->res.nwarnings = helper.nwarnings = 0;
+	for (i = 0; i < 2; i++)
+		error_release(&parts[i].err);
+	arena_free(helper.scratch);
+	helper.scratch = NULL;
+	helper.a = NULL;                        /* the project frees it */
+	resolver_release(&helper, 0);
+	return failed < limit ? failed : limit;
+}
+
 int element_resolve_all(struct project *p, struct element *const *list, size_t n, struct error *err)
 {
 	struct buf scratch = BUF_INIT;
@@ -767,7 +883,13 @@ int element_resolve_all(struct project *p, struct element *const *list, size_t n
 	struct keys_pipe kp;
 	size_t cap = 0, i, from = 0;
 	int piped = 0, rc = 0;
-	if (!p->bst_keys && p->threads > 1 && n >= KEYS_PARALLEL_MIN) {
+	size_t done = resolve_parallel(p, list, n);
+	if (done) {
+		/* the rest in order; then keys on two threads (the resolving threads hashed the
+		 * dictionaries already) */
+		for (i = done; i < n && !rc; i++)
+			rc = element_resolve(p, list[i], err);
+	} else if (!p->bst_keys && p->threads > 1 && n >= KEYS_PARALLEL_MIN) {
 		memset(&kp, 0, sizeof(kp));
 		kp.p = p;
 		kp.list = list;
@@ -779,7 +901,7 @@ int element_resolve_all(struct project *p, struct element *const *list, size_t n
 			pthread_mutex_destroy(&kp.mu);
 		}
 	}
-	for (i = 0; i < n && !rc; i++) {
+	for (i = 0; i < n && !rc && !done; i++) {
 		rc = element_resolve(p, list[i], err);
 		if (piped && !rc && (i + 1) % KEYS_PIPE_NOTIFY == 0)
 			keys_pipe_publish(&kp, i + 1);

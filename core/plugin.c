@@ -3,6 +3,7 @@
 #include "plugin.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,7 @@ static int h_subst(struct rill_ctx *c, const struct rill_node *n, const char **o
 {
 	if (!c->e || !c->e->vars)
 		return node_error(c->err, N(n), "variables are not available here");
-	return variables_expand_to(c->e->vars, c->p->scratch, N(n), out, c->err);
+	return variables_expand_to(c->e->vars, c->a, N(n), out, c->err);
 }
 
 static const char *h_variable(struct rill_ctx *c, const char *name)
@@ -128,46 +129,46 @@ static int h_error(struct rill_ctx *c, const struct rill_node *n, const char *fm
 
 static struct rill_node *h_new_map(struct rill_ctx *c)
 {
-	return RN(node_new_map(c->p->scratch, NULL));
+	return RN(node_new_map(c->a, NULL));
 }
 
 static struct rill_node *h_new_list(struct rill_ctx *c)
 {
-	return RN(node_new_list(c->p->scratch, NULL));
+	return RN(node_new_list(c->a, NULL));
 }
 
 static struct rill_node *h_new_str(struct rill_ctx *c, const char *s)
 {
-	return RN(node_new_str(c->p->scratch, NULL, s ? s : ""));
+	return RN(node_new_str(c->a, NULL, s ? s : ""));
 }
 
 static struct rill_node *h_new_bool(struct rill_ctx *c, int b)
 {
-	return RN(node_new_kind(c->p->scratch, SCALAR_BOOL, b ? "true" : "false"));
+	return RN(node_new_kind(c->a, SCALAR_BOOL, b ? "true" : "false"));
 }
 
 static struct rill_node *h_new_int(struct rill_ctx *c, long v)
 {
 	char tmp[32];
 	snprintf(tmp, sizeof(tmp), "%ld", v);
-	return RN(node_new_kind(c->p->scratch, SCALAR_INT, tmp));
+	return RN(node_new_kind(c->a, SCALAR_INT, tmp));
 }
 
 static struct rill_node *h_new_null(struct rill_ctx *c)
 {
-	return RN(node_new_kind(c->p->scratch, SCALAR_NULL, ""));
+	return RN(node_new_kind(c->a, SCALAR_NULL, ""));
 }
 
 static void h_map_put(struct rill_ctx *c, struct rill_node *m, const char *key, const struct rill_node *v)
 {
 	if (m && N(m)->type == NODE_MAP && v)
-		node_map_put(c->p->scratch, (struct node *)m, arena_strdup(c->p->scratch, key), (struct node *)v);
+		node_map_put(c->a, (struct node *)m, arena_strdup(c->a, key), (struct node *)v);
 }
 
 static void h_list_push(struct rill_ctx *c, struct rill_node *l, const struct rill_node *v)
 {
 	if (l && N(l)->type == NODE_LIST && v)
-		node_list_push(c->p->scratch, (struct node *)l, (struct node *)v);
+		node_list_push(c->a, (struct node *)l, (struct node *)v);
 }
 
 static const char *h_project_dir(struct rill_ctx *c)
@@ -220,7 +221,12 @@ static int h_warn(struct rill_ctx *c, const struct rill_node *at, const char *to
 			job_report(c, RILL_MSG_WARN, "%s%s%s [%s]", buf_str(&w), w.len ? ": " : "",
 				   buf_str(&b), token);
 		else
-			project_warning(c->p, token, "%s%s%s", buf_str(&w), w.len ? ": " : "", buf_str(&b));
+		{
+			struct buf t = BUF_INIT;
+			buf_addf(&t, "[%s]: %s%s%s", token, buf_str(&w), w.len ? ": " : "", buf_str(&b));
+			resolver_warning(c->p, c->res, buf_str(&t));
+			buf_release(&t);
+		}
 		buf_release(&w);
 	}
 	buf_release(&b);
@@ -257,7 +263,7 @@ static int h_translate_url(struct rill_ctx *c, const struct rill_node *at, const
 		return -1;
 	}
 	if (primary)
-		c->src->alias = arena_strdup(c->p->a, alias);
+		c->src->alias = arena_strdup(c->keep ? c->keep : c->p->a, alias);
 	mirrored = c->alias && strcmp(c->alias, alias) == 0;
 	if (mirrored)
 		prefix = c->alias_uri;
@@ -266,7 +272,7 @@ static int h_translate_url(struct rill_ctx *c, const struct rill_node *at, const
 		struct buf b = BUF_INIT;
 		buf_adds(&b, prefix);
 		buf_adds(&b, colon + 1);
-		*out = arena_strdup(c->p->scratch, buf_str(&b));
+		*out = arena_strdup(c->a, buf_str(&b));
 		buf_release(&b);
 	}
 	if (mirrored)
@@ -383,8 +389,24 @@ fail:
 	return NULL;
 }
 
+static const struct plugin *plugin_load_locked(struct project *p, enum rill_plugin_type type,
+					       const char *kind, const struct node *at, struct error *err);
+
+/* Elements may be resolved on two threads (element.c): loading is serialized. */
+static pthread_mutex_t plugin_mu = PTHREAD_MUTEX_INITIALIZER;
+
 const struct plugin *plugin_load(struct project *p, enum rill_plugin_type type, const char *kind,
 				 const struct node *at, struct error *err)
+{
+	const struct plugin *pl;
+	pthread_mutex_lock(&plugin_mu);
+	pl = plugin_load_locked(p, type, kind, at, err);
+	pthread_mutex_unlock(&plugin_mu);
+	return pl;
+}
+
+static const struct plugin *plugin_load_locked(struct project *p, enum rill_plugin_type type,
+					       const char *kind, const struct node *at, struct error *err)
 {
 	const char *sub = type == RILL_PLUGIN_SOURCE ? "sources" : "elements";
 	struct plugin *pl;
@@ -439,20 +461,22 @@ void plugin_unload_all(struct plugin *list)
 		dlclose(list->handle);
 }
 
-static const char *key_json(struct project *p, const struct rill_node *key)
+static const char *key_json(struct arena *a, const struct rill_node *key)
 {
 	struct buf b = BUF_INIT;
 	const char *s;
 	cachekey_json(&b, N(key));
-	s = arena_strndup(p->a, buf_str(&b), b.len);
+	s = arena_strndup(a, buf_str(&b), b.len);
 	buf_release(&b);
 	return s;
 }
 
-int plugin_configure_element(struct project *p, struct element *e, struct buf *json, struct error *err)
+int plugin_configure_element(struct project *p, struct resolver *r, struct element *e, struct buf *json,
+			     struct error *err)
 {
 	const struct rill_plugin *d = e->ki->plugin->desc;
-	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = p->scratch};
+	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = r->scratch,
+			     .keep = r->a, .res = r};
 	struct rill_configured out = {0};
 	if (d->config_keys && node_validate(e->config, d->config_keys, err))
 		return -1;
@@ -468,20 +492,22 @@ int plugin_configure_element(struct project *p, struct element *e, struct buf *j
 		cachekey_json(json, N(out.unique_key));
 		e->unique_json = buf_str(json);
 	} else {
-		e->unique_json = key_json(p, out.unique_key);
+		e->unique_json = key_json(r->a, out.unique_key);
 	}
 	return 0;
 }
 
-int plugin_configure_source(struct project *p, struct element *e, struct source *s, struct error *err)
+int plugin_configure_source(struct project *p, struct resolver *r, struct element *e, struct source *s,
+			    struct error *err)
 {
 	const struct rill_plugin *d = s->plugin->desc;
-	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = p->scratch,
+	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = r->scratch,
+			     .keep = r->a, .res = r,
 			     .src = s};
 	struct rill_configured out = {0};
 	if (d->config_keys) {
 		/* the core handles kind and directory */
-		const struct node *n = node_map_without(p->a, node_map_without(p->a, s->node, "kind"), "directory");
+		const struct node *n = node_map_without(r->a, node_map_without(r->a, s->node, "kind"), "directory");
 		if (node_validate(n, d->config_keys, err))
 			return -1;
 	}
@@ -490,7 +516,7 @@ int plugin_configure_source(struct project *p, struct element *e, struct source 
 			error_set(err, "%s: the %s source plugin failed to configure", e->name, d->kind);
 		return -1;
 	}
-	s->unique_json = out.unique_key ? key_json(p, out.unique_key) : NULL;
+	s->unique_json = out.unique_key ? key_json(r->a, out.unique_key) : NULL;
 	s->always_cached = out.always_cached;
 	return 0;
 }

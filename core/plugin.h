@@ -10,6 +10,7 @@
 struct project;
 struct element;
 struct source;
+struct resolver;
 
 struct plugin {
 	const struct rill_plugin *desc;
@@ -33,12 +34,15 @@ const struct rill_host *plugin_host(void);
 /* 1 when the project lists token in fatal-warnings. */
 int plugin_is_fatal(const struct project *p, const char *token);
 
-/* Run the element plugin's configure() on e->config (e->vars must be ready). Sets
+/* Run the element plugin's configure() on e->config (e->vars must be ready), with r's memory
+ * (what stays in r->a, the rest in r->scratch; warnings through r). Sets
  * e->unique_json: in the project's arena, or, when json is not NULL, in *json (the caller's
  * buffer; e->unique_json then points into it and is the caller's to clear). */
-int plugin_configure_element(struct project *p, struct element *e, struct buf *json, struct error *err);
+int plugin_configure_element(struct project *p, struct resolver *r, struct element *e, struct buf *json,
+			     struct error *err);
 /* Run the source plugin's configure() on s->node. Sets s->unique_json and s->always_cached.
  * Everything a plugin builds lives in the project's scratch arena; only the JSON is kept. */
-int plugin_configure_source(struct project *p, struct element *e, struct source *s, struct error *err);
+int plugin_configure_source(struct project *p, struct resolver *r, struct element *e, struct source *s,
+			    struct error *err);
 
 #endif

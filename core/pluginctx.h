@@ -18,7 +18,10 @@ struct rill_ctx {
 	struct build *b;        /* the element build (assemble), NULL otherwise */
 	int log_fd;             /* the job's log file, -1 outside jobs */
 	int report_fd;          /* pipe to the backend for messages, -1 when none */
-	struct arena *a;        /* per-job allocations that live until the job ends */
+	struct arena *a;        /* per-job allocations that live until the job ends; at load
+				 * time, scratch memory */
+	struct arena *keep;     /* load time: what the element keeps (NULL: the project's arena) */
+	struct resolver *res;   /* load time: whose warnings these are (NULL: the project's) */
 	/* source URLs and mirrors */
 	struct source *src;     /* configure: the source whose primary alias is recorded */
 	int src_marked;         /* its primary URL was seen */

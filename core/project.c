@@ -504,6 +504,8 @@ static struct project *project_new(const struct load_params *params)
 	p->element_dirfd = -1;
 	p->a = arena_new();
 	p->scratch = arena_new();
+	p->res.a = p->a;
+	p->res.scratch = p->scratch;
 	p->plugin_dir = params->plugin_dir;
 	p->cache_dir = params->cache_dir ? arena_strdup(p->a, params->cache_dir) : NULL;
 	p->fetch_subprojects = params->fetch_subprojects;
@@ -671,6 +673,44 @@ void project_warning(struct project *p, const char *token, const char *fmt, ...)
 	buf_release(&b);
 }
 
+void project_warning_text(struct project *p, const char *text)
+{
+	add_warning(p, text);
+}
+
+void resolver_warning(struct project *p, struct resolver *r, const char *text)
+{
+	if (!r || !r->collect) {
+		add_warning(p, text);
+		return;
+	}
+	GROW(r->warnings, r->warnings_cap, r->nwarnings + 1);
+	r->warnings[r->nwarnings].index = r->current;
+	r->warnings[r->nwarnings].text = xstrdup(text);
+	r->nwarnings++;
+}
+
+void resolver_release(struct resolver *r, int free_arenas)
+{
+	size_t i;
+	arena_free(r->key_arena);
+	r->key_arena = NULL;
+	buf_release(&r->key_cache.env_json);
+	buf_release(&r->key_cache.public_json);
+	buf_release(&r->key_json);
+	buf_release(&r->key_scratch);
+	for (i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i].text);
+	free(r->warnings);
+	r->warnings = NULL;
+	r->nwarnings = r->warnings_cap = 0;
+	if (free_arenas) {
+		arena_free(r->a);
+		arena_free(r->scratch);
+		r->a = r->scratch = NULL;
+	}
+}
+
 void project_free(struct project *p)
 {
 	size_t i;
@@ -690,11 +730,7 @@ void project_free(struct project *p)
 	if (p->element_dirfd >= 0)
 		close(p->element_dirfd);
 	arena_free(p->scratch);
-	arena_free(p->key_arena);
-	buf_release(&p->key_cache.env_json);
-	buf_release(&p->key_cache.public_json);
-	buf_release(&p->key_json);
-	buf_release(&p->key_scratch);
+	resolver_release(&p->res, 0);
 	for (i = 0; i < p->nparsed; i++)
 		arena_free(p->parsed[i]);
 	free(p->parsed);

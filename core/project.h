@@ -48,6 +48,28 @@ struct key_cache {
 	struct buf env_json, public_json;
 };
 
+/* What one thread resolving elements allocates with and keeps between elements (element.c):
+ * the project's own (res, id 0) on the main thread, and its own on the helper thread when a
+ * big graph is resolved on two. */
+#define RESOLVERS_MAX 2
+struct resolver_warning {
+	size_t index;                   /* of the element in the list being resolved */
+	char *text;                     /* heap */
+};
+struct resolver {
+	int id;                         /* 0: the main thread; the index of the kinds' shared nodes */
+	struct arena *a;                /* what elements keep: the project's arena or the helper's */
+	struct arena *scratch;          /* reset between steps */
+	struct arena *key_arena;
+	struct buf key_json, key_scratch;
+	struct key_cache key_cache;
+	/* on a helper: warnings wait here, in order, until the main thread merges them */
+	int collect;
+	size_t current;                 /* the element being resolved */
+	struct resolver_warning *warnings;
+	size_t nwarnings, warnings_cap;
+};
+
 struct kind_info {
 	const char *kind;
 	const struct plugin *plugin;
@@ -55,8 +77,9 @@ struct kind_info {
 	struct variables *vars;         /* project variables ∘ defaults.variables */
 	struct node *environment;       /* project environment ∘ defaults.environment (unexpanded) */
 	struct node *split_rules;       /* project split-rules ∘ defaults public.bst.split-rules */
-	struct node *env_shared;        /* the last expanded environment, shared when equal */
-	struct node *public_shared;     /* the last expanded public data, shared when equal */
+	/* per resolver: the last expanded environment and public data, shared when equal */
+	struct node *env_shared[RESOLVERS_MAX];
+	struct node *public_shared[RESOLVERS_MAX];
 	struct kind_info *next;
 };
 
@@ -185,9 +208,7 @@ struct project {
 	const char *host_os, *host_arch;
 	int bst_keys;                   /* see load_params */
 	int debug_keys;                 /* RILL_DEBUG_KEYS is set: print every key's JSON on stderr */
-	struct buf key_json, key_scratch; /* element_resolve()'s key digests (element.c) */
-	struct arena *key_arena;
-	struct key_cache key_cache;
+	struct resolver res;            /* the main thread's (element.c) */
 	int threads;                    /* see load_params */
 
 	/* elements */
@@ -232,6 +253,13 @@ void project_free(struct project *p);
 /* Record a warning (token as in fatal-warnings). Warnings are printed by the command after
  * loading, each once. */
 void project_warning(struct project *p, const char *token, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* The same for a warning already formatted ("[token]: text"). */
+void project_warning_text(struct project *p, const char *text);
+/* A warning met while r resolves its current element: recorded in p at once on the main
+ * thread, kept in r on a helper (text is copied). */
+void resolver_warning(struct project *p, struct resolver *r, const char *text);
+/* Free what r owns besides its arenas' contents (the arenas themselves when free_arenas). */
+void resolver_release(struct resolver *r, int free_arenas);
 
 /* The URIs that may stand for alias, in BuildStream's order (get_alias_uris): the default
  * mirror's URIs, then every other mirror's in the order written, then the alias's own value

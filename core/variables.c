@@ -724,6 +724,11 @@ int variables_check(struct variables *v, struct error *err)
 	return 0;
 }
 
+void variables_prepare(struct variables *v)
+{
+	freeze(v);
+}
+
 const char *variables_get(struct variables *v, const char *name)
 {
 	uint32_t id;

@@ -43,6 +43,9 @@ struct variables *variables_new(struct arena *a, const struct variables *parent,
  * definitions as they were when they were created. */
 void variables_set(struct variables *v, const char *name, const char *value);
 
+/* Make now the snapshot the first variables_new() with v as parent would make, so that children
+ * can then be created on several threads at once (nothing else may use v meanwhile). */
+void variables_prepare(struct variables *v);
 /* Resolve every visible definition; 0, or -1 with the first error (definitions are tried in the
  * order their names first appeared, parent scopes first). */
 int variables_check(struct variables *v, struct error *err);

@@ -77,4 +77,29 @@ printf 'kind: manual\ndepends:\n- e3990.bst\n- [unclosed\n' > "$P/elements/e4000
 same_error "a YAML error deep in the graph: the same error on two threads" 'e4000.bst [line '
 printf 'kind: manual\ndepends:\n- e3990.bst\n- missing.bst\n' > "$P/elements/e4000.bst"
 same_error "a missing file deep in the graph: the same error on two threads" 'missing.bst'
+printf 'kind: manual\ndepends:\n- e3990.bst\n' > "$P/elements/e4000.bst"
+
+# elements are resolved on two threads, in alternate runs of the list: errors of resolution
+# (the first in list order, wherever it is) and warnings (in list order) as on one thread
+cp "$P/elements/e2500.bst" "$TMP/e2500.bst"
+cp "$P/elements/e4100.bst" "$TMP/e4100.bst"
+printf 'variables:\n  x: "%%{nope}"\n' >> "$P/elements/e4100.bst"
+same_error "an undefined variable deep in the graph: the same error on two threads" "Reference to undefined variable 'nope'"
+printf 'variables:\n  y: "%%{nada}"\n' >> "$P/elements/e2500.bst"
+same_error "two elements with errors: the first in order, as on one thread" "Reference to undefined variable"
+printf 'kind: no-such-kind\n' > "$P/elements/e2500.bst"
+same_error "an unknown kind deep in the graph: the same error on two threads" "no-such-kind"
+cp "$TMP/e2500.bst" "$P/elements/e2500.bst"
+cp "$TMP/e4100.bst" "$P/elements/e4100.bst"
+for i in 7 300 1203 2222 2223 3001 4999; do
+	printf 'sources:\n- kind: remote\n  url: https://example.com/f%s.bin\n  ref: 1111111111111111111111111111111111111111111111111111111111111111\n' "$i" >> "$P/elements/e$i.bst"
+done
+run_rill show --deps all --format '%{name} %{full-key}' all.bst
+two="$RC $OUT $ERR"
+RILL_THREADS=1 run_rill show --deps all --format '%{name} %{full-key}' all.bst
+if [ "$two" = "$RC $OUT $ERR" ] && [ "$(printf '%s\n' "$ERR" | grep -c 'unaliased-url')" -eq 7 ]; then
+	pass "warnings of elements resolved on two threads: all, in order"
+else
+	fail "warnings of elements resolved on two threads: all, in order" "$ERR"
+fi
 finish
