@@ -2,7 +2,7 @@
 # gen-debian.py — writes a BuildStream 1.x project shaped like Debian's whole archive (one
 # `manual` element per binary package, dependencies taken from apt's Packages index) for benchmarks.
 # SPDX-License-Identifier: Apache-2.0
-"""Usage: gen-debian.py PACKAGES_SOURCE OUTDIR [--limit N [--closure]] [--if-changed] [-q]
+"""Usage: gen-debian.py PACKAGES_SOURCE OUTDIR [--limit N [--closure]] [--lean] [--if-changed] [-q]
 
 PACKAGES_SOURCE is `auto` (or `-`): every /var/lib/apt/lists/*_binary-amd64_Packages*
 file on this machine, read in sorted file-name order; or the path of one Packages
@@ -15,8 +15,9 @@ The project loads in bst 1.6.8 without network access: every element is
 `kind: manual` (no sources). Layout (element names relative to element-path
 `elements`):
   pkgs/<package>.bst   one per binary package (names keep their + . -), with
-                       variables pkgname, version, section and install-commands
-                       that use them
+                       a description, variables pkgname, version, section and
+                       install-commands that use them; with --lean only the
+                       kind and the dependencies
   all.bst              stack depending on every package element, in sorted
                        name order, so --deps all reaches everything
 
@@ -446,8 +447,8 @@ def yaml_str(s):
     return "'" + s.replace("'", "''") + "'"
 
 
-def element_text(name, st, dep_list, names):
-    out = ["kind: manual\n", "description: Debian package %s\n" % name]
+def element_text(name, st, dep_list, names, lean=False):
+    out = ["kind: manual\n"] if lean else ["kind: manual\n", "description: Debian package %s\n" % name]
     build = [names[j] for j, t in dep_list if t == BUILD]
     if build:
         out.append("build-depends:\n")
@@ -460,6 +461,8 @@ def element_text(name, st, dep_list, names):
                 out.append("- pkgs/%s.bst\n" % d)
             else:
                 out.append("- filename: pkgs/%s.bst\n  type: runtime\n" % d)
+    if lean:
+        return "".join(out)
     out.append(
         "variables:\n"
         "  pkgname: %s\n"
@@ -482,9 +485,9 @@ element-path: elements
 """
 
 
-def stamp_line(digest, limit, closure):
-    return "gen-debian-version=%d packages-sha256=%s limit=%s closure=%d\n" % (
-        GEN_VERSION, digest, "none" if limit is None else limit, closure)
+def stamp_line(digest, limit, closure, lean=False):
+    return "gen-debian-version=%d packages-sha256=%s limit=%s closure=%d%s\n" % (
+        GEN_VERSION, digest, "none" if limit is None else limit, closure, " lean=1" if lean else "")
 
 
 class Tree:
@@ -559,7 +562,7 @@ class Tree:
             f.write(stamp)
 
 
-def generate(names, deps, pkgs, outdir, stamp):
+def generate(names, deps, pkgs, outdir, stamp, lean=False):
     tree = Tree(outdir)
     tree.mkdir("")
     tree.mkdir("elements")
@@ -567,7 +570,7 @@ def generate(names, deps, pkgs, outdir, stamp):
     tree.write("", "project.conf", PROJECT_CONF)
     pkgdir = os.path.join("elements", "pkgs")
     for i, name in enumerate(names):
-        tree.write(pkgdir, name + ".bst", element_text(name, pkgs[name], deps[i], names))
+        tree.write(pkgdir, name + ".bst", element_text(name, pkgs[name], deps[i], names, lean))
     tree.write("elements", "all.bst",
                "kind: stack\ndescription: Depends on every package\n"
                + ("depends:\n" + "".join("- pkgs/%s.bst\n" % n for n in names) if names else ""))
@@ -587,6 +590,9 @@ def main():
                     help="with --limit: also keep every package the first N depend on, transitively")
     ap.add_argument("--if-changed", action="store_true",
                     help="do nothing if OUTDIR already holds this exact project")
+    ap.add_argument("--lean", action="store_true",
+                    help="elements hold only their kind and dependencies (no description, "
+                    "variables or commands)")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args()
     if args.limit is not None and args.limit < 0:
@@ -601,13 +607,14 @@ def main():
                 old = f.read()
         except OSError:
             old = None
-        if old is not None and old == stamp_line(digest_of(paths), args.limit, args.closure):
+        if old is not None and old == stamp_line(digest_of(paths), args.limit, args.closure, args.lean):
             if not args.quiet:
                 print("gen-debian: %s is up to date" % args.outdir, file=sys.stderr)
             return
     pkgs, digest, listed = load_packages(paths)
     names, deps, st = plan(pkgs, args.limit, args.closure)
-    generate(names, deps, pkgs, args.outdir, stamp_line(digest, args.limit, args.closure))
+    generate(names, deps, pkgs, args.outdir, stamp_line(digest, args.limit, args.closure, args.lean),
+             args.lean)
     if not args.quiet:
         edges = sum(len(d) for d in deps)
         by_type = {BUILD: 0, ALL: 0, RUN: 0}

@@ -3,10 +3,12 @@
 # made by gen-project.py; reports wall time, peak RSS, bst/rill and whether both list the same names.
 # SPDX-License-Identifier: Apache-2.0
 #
-# Usage: bench/show.sh [PROJECT...]      (default: 1000 60000 debian debian:300 wide:1000)
+# Usage: bench/show.sh [PROJECT...]      (default: 1000 60000 debian debian-rich debian:300 wide:1000)
 #   N          gen-project.py's layered project of N elements (target.bst)
-#   debian     gen-debian.py's project of Debian's whole archive from apt's lists (all.bst);
+#   debian     gen-debian.py's project of Debian's whole archive from apt's lists (all.bst):
+#              each package an element with its dependencies (--lean)
 #   debian:K   the same limited to the first K packages and what they depend on
+#   debian-rich, debian-rich:K   the same with a description, variables and commands per element
 #   wide:N     gen-wide.py's N elements with dependency lists up to 400 wide (target.bst)
 # Environment:
 #   RILL=path      rill binary (default: <top>/rill)
@@ -40,11 +42,12 @@ die() { echo "show.sh: error: $*" >&2; exit 2; }
 log() { echo "show.sh: $*" >&2; }
 isint() { case "$1" in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 
-[ $# -gt 0 ] || set -- 1000 60000 debian debian:300 wide:1000
+[ $# -gt 0 ] || set -- 1000 60000 debian debian-rich debian:300 wide:1000
 for n in "$@"; do
 	case "$n" in
-	debian | debian:* | wide:*) v=${n#*:}; [ "$v" = "$n" ] || isint "$v" || die "'$n': expected a number after ':'" ;;
-	*) isint "$n" || die "PROJECT must be N, debian, debian:K or wide:N, got '$n'" ;;
+	debian | debian:* | debian-rich | debian-rich:* | wide:*)
+		v=${n#*:}; [ "$v" = "$n" ] || isint "$v" || die "'$n': expected a number after ':'" ;;
+	*) isint "$n" || die "PROJECT must be N, debian[-rich][:K] or wide:N, got '$n'" ;;
 	esac
 done
 for v in BST_MAX RUNS SEED TIMEOUT; do
@@ -211,8 +214,11 @@ for n in "$@"; do
 	debian*)
 		lab=$n proj=$OUT/${n/:/-} target=all.bst
 		lim=${n#debian}
+		lim=${lim#-rich}
 		lim=${lim#:}
-		python3 "$BENCH/gen-debian.py" auto "$proj" ${lim:+--limit "$lim" --closure} --if-changed -q ;;
+		lean=--lean
+		case "$n" in debian-rich*) lean= ;; esac
+		python3 "$BENCH/gen-debian.py" auto "$proj" ${lim:+--limit "$lim" --closure} $lean --if-changed -q ;;
 	wide:*)
 		lab=$n proj=$OUT/wide-${n#wide:}-$SEED
 		python3 "$BENCH/gen-wide.py" "${n#wide:}" "$proj" --seed "$SEED" --if-changed -q ;;
@@ -291,7 +297,7 @@ for n in "$@"; do
 			printf "%s: goal >= 100x faster than bst: %s (%.0fx)\n", n, (x >= 100 ? "met" : "NOT MET"), x }' >"$TMP/goal"
 		summary+=("$(cat "$TMP/goal")")
 	fi
-	if [ "$rill_ok" = 1 ] && [ "$n" = debian ]; then
+	if [ "$rill_ok" = 1 ] && { [ "$n" = debian ] || [ "$n" = debian-rich ]; }; then
 		if [ "$rill_min" -le 1000 ] && [ "$rill_kb" -le $((300 * 1024)) ]; then g=met
 		elif [ "$rill_min" -le 2000 ] && [ "$rill_kb" -le $((300 * 1024)) ]; then g="met at worst (<= 2 s)"
 		else g="NOT MET"; fi
