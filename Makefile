@@ -29,10 +29,11 @@ endif
 YAML_CFLAGS = $(shell $(PKG_CONFIG) --cflags yaml-0.1 2>/dev/null)
 YAML_LIBS = $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
 LMDB_LIBS = $(shell $(PKG_CONFIG) --libs lmdb 2>/dev/null || echo -llmdb)
-# libarchive and libcurl are opened with dlopen when first needed (core/lazylib.h)
+# libarchive and libcurl are opened with dlopen when first needed (core/cache/lazylib.h)
 BACKEND_LIBS = $(YAML_LIBS) $(LMDB_LIBS) -ldl -pthread
 
-CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
+# core/ is in subsystem folders (docs/architecture.md); headers are included as "folder/name.h".
+CORE_SRCS := $(filter-out core/cli/main.c,$(wildcard core/*/*.c))
 CORE_OBJS := $(CORE_SRCS:.c=.o)
 # The status reader library (read-only LMDB) that every frontend and external reader links.
 READER_SRCS := frontends/status-reader.c frontends/control-client.c
@@ -68,17 +69,17 @@ $(DEPS_STAMP): Makefile
 	  fi; \
 	fi; touch $@
 
-core/%.o: core/%.c $(wildcard core/*.h) $(DEPS_STAMP) $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) $(YAML_CFLAGS) -c -o $@ $<
+core/%.o: core/%.c $(wildcard core/*/*.h) $(DEPS_STAMP) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -c -o $@ $<
 
 core/libcore.a: $(CORE_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-rill-backend: core/main.o core/libcore.a $(READER_LIB)
+rill-backend: core/cli/main.o core/libcore.a $(READER_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(BACKEND_LIBS)
 
-frontends/%.o: frontends/%.c $(wildcard frontends/*.h) $(DEPS_STAMP) $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) -c -o $@ $<
+frontends/%.o: frontends/%.c $(wildcard frontends/*.h) core/status/rill-status-schema.h $(DEPS_STAMP) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -Icore/status -c -o $@ $<
 
 $(READER_LIB): $(READER_SRCS:.c=.o)
 	rm -f $@ && ar rcs $@ $^
@@ -89,26 +90,26 @@ rill: $(FRONT_OBJS) $(READER_LIB)
 tests/tools/%: tests/tools/%.c $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-plugins/%.so: plugins/%.c core/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
+plugins/%.so: plugins/%.c core/plugin/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore/plugin -o $@ $<
 
-$(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/rill-plugin.h $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore -o $@ $<
+$(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/plugin/rill-plugin.h $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore/plugin -o $@ $<
 
 bench/ptydrain: bench/ptydrain.c $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lutil
 
 bench: all bench/reader-bench $(BENCH_TOOLS)
 
-$(READER_PROGS): %: %.c frontends/rill-status.h $(READER_LIB) $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) -Ifrontends -o $@ $< $(READER_LIB) $(LDFLAGS) $(LMDB_LIBS)
+$(READER_PROGS): %: %.c frontends/rill-status.h core/status/rill-status-schema.h $(READER_LIB) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -Ifrontends -Icore/status -o $@ $< $(READER_LIB) $(LDFLAGS) $(LMDB_LIBS)
 
 # The JSON writer is part of the rill command, not of a library: link its object.
 tests/unit/test_json: tests/unit/test_json.c tests/unit/test.h frontends/json.o $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) -Ifrontends -o $@ $< frontends/json.o $(LDFLAGS)
+	$(CC) $(CFLAGS) -Ifrontends -Icore/status -o $@ $< frontends/json.o $(LDFLAGS)
 
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(READER_LIB) $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -o $@ $< core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS) $(TEST_LIBS)
+	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -Icore/status -Icore/plugin -o $@ $< core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS) $(TEST_LIBS)
 
 # The archive test writes its test archives with libarchive itself.
 tests/unit/test_archive: TEST_LIBS = $(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null || echo -larchive)
@@ -136,10 +137,10 @@ install: all
 	install -m 755 rill rill-backend $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(ELEMENT_PLUGINS) plugins/elements/*.yaml $(DESTDIR)$(PREFIX)/lib/rill/plugins/elements/
 	install -m 644 $(SOURCE_PLUGINS) $(DESTDIR)$(PREFIX)/lib/rill/plugins/sources/
-	install -m 644 core/rill-plugin.h $(DESTDIR)$(PREFIX)/include/rill/
+	install -m 644 core/plugin/rill-plugin.h $(DESTDIR)$(PREFIX)/include/rill/
 
 clean:
-	rm -f rill rill-backend core/*.o core/libcore.a frontends/*.o $(READER_LIB) plugins/*/*.so \
+	rm -f rill rill-backend core/*/*.o core/libcore.a frontends/*.o $(READER_LIB) plugins/*/*.so \
 		$(UNIT_BINS) $(TEST_TOOLS) \
 		$(EXAMPLE_PLUGIN) $(READER_PROGS) $(BENCH_TOOLS) $(DEPS_STAMP) $(FLAGS_STAMP)
 

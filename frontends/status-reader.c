@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STATUS_MAXREADERS 126           /* must match core/status.c */
+#define STATUS_MAXREADERS 126           /* must match core/status/status.c */
 #define STATUS_MAXDBS 8
 
 enum { DB_META, DB_ELEMENTS, DB_JOBS, DB_QUEUES, DB_MESSAGES, DB_DETAILS, DB_COUNT };

@@ -5,7 +5,7 @@
 
 static const char *const config_keys[] = {"path", "options", NULL};
 
-/* The loader reads path and options itself (core/loader.c); like BuildStream's, the unique
+/* The loader reads path and options itself (core/graph/loader.c); like BuildStream's, the unique
  * key is the integer 1. */
 static int configure(const struct rill_host *host, struct rill_ctx *ctx,
 		     const struct rill_node *config, struct rill_configured *out)

@@ -44,7 +44,7 @@ RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
 	RILL_PLUGIN_ABI_VERSION + 1, RILL_PLUGIN_ELEMENT, "oldabi", 0, 0, 0, configure};
 EOF2
 printf 'int not_a_plugin = 1;\n' >"$TMP/nodesc.c"
-$CC -shared -fPIC -I"$TOP/core" -o "$P/myplugins/oldabi.so" "$TMP/oldabi.c" &&
+$CC -shared -fPIC -I"$TOP/core/plugin" -o "$P/myplugins/oldabi.so" "$TMP/oldabi.c" &&
 	$CC -shared -fPIC -o "$P/myplugins/nodesc.so" "$TMP/nodesc.c" || fail "compile test plugins"
 element old.bst <<'EOF2'
 kind: oldabi

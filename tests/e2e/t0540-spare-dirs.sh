@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0540 — sysroot directories reused between builds (core/spare.c): a finished build's
+# t0540 — sysroot directories reused between builds (core/cache/spare.c): a finished build's
 # sysroot goes back as empty directories, the next build stages into them and sees exactly
 # the sysroot a fresh build sees; roots that commands could write to are not reused, and a
 # failed build keeps its sysroot without spares.

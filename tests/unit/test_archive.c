@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #define RILL_ARCHIVE_LIBARCHIVE /* the test writes its archives with libarchive */
-#include "archive.h"
+#include "cache/archive.h"
 
 #include <archive_entry.h>
 

@@ -1,4 +1,4 @@
-/* Unit tests for core/cachekey.c: canonical JSON against ujson, SHA-256 of buffers and files.
+/* Unit tests for core/format/cachekey.c: canonical JSON against ujson, SHA-256 of buffers and files.
  * SPDX-License-Identifier: Apache-2.0
  *
  * The expected JSON strings and digests were produced with the ujson 5.7.0 that BuildStream
@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cachekey.h"
-#include "node.h"
+#include "format/cachekey.h"
+#include "format/node.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 static struct node *str(struct arena *a, const char *s)
 {

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cas.h"
-#include "osutil.h"
+#include "cache/cas.h"
+#include "base/osutil.h"
 
 static char base[64];
 

@@ -2,9 +2,9 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "test.h"
 
-#include "compose.h"
-#include "yamldump.h"
-#include "yamlload.h"
+#include "format/compose.h"
+#include "format/yamldump.h"
+#include "format/yamlload.h"
 
 static struct arena *A;
 

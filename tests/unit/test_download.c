@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cachekey.h"
-#include "download.h"
+#include "format/cachekey.h"
+#include "build/download.h"
 
 static char *tmp_root;
 static const char content[] = "the payload of a source\n";

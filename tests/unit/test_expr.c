@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include <stdint.h>
 
-#include "expr.h"
+#include "format/expr.h"
 #include "test.h"
 
 /* The options of a small project: bool, enum, arch, flags (sorted) and element-mask. */

@@ -11,12 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive.h"
-#include "cachekey.h"
-#include "hostops.h"
-#include "node.h"
-#include "pluginctx.h"
-#include "rill-plugin.h"
+#include "cache/archive.h"
+#include "format/cachekey.h"
+#include "build/hostops.h"
+#include "format/node.h"
+#include "plugin/pluginctx.h"
+#include "plugin/rill-plugin.h"
 
 static char *tmp_root;
 static struct arena *arena;

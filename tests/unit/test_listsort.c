@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "listsort.h"
-#include "util.h"
+#include "base/listsort.h"
+#include "base/util.h"
 
 #define NMODES 7
 

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "loader.h"
-#include "project.h"
+#include "graph/loader.h"
+#include "graph/project.h"
 
 static char tmpdir[] = "/tmp/rill-test-loader-XXXXXX";
 

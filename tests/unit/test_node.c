@@ -2,8 +2,8 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "test.h"
 
-#include "node.h"
-#include "yamlload.h"
+#include "format/node.h"
+#include "format/yamlload.h"
 
 static struct arena *A;
 

@@ -3,8 +3,8 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "test.h"
 
-#include "options.h"
-#include "yamlload.h"
+#include "format/options.h"
+#include "format/yamlload.h"
 
 static struct arena *A;
 

@@ -4,8 +4,8 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "test.h"
 
-#include "cachekey.h"
-#include "sha256.h"
+#include "format/cachekey.h"
+#include "base/sha256.h"
 
 static void hex(const unsigned char md[32], char out[65])
 {

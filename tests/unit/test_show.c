@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "element.h"
-#include "loader.h"
-#include "project.h"
-#include "show.h"
+#include "graph/element.h"
+#include "graph/loader.h"
+#include "graph/project.h"
+#include "graph/show.h"
 
 static char tmpdir[] = "/tmp/rill-test-show-XXXXXX";
 

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "osutil.h"
-#include "spare.h"
+#include "base/osutil.h"
+#include "cache/spare.h"
 
 static char base[64];
 

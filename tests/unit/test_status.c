@@ -1,4 +1,4 @@
-/* test_status — the status table: writer (core/status.c) against the reader library
+/* test_status — the status table: writer (core/status/status.c) against the reader library
  * (frontends/status-reader.c), the reader always in another process than the writer.
  * SPDX-License-Identifier: Apache-2.0 */
 #include "test.h"
@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "osutil.h"
+#include "base/osutil.h"
 #include "rill-status.h"
-#include "status.h"
-#include "util.h"
+#include "status/status.h"
+#include "base/util.h"
 
 static char tmp_root[64];
 

@@ -1,14 +1,14 @@
-/* Unit tests for core/variables.c: resolution, scopes, errors (texts checked against bst 1.6.8).
+/* Unit tests for core/format/variables.c: resolution, scopes, errors (texts checked against bst 1.6.8).
  * SPDX-License-Identifier: Apache-2.0 */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "node.h"
+#include "format/node.h"
 #include "test.h"
-#include "util.h"
-#include "variables.h"
+#include "base/util.h"
+#include "format/variables.h"
 
 /* A "variables:" map as written in a .bst file: pair i is on line first_line + i as
  * "  key: value", so the value starts at column 2 + strlen(key) + 2 (0-based, as bst prints). */

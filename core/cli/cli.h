@@ -1,0 +1,38 @@
+/* cli — what rill-backend's commands share: global options, loading a project for a command,
+ * usage errors. main.c parses global options and dispatches; commands.c holds the build,
+ * fetch, track, artifact, source and shell commands.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef RILL_CLI_H
+#define RILL_CLI_H
+
+#include "graph/project.h"
+
+struct cli {
+	const char *directory;
+	struct cli_option *options;
+	size_t noptions, options_cap;
+	int max_jobs;
+	const char *default_mirror;     /* --default-mirror NAME */
+	int fetch_subprojects;          /* loading may fetch junction sources (as bst's commands
+					 * other than show do) */
+};
+
+/* Print a usage error for `rill <cmd>` (cmd includes a trailing space, or NULL) and return 2. */
+int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* Options accepted before and after the command (-C, -o, --max-jobs, --default-mirror). Returns the number of
+ * arguments used, 0 when argv[i] is not one, -1 after a usage error. */
+int cli_common_option(struct cli *c, int argc, char **argv, int i, const char *cmd);
+/* The core plugin directory. Heap. */
+char *cli_plugin_dir(void);
+/* Load the project and targets with keys resolved. *roots receives the target elements. */
+struct project *cli_load(struct cli *c, const char *const *targets, size_t n, struct element ***roots,
+			 struct error *err);
+/* BuildStream's build plan of the targets (dependencies first). Caller frees *list. */
+void cli_plan(struct project *p, struct element **targets, size_t nt, struct element ***list, size_t *n);
+
+int cmd_pipeline(struct cli *c, int argc, char **argv);         /* build, fetch, track */
+int cmd_artifact(struct cli *c, int argc, char **argv);
+int cmd_source(struct cli *c, int argc, char **argv);
+int cmd_shell(struct cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,20 @@
+/* element — per-element composition (variables, environment, config, public, sandbox,
+ * sources), plugin configuration and cache keys (weak and strict, as BuildStream 1.x).
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef RILL_ELEMENT_H
+#define RILL_ELEMENT_H
+
+#include "graph/project.h"
+
+/* Compose and configure e (idempotent). Errors carry the element's file/line/column. */
+int element_resolve(struct project *p, struct element *e, struct error *err);
+
+/* Resolve every element in list (dependencies must appear before dependents, as loader_walk
+ * with SCOPE_ALL orders them) and compute their cache keys. */
+int element_resolve_all(struct project *p, struct element *const *list, size_t n, struct error *err);
+
+/* The human state BuildStream's show prints: "no reference", "fetch needed", "cached",
+ * "buildable" or "waiting". */
+const char *element_state(const struct element *e);
+
+#endif
