@@ -16,15 +16,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "graph/loader.h"
+#include "base/glob.h"
 #include "base/osutil.h"
 #include "build/overlap.h"
-#include "plugin/plugin.h"
-#include "plugin/pluginctx.h"
 #include "build/sandbox.h"
 #include "cache/spare.h"
 #include "format/variables.h"
 #include "format/yamldump.h"
+#include "graph/loader.h"
+#include "plugin/plugin.h"
+#include "plugin/pluginctx.h"
 
 struct build {
 	struct project *p;
@@ -43,66 +44,6 @@ struct build {
 	char *collect;                  /* sandbox path collected as the artifact */
 	struct overlaps *overlaps;      /* files the current staging replaced */
 };
-
-int build_glob_match(const char *pat, const char *s)
-{
-	for (;;) {
-		if (pat[0] == '*' && pat[1] == '*') {
-			pat += 2;
-			for (;; s++) {
-				if (build_glob_match(pat, s))
-					return 1;
-				if (!*s)
-					return 0;
-			}
-		}
-		if (*pat == '*') {
-			pat++;
-			for (;; s++) {
-				if (build_glob_match(pat, s))
-					return 1;
-				if (!*s || *s == '/')
-					return 0;
-			}
-		}
-		if (!*pat)
-			return !*s;
-		if (!*s)
-			return 0;
-		if (*pat == '?') {
-			if (*s == '/')
-				return 0;
-		} else if (*pat == '[') {
-			const char *q = pat + 1;
-			int neg = 0, hit = 0;
-			if (*q == '!' || *q == '^') {
-				neg = 1;
-				q++;
-			}
-			do {
-				if (q[1] == '-' && q[2] && q[2] != ']') {
-					hit |= *s >= q[0] && *s <= q[2];
-					q += 3;
-				} else {
-					hit |= *s == *q;
-					q++;
-				}
-			} while (*q && *q != ']');
-			if (!*q) {      /* no closing bracket: a literal '[' */
-				neg = 0;
-				hit = *s == '[';
-			} else {
-				pat = q;
-			}
-			if (hit == neg)
-				return 0;
-		} else if (*pat != *s) {
-			return 0;
-		}
-		pat++;
-		s++;
-	}
-}
 
 static struct build *B(struct rill_ctx *c)
 {
@@ -174,7 +115,7 @@ static int want_split(void *ud, const char *path)
 		int hit = 0;
 		for (j = 0; pats && pats->type == NODE_LIST && j < pats->u.list.n && !hit; j++) {
 			const char *pat = node_str(pats->u.list.items[j]);
-			hit = pat && build_glob_match(pat, abs);
+			hit = pat && glob_match(pat, abs);
 		}
 		if (!hit)
 			continue;

@@ -6,8 +6,8 @@
 #ifndef RILL_BUILD_H
 #define RILL_BUILD_H
 
-#include "cache/cas.h"
 #include "build/job.h"
+#include "cache/cas.h"
 #include "graph/project.h"
 
 struct rill_ctx;
@@ -46,9 +46,5 @@ int build_host_run_commands(struct rill_ctx *c, const char *const *cmds, const c
 			    size_t n, unsigned flags, const char *cwd);
 const char *build_host_path(struct rill_ctx *c, const char *sandbox_path);
 void build_host_collect(struct rill_ctx *c, const char *path);
-
-/* BuildStream split-rule glob: '**' any characters, '*' and '?' within a path component,
- * [...] classes. path and pattern are absolute ("/usr/bin/sh"). 1 when it matches. */
-int build_glob_match(const char *pattern, const char *path);
 
 #endif

@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cache/archive.h"
 #include "build/download.h"
+#include "cache/archive.h"
 #include "plugin/pluginctx.h"
 
 static void log_write(struct rill_ctx *ctx, const char *s, size_t n)

@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "format/cachekey.h"
 #include "base/osutil.h"
+#include "format/cachekey.h"
 #include "plugin/plugin.h"
 
 void job_ctx_init(struct rill_ctx *c, struct project *p, struct element *e, const struct job_io *io,

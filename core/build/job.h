@@ -5,9 +5,9 @@
 #ifndef RILL_JOB_H
 #define RILL_JOB_H
 
-#include "status/rill-status-schema.h"
-#include "plugin/pluginctx.h"
 #include "graph/project.h"
+#include "plugin/pluginctx.h"
+#include "status/rill-status-schema.h"
 
 /* Where the job writes: its log file and the pipe to the backend (-1 when none). */
 struct job_io {

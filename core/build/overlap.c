@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/build.h"
+#include "base/glob.h"
 #include "format/variables.h"
 
 struct event {
@@ -134,7 +134,7 @@ static int whitelisted(struct arena *a, struct element *e, const char *path, str
 			rc = -1;
 			break;
 		}
-		if (build_glob_match(glob, path) || build_glob_match(glob, abs))
+		if (glob_match(glob, path) || glob_match(glob, abs))
 			rc = 1;
 	}
 	free(abs);

@@ -15,8 +15,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "format/cachekey.h"
 #include "base/osutil.h"
+#include "format/cachekey.h"
 
 /*
  * Layout under root:

@@ -27,12 +27,5 @@ char *cli_plugin_dir(void);
 /* Load the project and targets with keys resolved. *roots receives the target elements. */
 struct project *cli_load(struct cli *c, const char *const *targets, size_t n, struct element ***roots,
 			 struct error *err);
-/* BuildStream's build plan of the targets (dependencies first). Caller frees *list. */
-void cli_plan(struct project *p, struct element **targets, size_t nt, struct element ***list, size_t *n);
-
-int cmd_pipeline(struct cli *c, int argc, char **argv);         /* build, fetch, track */
-int cmd_artifact(struct cli *c, int argc, char **argv);
-int cmd_source(struct cli *c, int argc, char **argv);
-int cmd_shell(struct cli *c, int argc, char **argv);
 
 #endif

@@ -2,7 +2,7 @@
  * Pipeline commands write only to the status table (and a line on stderr for fatal errors,
  * which the frontend captures in the backend log); the others print their results.
  * SPDX-License-Identifier: Apache-2.0 */
-#include "cli/cli.h"
+#include "cli/commands.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,50 +11,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache/archive.h"
-#include "build/build.h"
-#include "cache/cas.h"
-#include "graph/element.h"
-#include "build/job.h"
-#include "graph/loader.h"
 #include "base/osutil.h"
+#include "build/build.h"
+#include "build/job.h"
 #include "build/sandbox.h"
+#include "cache/archive.h"
+#include "cache/cas.h"
+#include "format/variables.h"
+#include "graph/element.h"
+#include "graph/loader.h"
+#include "graph/select.h"
 #include "sched/control.h"
 #include "sched/scheduler.h"
-#include "graph/select.h"
 #include "status/status.h"
-#include "format/variables.h"
-
-struct project *cli_load(struct cli *c, const char *const *targets, size_t n, struct element ***roots,
-			 struct error *err)
-{
-	struct load_params lp = {0};
-	struct project *p;
-	char *pdir = cli_plugin_dir(), *cache = os_cache_dir();
-	lp.directory = c->directory;
-	lp.options = c->options;
-	lp.noptions = c->noptions;
-	lp.plugin_dir = pdir;
-	lp.max_jobs = c->max_jobs;
-	lp.default_mirror = c->default_mirror;
-	lp.cache_dir = cache;
-	lp.fetch_subprojects = c->fetch_subprojects;
-	lp.open_junction = loader_open_junction;
-	lp.threads = getenv("RILL_THREADS") ? atoi(getenv("RILL_THREADS")) : 0;
-	p = project_load(&lp, err);
-	if (p) {
-		p->plugin_dir = arena_strdup(p->a, pdir);
-		p->cache_dir = arena_strdup(p->a, cache);
-		p->fetch_subprojects = c->fetch_subprojects;
-		if (loader_load(p, targets, n, roots, err) || element_resolve_all(p, p->topo, p->ntopo, err)) {
-			project_free(p);
-			p = NULL;
-		}
-	}
-	free(pdir);
-	free(cache);
-	return p;
-}
 
 /* The project directory as the loader finds it: dir (or the cwd) upwards to project.conf. */
 static char *find_project_dir(const char *dir)
@@ -416,7 +385,7 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 			}
 		sp.track = 1;
 	} else {
-		cli_plan(p, roots, nt, &plan, &n);
+		select_plan(p, roots, nt, &plan, &n);
 		sp.fetch = 1;
 		sp.build = !strcmp(cmd, "build");
 		if (topt.any && !(mask = track_mask(p, roots, nt, &topt, plan, n, &err)))
@@ -461,7 +430,7 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 		p = cli_load(c, targets, nt, &roots, &err);
 		if (!p)
 			goto fail;
-		cli_plan(p, roots, nt, &plan, &n);
+		select_plan(p, roots, nt, &plan, &n);
 	}
 	if (scheduler_run(p, plan, n, cas, w, &sp, &res, &err))
 		goto fail;

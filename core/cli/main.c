@@ -9,12 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "cli/cli.h"
+#include "cli/commands.h"
 #include "graph/element.h"
 #include "graph/loader.h"
 #include "graph/project.h"
+#include "graph/select.h"
 #include "graph/show.h"
-#include "base/util.h"
 
 #define RILL_VERSION "0.1.0"
 
@@ -80,76 +82,6 @@ static const char usage_show[] =
 	"  %{description}  element description\n"
 	"  A symbol may carry a format spec: %{name: >20} (fill, alignment < > ^, width).\n";
 
-int cli_usage_error(const char *cmd, const char *fmt, const char *arg)
-{
-	fprintf(stderr, "Usage: rill %s[OPTIONS]%s\nTry 'rill %s--help' for help.\n\nError: ", cmd ? cmd : "",
-		cmd ? " TARGETS..." : " COMMAND [ARGS]...", cmd ? cmd : "");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	return 2;
-}
-
-/* Options accepted both before the command and after it. Returns args consumed, 0 if not one,
- * -1 on a usage error (message printed). */
-int cli_common_option(struct cli *c, int argc, char **argv, int i, const char *cmd)
-{
-	const char *a = argv[i];
-	if (!strcmp(a, "-C") || !strcmp(a, "--directory")) {
-		if (i + 1 >= argc)
-			return cli_usage_error(cmd, "Option '%s' requires an argument.", a), -1;
-		c->directory = argv[i + 1];
-		return 2;
-	}
-	if (!strcmp(a, "-o") || !strcmp(a, "--option")) {
-		if (i + 2 >= argc)
-			return cli_usage_error(cmd, "Option '%s' requires 2 arguments.", a), -1;
-		GROW(c->options, c->options_cap, c->noptions + 1);
-		c->options[c->noptions].name = argv[i + 1];
-		c->options[c->noptions].value = argv[i + 2];
-		c->noptions++;
-		return 3;
-	}
-	if (!strcmp(a, "--default-mirror")) {
-		if (i + 1 >= argc)
-			return cli_usage_error(cmd, "Option '%s' requires an argument.", a), -1;
-		c->default_mirror = argv[i + 1];
-		return 2;
-	}
-	if (!strcmp(a, "--max-jobs")) {
-		char *end;
-		long v;
-		if (i + 1 >= argc)
-			return cli_usage_error(cmd, "Option '%s' requires an argument.", a), -1;
-		v = strtol(argv[i + 1], &end, 10);
-		if (*end || v < 0 || v > 4096)
-			return cli_usage_error(cmd, "Invalid value for '--max-jobs': '%s' is not a valid count.", argv[i + 1]), -1;
-		c->max_jobs = (int)v;
-		return 2;
-	}
-	return 0;
-}
-
-char *cli_plugin_dir(void)
-{
-	const char *env = getenv("RILL_PLUGIN_DIR");
-	char exe[PATH_MAX], *slash, *d;
-	ssize_t n;
-	struct stat st;
-	if (env && *env)
-		return xstrdup(env);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return xstrdup("plugins");
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	*slash = '\0';
-	d = xasprintf("%s/plugins", exe);
-	if (stat(d, &st) == 0 && S_ISDIR(st.st_mode))
-		return d;
-	free(d);
-	return xasprintf("%s/../lib/rill/plugins", exe);
-}
-
 static void print_warnings(const struct project *p)
 {
 	size_t i;
@@ -160,58 +92,6 @@ static void print_warnings(const struct project *p)
 static int cmp_name(const void *a, const void *b)
 {
 	return strcmp((*(struct element *const *)a)->name, (*(struct element *const *)b)->name);
-}
-
-/* BuildStream's build plan: runtime deps at the same depth, build deps one deeper, then
- * sorted by depth, deepest first (stable). */
-struct planner {
-	struct element **order;
-	int *depth;
-	size_t n, cap;
-};
-
-static void plan_element(struct project *p, struct planner *pl, struct element *e, int depth)
-{
-	size_t i;
-	if (e->state == 3)
-		return;
-	if (e->mark && pl->depth[e->mark - 1] >= depth)
-		return;
-	e->state = 3;
-	for (i = 0; i < e->nrun_deps; i++)
-		plan_element(p, pl, e->run_deps[i], depth);
-	for (i = 0; i < e->nbuild_deps; i++)
-		plan_element(p, pl, e->build_deps[i], depth + 1);
-	if (!e->mark) {
-		GROW(pl->order, pl->cap, pl->n + 1);
-		pl->depth = xrealloc(pl->depth, pl->cap * sizeof(int));
-		pl->order[pl->n] = e;
-		e->mark = (unsigned)++pl->n;
-	}
-	pl->depth[e->mark - 1] = depth;
-	e->state = 2;
-}
-
-void cli_plan(struct project *p, struct element **targets, size_t nt, struct element ***list, size_t *n)
-{
-	struct planner pl = {0};
-	size_t i, j, k = 0;
-	int maxd = 0;
-	for (i = 0; i < p->nelements; i++)
-		p->elements[i]->mark = 0;
-	for (i = 0; i < nt; i++)
-		plan_element(p, &pl, targets[i], 0);
-	for (i = 0; i < pl.n; i++)
-		if (pl.depth[i] > maxd)
-			maxd = pl.depth[i];
-	*list = xmalloc((pl.n + 1) * sizeof(**list));
-	for (j = (size_t)maxd + 1; j-- > 0;)
-		for (i = 0; i < pl.n; i++)
-			if (pl.depth[i] == (int)j)
-				(*list)[k++] = pl.order[i];
-	*n = k;
-	free(pl.order);
-	free(pl.depth);
 }
 
 /* cmd_show's project, still reachable at exit (for leak checkers) */
@@ -318,7 +198,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		goto fail;
 	print_warnings(p);
 	if (!strcmp(deps, "plan")) {
-		cli_plan(p, roots, ntargets, &list, &n);
+		select_plan(p, roots, ntargets, &list, &n);
 	} else {
 		enum scope sc = !strcmp(deps, "none") ? SCOPE_NONE : !strcmp(deps, "run") ? SCOPE_RUN
 							 : !strcmp(deps, "build") ? SCOPE_BUILD : SCOPE_ALL;

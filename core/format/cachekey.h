@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-#include "format/node.h"
 #include "base/util.h"
+#include "format/node.h"
 
 /* Append the canonical JSON of n to out: compact (no spaces), map keys sorted by code point
  * (= UTF-8 byte order), '/' not escaped. Scalars by kind: SCALAR_STR a string, SCALAR_INT its

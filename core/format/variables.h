@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-#include "format/node.h"
 #include "base/util.h"
+#include "format/node.h"
 
 /* A reference is "%{NAME}" with NAME matching [a-zA-Z][a-zA-Z0-9_-]*; there is no escape syntax
  * and text that does not match (e.g. "%{ x}", "%{1a}", an unterminated "%{a") stays literal.

@@ -11,9 +11,9 @@
 
 #include "format/cachekey.h"
 #include "format/compose.h"
+#include "format/variables.h"
 #include "graph/loader.h"
 #include "plugin/plugin.h"
-#include "format/variables.h"
 
 /* Two key schemes share one key dictionary (BuildStream 1.6.8's):
  * - bst keys (--bst-keys): byte-identical to BuildStream 1.6.8's, whose "dependencies" list

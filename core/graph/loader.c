@@ -11,14 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "format/cachekey.h"
-#include "format/compose.h"
-#include "graph/element.h"
-#include "build/job.h"
 #include "base/listsort.h"
 #include "base/osutil.h"
+#include "build/job.h"
+#include "format/cachekey.h"
+#include "format/compose.h"
 #include "format/variables.h"
 #include "format/yamlload.h"
+#include "graph/element.h"
 
 static const char *const element_keys[] = {
 	"kind", "description", "depends", "build-depends", "runtime-depends", "sources", "variables",

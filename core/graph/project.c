@@ -17,10 +17,10 @@
 
 #include "format/compose.h"
 #include "format/defaults.h"
-#include "graph/loader.h"
-#include "plugin/plugin.h"
 #include "format/variables.h"
 #include "format/yamlload.h"
+#include "graph/loader.h"
+#include "plugin/plugin.h"
 
 static const char *const project_keys[] = {
 	"format-version", "element-path", "variables", "environment", "environment-nocache",

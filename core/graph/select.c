@@ -80,3 +80,55 @@ struct element *select_outside(struct project *p, struct element *const *roots, 
 	free(flags);
 	return out;
 }
+
+/* BuildStream's build plan: runtime deps at the same depth, build deps one deeper, then
+ * sorted by depth, deepest first (stable). */
+struct planner {
+	struct element **order;
+	int *depth;
+	size_t n, cap;
+};
+
+static void plan_element(struct project *p, struct planner *pl, struct element *e, int depth)
+{
+	size_t i;
+	if (e->state == 3)
+		return;
+	if (e->mark && pl->depth[e->mark - 1] >= depth)
+		return;
+	e->state = 3;
+	for (i = 0; i < e->nrun_deps; i++)
+		plan_element(p, pl, e->run_deps[i], depth);
+	for (i = 0; i < e->nbuild_deps; i++)
+		plan_element(p, pl, e->build_deps[i], depth + 1);
+	if (!e->mark) {
+		GROW(pl->order, pl->cap, pl->n + 1);
+		pl->depth = xrealloc(pl->depth, pl->cap * sizeof(int));
+		pl->order[pl->n] = e;
+		e->mark = (unsigned)++pl->n;
+	}
+	pl->depth[e->mark - 1] = depth;
+	e->state = 2;
+}
+
+void select_plan(struct project *p, struct element **targets, size_t nt, struct element ***list, size_t *n)
+{
+	struct planner pl = {0};
+	size_t i, j, k = 0;
+	int maxd = 0;
+	for (i = 0; i < p->nelements; i++)
+		p->elements[i]->mark = 0;
+	for (i = 0; i < nt; i++)
+		plan_element(p, &pl, targets[i], 0);
+	for (i = 0; i < pl.n; i++)
+		if (pl.depth[i] > maxd)
+			maxd = pl.depth[i];
+	*list = xmalloc((pl.n + 1) * sizeof(**list));
+	for (j = (size_t)maxd + 1; j-- > 0;)
+		for (i = 0; i < pl.n; i++)
+			if (pl.depth[i] == (int)j)
+				(*list)[k++] = pl.order[i];
+	*n = k;
+	free(pl.order);
+	free(pl.depth);
+}

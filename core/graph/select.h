@@ -18,4 +18,9 @@ void select_track(struct project *p, struct element *const *roots, size_t nroots
 struct element *select_outside(struct project *p, struct element *const *roots, size_t nroots,
 			       struct element *const *elements, size_t n);
 
+/* BuildStream's build plan of targets (bst show --deps plan, the order of a build): runtime
+ * dependencies at the same depth, build dependencies one deeper, then by depth, deepest first
+ * (stable). *list is heap, *n elements. Uses the elements' mark and state. */
+void select_plan(struct project *p, struct element **targets, size_t nt, struct element ***list, size_t *n);
+
 #endif

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph/element.h"
 #include "format/variables.h"
 #include "format/yamldump.h"
+#include "graph/element.h"
 
 static const char *const symbols[] = {"name", "key", "full-key", "state", "config", "vars", "env",
 				      "public", "kind", "deps", "build-deps", "runtime-deps",

@@ -11,13 +11,13 @@
 #include <sys/stat.h>
 
 #include "build/build.h"
-#include "format/cachekey.h"
 #include "build/hostops.h"
 #include "build/job.h"
-#include "plugin/pluginctx.h"
-#include "graph/project.h"
+#include "format/cachekey.h"
 #include "format/variables.h"
 #include "format/yamlload.h"
+#include "graph/project.h"
+#include "plugin/pluginctx.h"
 
 
 #define N(x) ((const struct node *)(x))

@@ -4,8 +4,8 @@
 #ifndef RILL_PLUGINCTX_H
 #define RILL_PLUGINCTX_H
 
-#include "graph/project.h"
 #include "base/util.h"
+#include "graph/project.h"
 
 struct build;
 

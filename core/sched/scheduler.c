@@ -14,11 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/osutil.h"
 #include "build/build.h"
 #include "build/job.h"
-#include "base/osutil.h"
-#include "plugin/plugin.h"
 #include "graph/refs.h"
+#include "plugin/plugin.h"
 
 enum queue_id { Q_TRACK, Q_FETCH, Q_BUILD, NQUEUES };
 

@@ -7,8 +7,8 @@
 #define RILL_SCHEDULER_H
 
 #include "cache/cas.h"
-#include "sched/control.h"
 #include "graph/project.h"
+#include "sched/control.h"
 #include "status/status.h"
 
 /* ASK: a failure waits for a decision from an interactive frontend on the control socket

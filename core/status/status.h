@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "status/rill-status-schema.h"
 #include "base/util.h"
+#include "status/rill-status-schema.h"
 
 struct status_writer;
 
