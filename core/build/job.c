@@ -287,3 +287,19 @@ int job_stage_sources(struct rill_ctx *c, const char *dest)
 	}
 	return 0;
 }
+
+/* Loading a junction (graph/loader.c, through load_params.junction_sources). */
+static int junction_fetch(struct project *p, struct element *je, const char *cache_dir, struct error *err)
+{
+	struct job_io io = {-1, -1, cache_dir};
+	return job_fetch(p, je, &io, err);
+}
+
+static int junction_stage(struct project *p, struct element *je, const char *dir, struct error *err)
+{
+	struct rill_ctx c;
+	job_ctx_init(&c, p, je, NULL, err);
+	return job_stage_sources(&c, dir);
+}
+
+const struct junction_sources job_junction_sources = {job_sources_cached, junction_fetch, junction_stage};

@@ -41,4 +41,7 @@ int job_track(struct project *p, struct element *e, const struct job_io *io, str
 /* Stage every source of e below the host directory dest (each in its `directory`). */
 int job_stage_sources(struct rill_ctx *c, const char *dest);
 
+/* What loading needs to open junctions: load_params.junction_sources. */
+extern const struct junction_sources job_junction_sources;
+
 #endif

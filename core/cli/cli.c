@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/osutil.h"
+#include "build/job.h"
 #include "graph/element.h"
 #include "graph/loader.h"
 
@@ -100,6 +101,7 @@ struct project *cli_load(struct cli *c, const char *const *targets, size_t n, st
 	lp.cache_dir = cache;
 	lp.fetch_subprojects = c->fetch_subprojects;
 	lp.open_junction = loader_open_junction;
+	lp.junction_sources = &job_junction_sources;
 	lp.threads = getenv("RILL_THREADS") ? atoi(getenv("RILL_THREADS")) : 0;
 	p = project_load(&lp, err);
 	if (p) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "build/job.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "graph/element.h"
@@ -186,6 +187,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	lp.default_mirror = c->default_mirror;
 	lp.bst_keys = bst_keys;
 	lp.open_junction = loader_open_junction;
+	lp.junction_sources = &job_junction_sources;
 	lp.threads = getenv("RILL_THREADS") ? atoi(getenv("RILL_THREADS")) : 0;
 	p = project_load(&lp, &err);
 	if (!p)

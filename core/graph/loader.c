@@ -13,7 +13,6 @@
 
 #include "base/listsort.h"
 #include "base/osutil.h"
-#include "build/job.h"
 #include "format/cachekey.h"
 #include "format/compose.h"
 #include "format/variables.h"
@@ -507,7 +506,6 @@ static int element_file_exists(const struct project *q, const char *name)
 static int stage_junction(struct project *p, struct element *je, char **dir, struct error *err)
 {
 	struct buf keys = BUF_INIT;
-	struct rill_ctx c;
 	char hex[65], *tmp, *parent;
 	struct stat st;
 	size_t i;
@@ -530,8 +528,7 @@ static int stage_junction(struct project *p, struct element *je, char **dir, str
 		error_set(err, "cannot create a directory in '%s': %s", parent, strerror(errno));
 		goto out;
 	}
-	job_ctx_init(&c, p, je, NULL, err);
-	if (job_stage_sources(&c, tmp))
+	if (p->junction_sources->stage(p, je, tmp, err))
 		goto out_rm;
 	/* another process may have staged the same sources meanwhile: then keep theirs */
 	if (rename(tmp, *dir) && errno != ENOTEMPTY && errno != EEXIST) {
@@ -582,16 +579,17 @@ static int junction_options(struct project *p, struct element *je, struct node *
  * error BuildStream gives. */
 static int junction_sources(struct project *p, struct element *je, const char *jname, struct error *err)
 {
-	struct job_io io = {-1, -1, p->cache_dir};
+	if (!p->junction_sources)
+		return error_set(err, "Cannot open junction %s: this command does not load subprojects", jname);
 	if (je->consistency == CONSISTENCY_INCONSISTENT)
 		return error_set(err, "Subproject has no ref for junction: %s\n\nTry tracking the junction element with `rill track %s`",
 				 jname, jname);
-	if (job_sources_cached(p->cache_dir, je))
+	if (p->junction_sources->cached(p->cache_dir, je))
 		return 0;
 	if (!p->fetch_subprojects)
 		return error_set(err, "Subproject fetch needed for junction: %s\n\nTry fetching the project with `rill fetch %s`",
 				 jname, jname);
-	return job_fetch(je->project, je, &io, err);
+	return p->junction_sources->fetch(je->project, je, p->cache_dir, err);
 }
 
 /* The subproject behind junction jname as seen from project q, loading it on first use. As

@@ -510,6 +510,7 @@ static struct project *project_new(const struct load_params *params)
 	p->cache_dir = params->cache_dir ? arena_strdup(p->a, params->cache_dir) : NULL;
 	p->fetch_subprojects = params->fetch_subprojects;
 	p->open_junction = params->open_junction;
+	p->junction_sources = params->junction_sources;
 	p->bst_keys = params->bst_keys;
 	p->debug_keys = getenv("RILL_DEBUG_KEYS") != NULL;
 	p->threads = params->threads;
@@ -636,6 +637,7 @@ struct project *project_load_sub(struct project *parent, const char *dir, const 
 	lp.cache_dir = top->cache_dir;
 	lp.fetch_subprojects = top->fetch_subprojects;
 	lp.open_junction = top->open_junction;
+	lp.junction_sources = top->junction_sources;
 	conf = xasprintf("%s/project.conf", dir);
 	if (!realpath(dir, real) || !is_file(conf)) {
 		free(conf);

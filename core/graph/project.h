@@ -38,6 +38,17 @@ struct load_params {
 	 * NULL makes them an error. */
 	struct project *(*open_junction)(struct project *top, struct project *q, const char *jname,
 					 struct error *err);
+	const struct junction_sources *junction_sources;   /* NULL: junctions cannot be opened */
+};
+
+/* What opening a junction needs from the build subsystem, which the graph does not call
+ * directly (the command line passes build/job.c's job_junction_sources): whether junction
+ * element je's sources are in the source cache, fetching them there, staging them into dir. */
+struct element;
+struct junction_sources {
+	int (*cached)(const char *cache_dir, const struct element *je);
+	int (*fetch)(struct project *p, struct element *je, const char *cache_dir, struct error *err);
+	int (*stage)(struct project *p, struct element *je, const char *dir, struct error *err);
 };
 
 /* Per element kind: its plugin and defaults composed with the project's elements: override. */
@@ -177,6 +188,7 @@ struct project {
 	int fetch_subprojects;          /* fetch a junction's sources when loading needs them */
 	struct project *(*open_junction)(struct project *top, struct project *q, const char *jname,
 					 struct error *err);    /* see load_params */
+	const struct junction_sources *junction_sources;        /* see load_params */
 	char *dir;                      /* absolute project directory */
 	const char *name;
 	long format_version;
