@@ -1,9 +1,9 @@
 /* archive — the only libarchive user: safe extraction of source archives (tar, zip) with
  * BuildStream's base-dir, and tar output of a directory tree.
  * SPDX-License-Identifier: Apache-2.0 */
-#define RILL_ARCHIVE_LIBARCHIVE
 #include "cache/archive.h"
 
+#include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>

@@ -37,9 +37,3 @@ int archive_extract(const char *archive, const char *dest, const char *base_dir,
 int archive_write_tar(const char *dir, const char *out_path, struct error *err);
 
 #endif
-
-/* libarchive's header has this one's name, so archive.c (the only file that may use libarchive)
- * defines RILL_ARCHIVE_LIBARCHIVE and reaches it from here, past core/ in the search path. */
-#if defined(RILL_ARCHIVE_LIBARCHIVE) && !defined(ARCHIVE_H_INCLUDED)
-#include_next <archive.h>
-#endif

@@ -1,16 +1,14 @@
 /* lazylib — see lazylib.h.
  * SPDX-License-Identifier: Apache-2.0 */
-#define RILL_ARCHIVE_LIBARCHIVE         /* core/cache/archive.h includes libarchive's archive.h */
-#include "cache/archive.h"
+#include "cache/lazylib.h"
 
+#include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "cache/lazylib.h"
 
 #define LAZYLIB_DEFINE(f) __typeof__(f) *lazy_##f;
 LAZYLIB_CURL_FUNCS(LAZYLIB_DEFINE)

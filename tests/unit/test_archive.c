@@ -10,9 +10,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define RILL_ARCHIVE_LIBARCHIVE /* the test writes its archives with libarchive */
 #include "cache/archive.h"
 
+#include <archive.h>
 #include <archive_entry.h>
 
 enum kind {
