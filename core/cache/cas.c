@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/osutil.h"
+#include "cache/cas-internal.h"
 #include "format/cachekey.h"
 
 /*
@@ -51,43 +52,11 @@
  *   dep\t<name>\t<key>     (one per dependency, escaped like tree names)
  */
 
-#define TREE_HEADER "rill-tree 1\n"
-#define MANIFEST_HEADER "rill-artifact 1\n"
-#define MAX_TREE_DEPTH 512
-
-/* String-keyed table (open addressing) of the memory below. */
-struct memo {
-	struct memo_entry {
-		char *key;
-		void *val;
-	} *e;
-	size_t n, cap;
-};
-
-struct cas {
-	char *root, *objects, *refs, *tmp;
-	unsigned char made_dirs[32];    /* objects/<xx> known to exist, one bit each */
-	struct buf scratch;             /* file contents being imported */
-	/* What cas_preload() verified and keeps: refs (path -> manifest digest), manifests
-	 * (digest -> shared struct cas_artifact) and trees (digest -> struct tree). */
-	struct memo refs_seen, manifests, trees;
-	size_t memo_bytes;
-};
-
-struct cas_artifact {
-	struct cas *c;
-	int shared;                     /* kept in c's memory: cas_artifact_free() leaves it */
-	char *strong, *weak, *files, *log_digest, *public_digest;
-	char *public_yaml, *log_path;
-	char **dep_names, **dep_keys;
-	size_t ndeps;
-};
-
 static unsigned long tmp_counter;
 
 /* ---- small helpers ---- */
 
-static int is_digest(const char *s, size_t n)
+int cas_is_digest(const char *s, size_t n)
 {
 	if (n != 64)
 		return 0;
@@ -127,7 +96,7 @@ static void add_escaped(struct buf *b, const char *s)
 }
 
 /* Unescape s (NUL-terminated field); heap string, or NULL on a bad escape or an embedded NUL. */
-static char *unescape(const char *s)
+char *cas_unescape(const char *s)
 {
 	struct buf b = BUF_INIT;
 	for (; *s; s++) {
@@ -155,7 +124,7 @@ static char *unescape(const char *s)
 /* Split the line at *pos (ending at '\n', which must be present) into tab-separated fields,
  * in place. Returns the number of fields (at most max; more is reported as max + 1), or -1 when
  * there is no complete line; *pos moves past the line. */
-static int split_line(char **pos, char **f, int max)
+int cas_split_line(char **pos, char **f, int max)
 {
 	char *s = *pos, *nl = strchr(s, '\n');
 	int n = 0;
@@ -180,7 +149,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void free_names(char **names, size_t n)
+void cas_free_names(char **names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -189,7 +158,7 @@ static void free_names(char **names, size_t n)
 
 /* The names in the directory open as dirfd (not consumed) except "." and "..", sorted by
  * byte order. 0, or -1 with errno. */
-static int list_dir(int dirfd, char ***out, size_t *nout)
+int cas_list_dir(int dirfd, char ***out, size_t *nout)
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0;
@@ -214,7 +183,7 @@ static int list_dir(int dirfd, char ***out, size_t *nout)
 	if (errno) {
 		int saved = errno;
 		closedir(d);
-		free_names(names, n);
+		cas_free_names(names, n);
 		errno = saved;
 		return -1;
 	}
@@ -227,7 +196,7 @@ static int list_dir(int dirfd, char ***out, size_t *nout)
 }
 
 /* Copy in to out from their current offsets to the end of in. 0, or -1 with errno. */
-static int copy_fd(int in, int out)
+int cas_copy_fd(int in, int out)
 {
 	char chunk[1 << 16];
 	for (;;) {
@@ -256,7 +225,7 @@ static int copy_fd(int in, int out)
 	}
 }
 
-static char *object_path(const struct cas *c, const char *digest, int exec)
+char *cas_object_path(const struct cas *c, const char *digest, int exec)
 {
 	return xasprintf("%s/%.2s/%s%s", c->objects, digest, digest + 2, exec ? ".x" : "");
 }
@@ -375,7 +344,7 @@ static int place_object(struct cas *c, struct tmpf *t, const char *digest, int e
 		tmpf_close(t);
 		return -1;
 	}
-	final = object_path(c, digest, exec);
+	final = cas_object_path(c, digest, exec);
 	if (tmpf_name(c, t, final, 0) == 0)
 		named = 1;
 	else if (errno != EEXIST || !object_ok(final, size, exec)) {
@@ -402,7 +371,7 @@ static int store_data(struct cas *c, const void *data, size_t len, int exec, cha
 	char *final;
 	int rc = -1;
 	cachekey_sha256_hex(data, len, digest);
-	final = object_path(c, digest, exec);
+	final = cas_object_path(c, digest, exec);
 	if (object_ok(final, len, exec)) {
 		rc = 0;
 		goto out;
@@ -484,7 +453,7 @@ static int import_file(struct cas *c, int dirfd, const char *name, const char *s
 	}
 	if (tmpf_open(c, &t, err))
 		goto out_in;
-	if (copy_fd(in, t.fd)) {
+	if (cas_copy_fd(in, t.fd)) {
 		error_set(err, "cannot copy '%s' into the artifact cache: %s", shown, strerror(errno));
 		goto fail;
 	}
@@ -529,7 +498,7 @@ static int commit_dir(struct cas *c, int dirfd, struct buf *shown, char digest[6
 	int rc = -1;
 	if (depth > MAX_TREE_DEPTH)
 		return error_set(err, "%s: directories nested too deeply", shown->data);
-	if (list_dir(dirfd, &names, &n))
+	if (cas_list_dir(dirfd, &names, &n))
 		return error_set(err, "cannot read directory '%s': %s", shown->data, strerror(errno));
 	buf_adds(&tree, TREE_HEADER);
 	for (size_t i = 0; i < n; i++) {
@@ -593,14 +562,14 @@ out:
 	shown->len = base;
 	if (shown->data)
 		shown->data[base] = '\0';
-	free_names(names, n);
+	cas_free_names(names, n);
 	buf_release(&target);
 	buf_release(&tree);
 	return rc;
 }
 
 /* refs/<project>/<normal name>/<key>, or NULL when a part cannot be a file name. */
-static char *ref_path(const struct cas *c, const char *project, const char *element, const char *key)
+char *cas_ref_path(const struct cas *c, const char *project, const char *element, const char *key)
 {
 	char *normal, *path = NULL;
 	if (!is_safe_name(project) || !is_safe_name(key) || !element)
@@ -646,7 +615,7 @@ out:
 
 /* Read the manifest digest a ref names. 0 (digest filled), or -1 with errno (EINVAL: the ref
  * file is not a digest). */
-static int read_ref(const char *refpath, char digest[65])
+int cas_read_ref(const char *refpath, char digest[65])
 {
 	char line[80];
 	ssize_t n;
@@ -660,7 +629,7 @@ static int read_ref(const char *refpath, char digest[65])
 	line[n] = '\0';
 	if (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
-	if (!is_digest(line, (size_t)n)) {
+	if (!cas_is_digest(line, (size_t)n)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -677,7 +646,7 @@ static void clean_tmp(struct cas *c)
 	int fd = open(c->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (list_dir(fd, &names, &n) == 0) {
+	if (cas_list_dir(fd, &names, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			char *end;
 			long pid = strtol(names[i], &end, 10);
@@ -693,7 +662,7 @@ static void clean_tmp(struct cas *c)
 				free(path);
 			}
 		}
-		free_names(names, n);
+		cas_free_names(names, n);
 	}
 	close(fd);
 }
@@ -706,13 +675,13 @@ static struct memo_entry *memo_slot(const struct memo *m, const char *key)
 	return &m->e[i];
 }
 
-static void *memo_get(const struct memo *m, const char *key)
+void *cas_memo_get(const struct memo *m, const char *key)
 {
 	return m->n ? memo_slot(m, key)->val : NULL;
 }
 
 /* Add key (copied) -> val; key must not be there yet. */
-static void memo_put(struct memo *m, const char *key, void *val)
+void cas_memo_put(struct memo *m, const char *key, void *val)
 {
 	if (2 * (m->n + 1) > m->cap) {
 		struct memo old = *m;
@@ -740,9 +709,6 @@ static void memo_release(struct memo *m, void (*free_val)(void *))
 	memset(m, 0, sizeof(*m));
 }
 
-static void free_shared_artifact(void *a);
-static void free_tree(void *t);
-
 struct cas *cas_open(const char *root, struct error *err)
 {
 	struct cas *c = xcalloc(1, sizeof(*c));
@@ -769,8 +735,8 @@ void cas_close(struct cas *c)
 	free(c->tmp);
 	buf_release(&c->scratch);
 	memo_release(&c->refs_seen, free);
-	memo_release(&c->manifests, free_shared_artifact);
-	memo_release(&c->trees, free_tree);
+	memo_release(&c->manifests, cas_free_shared_artifact);
+	memo_release(&c->trees, cas_free_tree);
 	free(c);
 }
 
@@ -809,8 +775,8 @@ int cas_commit(struct cas *c, const char *project, const char *element, const ch
 	char files[65], log[65] = "", pub[65] = "", mdigest[65];
 	char *strong_ref = NULL, *weak_ref = NULL;
 	int fd = -1, rc = -1;
-	strong_ref = ref_path(c, project, element, m->strong_key ? m->strong_key : "");
-	weak_ref = ref_path(c, project, element, m->weak_key ? m->weak_key : "");
+	strong_ref = cas_ref_path(c, project, element, m->strong_key ? m->strong_key : "");
+	weak_ref = cas_ref_path(c, project, element, m->weak_key ? m->weak_key : "");
 	if (!strong_ref || !weak_ref) {
 		error_set(err, "%s: cannot commit artifact: invalid project name '%s' or key '%s'/'%s'",
 			  element, project, m->strong_key ? m->strong_key : "",
@@ -870,15 +836,15 @@ out:
 
 int cas_has(struct cas *c, const char *project, const char *element, const char *key)
 {
-	char *ref = ref_path(c, project, element, key), digest[65], *obj;
+	char *ref = cas_ref_path(c, project, element, key), digest[65], *obj;
 	int has;
 	if (!ref)
 		return 0;
-	has = read_ref(ref, digest) == 0;
+	has = cas_read_ref(ref, digest) == 0;
 	free(ref);
 	if (!has)
 		return 0;
-	obj = object_path(c, digest, 0);
+	obj = cas_object_path(c, digest, 0);
 	has = access(obj, F_OK) == 0;
 	free(obj);
 	return has;
@@ -886,10 +852,10 @@ int cas_has(struct cas *c, const char *project, const char *element, const char 
 
 /* Read object digest into out (reset first) and check its content against the digest.
  * what names the object kind for messages. -2 (with err) when the object does not exist. */
-static int load_object(struct cas *c, const char *digest, const char *what, struct buf *out,
+int cas_load_object(struct cas *c, const char *digest, const char *what, struct buf *out,
 		       struct error *err)
 {
-	char *path = object_path(c, digest, 0), got[65];
+	char *path = cas_object_path(c, digest, 0), got[65];
 	int rc = -1;
 	buf_reset(out);
 	if (read_file(path, out, err)) {
@@ -925,22 +891,22 @@ static int manifest_parse(char *text, struct cas_artifact *a, const char **why)
 		return *why = "unknown format", -1;
 	pos += strlen(MANIFEST_HEADER);
 	while (*pos) {
-		n = split_line(&pos, f, 3);
+		n = cas_split_line(&pos, f, 3);
 		if (n < 0)
 			return *why = "truncated line", -1;
 		if (n == 2 && !strcmp(f[0], "strong") && !a->strong && is_safe_name(f[1]))
 			a->strong = xstrdup(f[1]);
 		else if (n == 2 && !strcmp(f[0], "weak") && !a->weak && is_safe_name(f[1]))
 			a->weak = xstrdup(f[1]);
-		else if (n == 2 && !strcmp(f[0], "files") && !a->files && is_digest(f[1], strlen(f[1])))
+		else if (n == 2 && !strcmp(f[0], "files") && !a->files && cas_is_digest(f[1], strlen(f[1])))
 			a->files = xstrdup(f[1]);
-		else if (n == 2 && !strcmp(f[0], "log") && !a->log_digest && is_digest(f[1], strlen(f[1])))
+		else if (n == 2 && !strcmp(f[0], "log") && !a->log_digest && cas_is_digest(f[1], strlen(f[1])))
 			a->log_digest = xstrdup(f[1]);
 		else if (n == 2 && !strcmp(f[0], "public") && !a->public_digest &&
-			 is_digest(f[1], strlen(f[1])))
+			 cas_is_digest(f[1], strlen(f[1])))
 			a->public_digest = xstrdup(f[1]);
 		else if (n == 3 && !strcmp(f[0], "dep")) {
-			char *name = unescape(f[1]), *key = unescape(f[2]);
+			char *name = cas_unescape(f[1]), *key = cas_unescape(f[2]);
 			if (!name || !key) {
 				free(name);
 				free(key);
@@ -959,19 +925,19 @@ static int manifest_parse(char *text, struct cas_artifact *a, const char **why)
 }
 
 /* Load the manifest object digest into a new *out (keys, digests, dependencies only). */
-static int manifest_load(struct cas *c, const char *digest, struct cas_artifact **out,
+int cas_manifest_load(struct cas *c, const char *digest, struct cas_artifact **out,
 			 struct error *err)
 {
 	struct cas_artifact *a = xcalloc(1, sizeof(*a));
 	struct buf text = BUF_INIT;
 	const char *why = NULL;
 	int rc;
-	rc = load_object(c, digest, "manifest", &text, err);
+	rc = cas_load_object(c, digest, "manifest", &text, err);
 	if (rc)
 		goto out;
 	rc = -1;
 	if (manifest_parse(text.data, a, &why)) {
-		char *path = object_path(c, digest, 0);
+		char *path = cas_object_path(c, digest, 0);
 		error_set(err, "%s: manifest object is corrupt (%s); check the artifact cache with repair",
 			  path, why);
 		free(path);
@@ -991,17 +957,17 @@ out:
 int cas_artifact_open(struct cas *c, const char *project, const char *element, const char *key,
 		      struct cas_artifact **out, struct error *err)
 {
-	char *ref = ref_path(c, project, element, key), digest[65];
-	const char *seen = ref ? memo_get(&c->refs_seen, ref) : NULL;
+	char *ref = cas_ref_path(c, project, element, key), digest[65];
+	const char *seen = ref ? cas_memo_get(&c->refs_seen, ref) : NULL;
 	int rc = -2;
 	*out = NULL;
-	if (seen && (*out = memo_get(&c->manifests, seen))) {
+	if (seen && (*out = cas_memo_get(&c->manifests, seen))) {
 		free(ref);
 		return 0;
 	}
 	/* a ref whose manifest is gone counts as no artifact, as a missing ref does */
-	if (ref && read_ref(ref, digest) == 0)
-		rc = manifest_load(c, digest, out, err);
+	if (ref && cas_read_ref(ref, digest) == 0)
+		rc = cas_manifest_load(c, digest, out, err);
 	free(ref);
 	if (rc == -2)
 		return error_set(err, "%s: no artifact with key %s in the cache", element, key);
@@ -1009,7 +975,7 @@ int cas_artifact_open(struct cas *c, const char *project, const char *element, c
 		return error_prefix(err, "%s", element);
 	(*out)->c = c;
 	if ((*out)->log_digest)
-		(*out)->log_path = object_path(c, (*out)->log_digest, 0);
+		(*out)->log_path = cas_object_path(c, (*out)->log_digest, 0);
 	return 0;
 }
 
@@ -1017,8 +983,8 @@ void cas_artifact_free(struct cas_artifact *a)
 {
 	if (!a || a->shared)
 		return;
-	free_names(a->dep_names, a->ndeps);
-	free_names(a->dep_keys, a->ndeps);
+	cas_free_names(a->dep_names, a->ndeps);
+	cas_free_names(a->dep_keys, a->ndeps);
 	free(a->strong);
 	free(a->weak);
 	free(a->files);
@@ -1037,7 +1003,7 @@ const char *cas_artifact_public_yaml(const struct cas_artifact *a)
 	struct cas_artifact *m = (struct cas_artifact *)a;      /* only the cache below changes */
 	struct buf text = BUF_INIT;
 	struct error err = ERROR_INIT;
-	if (!a->public_yaml && a->public_digest && load_object(a->c, a->public_digest, "public data",
+	if (!a->public_yaml && a->public_digest && cas_load_object(a->c, a->public_digest, "public data",
 							       &text, &err) == 0)
 		m->public_yaml = buf_detach(&text);
 	buf_release(&text);
@@ -1048,854 +1014,3 @@ size_t cas_artifact_ndeps(const struct cas_artifact *a) { return a->ndeps; }
 const char *cas_artifact_dep_name(const struct cas_artifact *a, size_t i) { return a->dep_names[i]; }
 const char *cas_artifact_dep_key(const struct cas_artifact *a, size_t i) { return a->dep_keys[i]; }
 const char *cas_artifact_log_path(const struct cas_artifact *a) { return a->log_path; }
-
-/* ---- trees ---- */
-
-struct tree_ent {
-	char type;              /* f x l d */
-	char digest[65];        /* "" for symlinks */
-	unsigned long long size;
-	char *name, *target;
-};
-
-struct tree {
-	struct tree_ent *e;
-	size_t n, cap;
-};
-
-static void tree_release(struct tree *t)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		free(t->e[i].name);
-		free(t->e[i].target);
-	}
-	free(t->e);
-	memset(t, 0, sizeof(*t));
-}
-
-static int tree_parse(char *text, struct tree *t, const char **why)
-{
-	char *pos = text, *f[6];
-	if (!str_has_prefix(text, TREE_HEADER))
-		return *why = "unknown format", -1;
-	pos += strlen(TREE_HEADER);
-	while (*pos) {
-		struct tree_ent e = {0};
-		char *end;
-		int n = split_line(&pos, f, 5);
-		if (n < 4 || strlen(f[0]) != 1 || !strchr("fxld", f[0][0]))
-			return *why = n < 0 ? "truncated line" : "bad entry", -1;
-		e.type = f[0][0];
-		if (n != (e.type == 'l' ? 5 : 4))
-			return *why = "bad entry", -1;
-		if (e.type == 'l' ? strcmp(f[1], "-") != 0 : !is_digest(f[1], strlen(f[1])))
-			return *why = "bad digest", -1;
-		if (e.type != 'l')
-			memcpy(e.digest, f[1], 65);
-		errno = 0;
-		e.size = strtoull(f[2], &end, 10);
-		if (!*f[2] || *end || errno || f[2][0] == '-')
-			return *why = "bad size", -1;
-		e.name = unescape(f[3]);
-		if (e.type == 'l')
-			e.target = unescape(f[4]);
-		GROW(t->e, t->cap, t->n + 1);
-		t->e[t->n++] = e;
-		if (!e.name || (e.type == 'l' && (!e.target || !*e.target)))
-			return *why = "bad escape", -1;
-		if (!*e.name || strchr(e.name, '/') || !strcmp(e.name, ".") || !strcmp(e.name, ".."))
-			return *why = "bad name", -1;
-		if (t->n > 1 && strcmp(t->e[t->n - 2].name, e.name) >= 0)
-			return *why = "names not sorted", -1;
-	}
-	return 0;
-}
-
-/* Load and parse the tree object digest into t (released by the caller, on errors too). */
-static int tree_load(struct cas *c, const char *digest, struct tree *t, struct error *err)
-{
-	struct buf text = BUF_INIT;
-	const char *why = NULL;
-	int rc = -1;
-	if (load_object(c, digest, "tree", &text, err))
-		goto out;
-	if (tree_parse(text.data, t, &why)) {
-		char *path = object_path(c, digest, 0);
-		error_set(err, "%s: tree object is corrupt (%s); check the artifact cache with repair",
-			  path, why);
-		free(path);
-		goto out;
-	}
-	rc = 0;
-out:
-	buf_release(&text);
-	return rc;
-}
-
-/* The tree digest: from c's memory, else loaded into *local (released by the caller, on
- * errors too). NULL with err when it cannot be loaded. */
-static const struct tree *tree_get(struct cas *c, const char *digest, struct tree *local,
-				   struct error *err)
-{
-	const struct tree *t = memo_get(&c->trees, digest);
-	if (t)
-		return t;
-	return tree_load(c, digest, local, err) ? NULL : local;
-}
-
-static void free_tree(void *t)
-{
-	tree_release(t);
-	free(t);
-}
-
-static void free_shared_artifact(void *a)
-{
-	((struct cas_artifact *)a)->shared = 0;
-	cas_artifact_free(a);
-}
-
-/* Keep the tree digest and those below it in memory. -1 when one cannot be loaded. */
-static int preload_tree(struct cas *c, const char *digest, int depth)
-{
-	struct error ignored = ERROR_INIT;
-	struct tree *t;
-	int rc = 0;
-	if (memo_get(&c->trees, digest))
-		return 0;
-	if (depth > MAX_TREE_DEPTH)
-		return -1;
-	t = xcalloc(1, sizeof(*t));
-	if (tree_load(c, digest, t, &ignored)) {
-		free_tree(t);
-		error_release(&ignored);
-		return -1;
-	}
-	memo_put(&c->trees, digest, t);
-	c->memo_bytes += sizeof(*t) + t->n * (sizeof(*t->e) + 32);
-	for (size_t i = 0; i < t->n && !rc; i++)
-		if (t->e[i].type == 'd')
-			rc = preload_tree(c, t->e[i].digest, depth + 1);
-	return rc;
-}
-
-/* Memory for preloaded artifacts: far more than the trees of a large project's sysroots. */
-#define CAS_MEMO_MAX ((size_t)256 << 20)
-
-void cas_preload(struct cas *c, const char *project, const char *element, const char *key)
-{
-	struct error ignored = ERROR_INIT;
-	struct cas_artifact *a = NULL;
-	char *ref = ref_path(c, project, element, key), digest[65];
-	if (!ref || memo_get(&c->refs_seen, ref) || c->memo_bytes > CAS_MEMO_MAX ||
-	    read_ref(ref, digest))
-		goto out;
-	a = memo_get(&c->manifests, digest);
-	if (!a) {
-		if (manifest_load(c, digest, &a, &ignored))
-			goto out;
-		a->c = c;
-		if (a->log_digest)
-			a->log_path = object_path(c, a->log_digest, 0);
-		if (preload_tree(c, a->files, 0)) {
-			cas_artifact_free(a);
-			goto out;
-		}
-		a->shared = 1;
-		memo_put(&c->manifests, digest, a);
-		c->memo_bytes += 256 + a->ndeps * 64;
-	}
-	memo_put(&c->refs_seen, ref, xstrdup(digest));
-out:
-	error_release(&ignored);
-	free(ref);
-}
-
-struct walk {
-	struct cas *c;
-	int (*fn)(void *ud, const struct cas_entry *e);
-	void *ud;
-	struct buf path;
-	struct error *err;
-};
-
-static int walk_tree(struct walk *w, const char *digest, int depth)
-{
-	struct tree local = {0};
-	const struct tree *t;
-	size_t base = w->path.len;
-	int rc;
-	if (depth > MAX_TREE_DEPTH)
-		return error_set(w->err, "tree object %s: directories nested too deeply", digest);
-	t = tree_get(w->c, digest, &local, w->err);
-	rc = t ? 0 : -1;
-	for (size_t i = 0; !rc && i < t->n; i++) {
-		const struct tree_ent *te = &t->e[i];
-		struct cas_entry e = {0};
-		char *obj = NULL;
-		w->path.len = base;
-		if (base)
-			buf_addch(&w->path, '/');
-		buf_adds(&w->path, te->name);
-		e.path = w->path.data;
-		e.size = te->size;
-		e.type = te->type == 'f' ? CAS_FILE : te->type == 'x' ? CAS_EXEC :
-			 te->type == 'l' ? CAS_SYMLINK : CAS_DIR;
-		e.target = te->target;
-		if (te->type == 'f' || te->type == 'x')
-			e.object = obj = object_path(w->c, te->digest, te->type == 'x');
-		rc = w->fn(w->ud, &e);
-		free(obj);
-		if (!rc && te->type == 'd')
-			rc = walk_tree(w, te->digest, depth + 1);
-	}
-	w->path.len = base;
-	if (w->path.data)
-		w->path.data[base] = '\0';
-	tree_release(&local);
-	return rc;
-}
-
-int cas_artifact_walk(struct cas *c, const struct cas_artifact *a,
-		      int (*fn)(void *ud, const struct cas_entry *e), void *ud, struct error *err)
-{
-	struct walk w = {c, fn, ud, BUF_INIT, err};
-	int rc;
-	buf_adds(&w.path, "");
-	rc = walk_tree(&w, a->files, 0);
-	buf_release(&w.path);
-	return rc;
-}
-
-/* ---- staging ---- */
-
-/* A directory of dest known to be a real directory (no symlink on the way), by artifact path;
- * fd open on it, or -1 when too many are open already. */
-struct known_dir {
-	char *path;
-	int fd;
-};
-
-#define STAGER_MAX_FDS 256
-
-struct cas_stager {
-	struct cas *c;
-	char *dest;
-	int destfd;
-	int (*make_dir)(void *ud, int dirfd, const char *name);
-	void *make_dir_ud;
-	struct known_dir *known;        /* open-addressing table, cap a power of two */
-	size_t nknown, cap, nfds;
-};
-
-struct stage {
-	struct cas_stager *st;
-	struct cas *c;
-	const char *dest;
-	int destfd, link;
-	int (*want)(void *ud, const char *path);
-	void (*overlap)(void *ud, const char *path);
-	void *ud;
-	struct error *err;
-};
-
-/* A directory of the artifact being staged; opened (and created) only when something in it is. */
-struct stage_dir {
-	struct stage_dir *parent;
-	const char *name;       /* in parent */
-	const char *path;       /* artifact path */
-	char *canon;            /* resolved path in dest, "" for dest itself, once opened */
-	int fd;
-	int borrowed;           /* fd belongs to the stager's known directories */
-};
-
-static struct known_dir *known_slot(struct cas_stager *st, const char *path)
-{
-	size_t i = (size_t)hash_bytes(path, strlen(path)) & (st->cap - 1);
-	while (st->known[i].path && strcmp(st->known[i].path, path))
-		i = (i + 1) & (st->cap - 1);
-	return &st->known[i];
-}
-
-static struct known_dir *known_get(struct cas_stager *st, const char *path)
-{
-	struct known_dir *k;
-	if (!st->nknown)
-		return NULL;
-	k = known_slot(st, path);
-	return k->path ? k : NULL;
-}
-
-/* Remember that path is a real directory of dest; the stager keeps fd (when it has room). */
-static int known_add(struct cas_stager *st, const char *path, int fd)
-{
-	struct known_dir *k;
-	if (2 * (st->nknown + 1) > st->cap) {
-		struct known_dir *old = st->known;
-		size_t oldcap = st->cap, i;
-		st->cap = oldcap ? 2 * oldcap : 64;
-		st->known = xcalloc(st->cap, sizeof(*st->known));
-		for (i = 0; i < oldcap; i++)
-			if (old[i].path)
-				*known_slot(st, old[i].path) = old[i];
-		free(old);
-	}
-	k = known_slot(st, path);
-	k->path = xstrdup(path);
-	k->fd = st->nfds < STAGER_MAX_FDS ? fd : -1;
-	st->nfds += k->fd >= 0;
-	st->nknown++;
-	return k->fd >= 0;
-}
-
-/* Resolve path (relative to dest) following symlinks inside dest: an absolute target restarts
- * at dest, ".." stops at dest. Heap canonical path ("" for dest), or NULL with errno. */
-static char *resolve_in_dest(int destfd, const char *path)
-{
-	struct buf canon = BUF_INIT, rest = BUF_INIT, cand = BUF_INIT;
-	char *out = NULL, link[PATH_MAX];
-	int links = 0;
-	buf_adds(&canon, "");
-	buf_adds(&rest, path);
-	while (rest.len) {
-		char *slash = strchr(rest.data, '/');
-		size_t clen = slash ? (size_t)(slash - rest.data) : rest.len;
-		char *comp = xstrndup(rest.data, clen);
-		struct stat st;
-		size_t skip = slash ? clen + 1 : clen;
-		memmove(rest.data, rest.data + skip, rest.len - skip + 1);
-		rest.len -= skip;
-		if (!*comp || !strcmp(comp, ".")) {
-			free(comp);
-			continue;
-		}
-		if (!strcmp(comp, "..")) {
-			char *last = strrchr(canon.data, '/');
-			canon.len = last ? (size_t)(last - canon.data) : 0;
-			canon.data[canon.len] = '\0';
-			free(comp);
-			continue;
-		}
-		buf_reset(&cand);
-		buf_addf(&cand, "%s%s%s", canon.data, canon.len ? "/" : "", comp);
-		free(comp);
-		if (fstatat(destfd, cand.data, &st, AT_SYMLINK_NOFOLLOW))
-			goto out;
-		if (S_ISLNK(st.st_mode)) {
-			ssize_t n = readlinkat(destfd, cand.data, link, sizeof(link) - 1);
-			struct buf next = BUF_INIT;
-			if (n < 0)
-				goto out;
-			if (++links > 40) {
-				errno = ELOOP;
-				goto out;
-			}
-			link[n] = '\0';
-			buf_addf(&next, "%s%s%s", link, rest.len ? "/" : "", buf_str(&rest));
-			buf_release(&rest);
-			rest = next;
-			buf_adds(&rest, "");
-			if (link[0] == '/') {
-				canon.len = 0;
-				canon.data[0] = '\0';
-			}
-			continue;
-		}
-		buf_reset(&canon);
-		buf_adds(&canon, cand.data);
-	}
-	out = buf_detach(&canon);
-out:
-	buf_release(&cand);
-	buf_release(&rest);
-	buf_release(&canon);
-	return out;
-}
-
-/* A directory known to be real is opened directly (or its fd reused): a real directory stays
- * one, since staging only ever replaces non-directories. */
-static int open_known(struct stage *s, struct stage_dir *d)
-{
-	struct known_dir *k = known_get(s->st, d->path);
-	if (!k)
-		return 0;
-	d->canon = xstrdup(d->path);
-	if (k->fd >= 0) {
-		d->fd = k->fd;
-		d->borrowed = 1;
-		return 1;
-	}
-	d->fd = openat(s->destfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (d->fd < 0)
-		return error_set(s->err, "cannot open directory '%s/%s': %s", s->dest, d->path,
-				 strerror(errno));
-	return 1;
-}
-
-static int stage_open_dir(struct stage *s, struct stage_dir *d)
-{
-	struct stat st;
-	int made, rc;
-	if (d->fd >= 0)
-		return 0;
-	rc = open_known(s, d);
-	if (rc)
-		return rc < 0 ? -1 : 0;
-	if (stage_open_dir(s, d->parent))
-		return -1;
-	made = (s->st->make_dir ? s->st->make_dir(s->st->make_dir_ud, d->parent->fd, d->name)
-				: mkdirat(d->parent->fd, d->name, 0755)) == 0;
-	if (!made && errno != EEXIST)
-		return error_set(s->err, "cannot create directory '%s/%s': %s", s->dest, d->path,
-				 strerror(errno));
-	/* what we just made is a directory; what was there already may be a symlink */
-	if (!made && fstatat(d->parent->fd, d->name, &st, AT_SYMLINK_NOFOLLOW))
-		return error_set(s->err, "cannot stage '%s/%s': %s", s->dest, d->path, strerror(errno));
-	if (made || S_ISDIR(st.st_mode)) {
-		d->canon = xasprintf("%s%s%s", d->parent->canon, *d->parent->canon ? "/" : "", d->name);
-		d->fd = openat(d->parent->fd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (d->fd >= 0 && !strcmp(d->canon, d->path))
-			d->borrowed = known_add(s->st, d->path, d->fd);
-	} else if (S_ISLNK(st.st_mode)) {
-		char *p = xasprintf("%s%s%s", d->parent->canon, *d->parent->canon ? "/" : "", d->name);
-		d->canon = resolve_in_dest(s->destfd, p);
-		free(p);
-		if (d->canon)
-			d->fd = openat(s->destfd, *d->canon ? d->canon : ".",
-				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	} else
-		errno = ENOTDIR;
-	if (d->fd < 0) {
-		if (errno == ENOTDIR || errno == ENOENT)
-			return error_set(s->err, "cannot stage '%s/%s': the artifact has a directory there, "
-					 "but something that is not a directory is in the way", s->dest,
-					 d->path);
-		return error_set(s->err, "cannot open directory '%s/%s': %s", s->dest, d->path,
-				 strerror(errno));
-	}
-	return 0;
-}
-
-static int stage_copy(struct stage *s, int dirfd, const struct tree_ent *e, const char *obj,
-		      const char *path)
-{
-	mode_t mode = e->type == 'x' ? 0755 : 0644;
-	int in, out, rc = 0;
-	in = open(obj, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return error_set(s->err, "cannot read object '%s' for '%s': %s", obj, path, strerror(errno));
-	out = openat(dirfd, e->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (out < 0 || copy_fd(in, out) || fchmod(out, mode))
-		rc = error_set(s->err, "cannot write '%s/%s': %s", s->dest, path, strerror(errno));
-	if (out >= 0 && close(out) && !rc)
-		rc = error_set(s->err, "cannot write '%s/%s': %s", s->dest, path, strerror(errno));
-	close(in);
-	return rc;
-}
-
-/* Create the entry: 0; -1 with errno when a link or symlink could not be made (EEXIST:
- * something is in the way); -2 with s->err when a copy failed. */
-static int place_entry(struct stage *s, int dirfd, const struct tree_ent *e, const char *obj,
-		       const char *path)
-{
-	struct stat st;
-	if (e->type == 'l')
-		return symlinkat(e->target, dirfd, e->name);
-	if (s->link && linkat(AT_FDCWD, obj, dirfd, e->name, 0) == 0)
-		return 0;
-	if (s->link && errno != EXDEV && errno != EMLINK && errno != EPERM)
-		return -1;
-	if (fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	return stage_copy(s, dirfd, e, obj, path) ? -2 : 0;
-}
-
-static int place_failed(struct stage *s, const struct tree_ent *e, const char *obj, const char *path)
-{
-	if (e->type == 'l')
-		return error_set(s->err, "cannot create symlink '%s/%s': %s", s->dest, path, strerror(errno));
-	return error_set(s->err, "cannot link object '%s' to '%s/%s': %s", obj, s->dest, path,
-			 strerror(errno));
-}
-
-static int stage_entry(struct stage *s, struct stage_dir *d, const struct tree_ent *e,
-		       const char *path)
-{
-	struct stat st;
-	char *obj = NULL;
-	int rc;
-	if (stage_open_dir(s, d))
-		return -1;
-	if (e->type != 'l')
-		obj = object_path(s->c, e->digest, e->type == 'x');
-	/* try first: in a fresh sysroot almost nothing is in the way */
-	rc = place_entry(s, d->fd, e, obj, path);
-	if (rc == -1 && errno == EEXIST) {
-		if (fstatat(d->fd, e->name, &st, AT_SYMLINK_NOFOLLOW))
-			rc = error_set(s->err, "cannot stage '%s/%s': %s", s->dest, path, strerror(errno));
-		else if (S_ISDIR(st.st_mode))
-			rc = error_set(s->err, "cannot stage '%s/%s': a directory is in the way of a %s",
-				       s->dest, path, e->type == 'l' ? "symlink" : "file");
-		else if (unlinkat(d->fd, e->name, 0))
-			rc = error_set(s->err, "cannot replace '%s/%s': %s", s->dest, path, strerror(errno));
-		else {
-			if (s->overlap)
-				s->overlap(s->ud, path);
-			rc = place_entry(s, d->fd, e, obj, path);
-			if (rc == -1)
-				rc = place_failed(s, e, obj, path);
-		}
-	} else if (rc == -1) {
-		rc = place_failed(s, e, obj, path);
-	}
-	free(obj);
-	return rc < 0 ? -1 : 0;
-}
-
-static void close_dir(struct stage_dir *d)
-{
-	if (d->fd >= 0 && !d->borrowed)
-		close(d->fd);
-	free(d->canon);
-}
-
-static int stage_tree(struct stage *s, struct stage_dir *d, const char *digest, int depth)
-{
-	struct tree local = {0};
-	const struct tree *t;
-	struct buf path = BUF_INIT;
-	int rc;
-	if (depth > MAX_TREE_DEPTH)
-		return error_set(s->err, "tree object %s: directories nested too deeply", digest);
-	t = tree_get(s->c, digest, &local, s->err);
-	rc = t ? 0 : -1;
-	for (size_t i = 0; !rc && i < t->n; i++) {
-		const struct tree_ent *e = &t->e[i];
-		buf_reset(&path);
-		buf_addf(&path, "%s%s%s", d->path, *d->path ? "/" : "", e->name);
-		if (e->type == 'd') {
-			struct stage_dir sub = {d, e->name, path.data, NULL, -1, 0};
-			if (!s->want || s->want(s->ud, path.data))
-				rc = stage_open_dir(s, &sub);
-			if (!rc)
-				rc = stage_tree(s, &sub, e->digest, depth + 1);
-			close_dir(&sub);
-		} else if (!s->want || s->want(s->ud, path.data)) {
-			rc = stage_entry(s, d, e, path.data);
-		}
-	}
-	buf_release(&path);
-	tree_release(&local);
-	return rc;
-}
-
-struct cas_stager *cas_stager_new(struct cas *c, const char *dest,
-				  int (*make_dir)(void *ud, int dirfd, const char *name),
-				  void *make_dir_ud, struct error *err)
-{
-	struct cas_stager *st;
-	int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		error_set(err, "cannot stage into '%s': %s", dest, strerror(errno));
-		return NULL;
-	}
-	st = xcalloc(1, sizeof(*st));
-	st->c = c;
-	st->dest = xstrdup(dest);
-	st->destfd = fd;
-	st->make_dir = make_dir;
-	st->make_dir_ud = make_dir_ud;
-	return st;
-}
-
-int cas_stager_add(struct cas_stager *st, const struct cas_artifact *a, int link,
-		   int (*want)(void *ud, const char *path),
-		   void (*overlap)(void *ud, const char *path), void *ud, struct error *err)
-{
-	struct stage s = {st, st->c, st->dest, st->destfd, link, want, overlap, ud, err};
-	struct stage_dir root = {NULL, "", "", NULL, st->destfd, 1};
-	int rc;
-	root.canon = xstrdup("");
-	rc = stage_tree(&s, &root, a->files, 0);
-	free(root.canon);
-	return rc;
-}
-
-void cas_stager_free(struct cas_stager *st)
-{
-	if (!st)
-		return;
-	for (size_t i = 0; i < st->cap; i++) {
-		if (st->known[i].fd >= 0 && st->known[i].path)
-			close(st->known[i].fd);
-		free(st->known[i].path);
-	}
-	free(st->known);
-	close(st->destfd);
-	free(st->dest);
-	free(st);
-}
-
-int cas_artifact_stage(struct cas *c, const struct cas_artifact *a, const char *dest, int link,
-		       int (*want)(void *ud, const char *path),
-		       void (*overlap)(void *ud, const char *path), void *ud, struct error *err)
-{
-	struct cas_stager *st = cas_stager_new(c, dest, NULL, NULL, err);
-	int rc;
-	if (!st)
-		return -1;
-	rc = cas_stager_add(st, a, link, want, overlap, ud, err);
-	cas_stager_free(st);
-	return rc;
-}
-
-/* ---- listing and checking ---- */
-
-int cas_list_refs(struct cas *c, int (*fn)(void *ud, const char *project, const char *normal_name,
-					   const char *key), void *ud, struct error *err)
-{
-	char **projects = NULL, **elements = NULL, **keys = NULL;
-	size_t np = 0, ne = 0, nk = 0;
-	int refs = -1, pfd = -1, efd = -1, rc = 0;
-	refs = open(c->refs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (refs < 0 || list_dir(refs, &projects, &np)) {
-		rc = error_set(err, "cannot read directory '%s': %s", c->refs, strerror(errno));
-		goto out;
-	}
-	for (size_t i = 0; !rc && i < np; i++) {
-		if (projects[i][0] == '.')
-			continue;
-		pfd = openat(refs, projects[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (pfd < 0 || list_dir(pfd, &elements, &ne)) {
-			rc = error_set(err, "cannot read directory '%s/%s': %s", c->refs, projects[i],
-				       strerror(errno));
-			goto out;
-		}
-		for (size_t j = 0; !rc && j < ne; j++) {
-			efd = openat(pfd, elements[j], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (efd < 0 || list_dir(efd, &keys, &nk)) {
-				rc = error_set(err, "cannot read directory '%s/%s/%s': %s", c->refs,
-					       projects[i], elements[j], strerror(errno));
-				goto out;
-			}
-			for (size_t k = 0; !rc && k < nk; k++)
-				if (keys[k][0] != '.')
-					rc = fn(ud, projects[i], elements[j], keys[k]);
-			free_names(keys, nk);
-			keys = NULL;
-			nk = 0;
-			close(efd);
-			efd = -1;
-		}
-		free_names(elements, ne);
-		elements = NULL;
-		ne = 0;
-		close(pfd);
-		pfd = -1;
-	}
-out:
-	free_names(keys, nk);
-	free_names(elements, ne);
-	free_names(projects, np);
-	if (efd >= 0)
-		close(efd);
-	if (pfd >= 0)
-		close(pfd);
-	if (refs >= 0)
-		close(refs);
-	return rc;
-}
-
-enum { OBJ_GOOD = 1, OBJ_MISSING, OBJ_CORRUPT };
-
-/* Object paths already checked, with their verdict (open addressing). */
-struct seen {
-	char **key;
-	unsigned char *val;
-	size_t cap, n;
-};
-
-static unsigned char *seen_slot(struct seen *s, const char *key, int insert)
-{
-	size_t i;
-	if (insert && (s->n + 1) * 2 > s->cap) {
-		struct seen old = *s;
-		s->cap = s->cap ? s->cap * 2 : 256;
-		s->key = xcalloc(s->cap, sizeof(*s->key));
-		s->val = xcalloc(s->cap, 1);
-		s->n = 0;
-		for (size_t j = 0; j < old.cap; j++)
-			if (old.key[j])
-				*seen_slot(s, old.key[j], 1) = old.val[j], free(old.key[j]);
-		free(old.key);
-		free(old.val);
-	}
-	if (!s->cap)
-		return NULL;
-	i = hash_bytes(key, strlen(key)) & (s->cap - 1);
-	while (s->key[i] && strcmp(s->key[i], key))
-		i = (i + 1) & (s->cap - 1);
-	if (!s->key[i]) {
-		if (!insert)
-			return NULL;
-		s->key[i] = xstrdup(key);
-		s->n++;
-	}
-	return &s->val[i];
-}
-
-struct fsck {
-	struct cas *c;
-	int repair;
-	void (*report)(void *ud, const char *msg);
-	void *ud;
-	struct seen seen;
-	char **corrupt;         /* objects to remove with repair */
-	size_t ncorrupt, corrupt_cap;
-	const char *label;      /* project/element/key being checked */
-	int broken, bad;
-};
-
-static void fsck_problem(struct fsck *f, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static void fsck_problem(struct fsck *f, const char *fmt, ...)
-{
-	struct buf msg = BUF_INIT;
-	va_list ap;
-	buf_addf(&msg, "%s: ", f->label);
-	va_start(ap, fmt);
-	buf_vaddf(&msg, fmt, ap);
-	va_end(ap);
-	if (f->report)
-		f->report(f->ud, msg.data);
-	buf_release(&msg);
-	f->bad = 1;
-}
-
-/* Check an object's presence, type, mode, size (unless size is -1) and content. */
-static int fsck_object(struct fsck *f, const char *digest, int exec, long long size)
-{
-	char *path = object_path(f->c, digest, exec), hex[65];
-	unsigned char *v = seen_slot(&f->seen, path, 0), verdict;
-	struct stat st;
-	if (v && *v) {
-		verdict = *v;
-	} else {
-		struct error ignored = ERROR_INIT;
-		if (lstat(path, &st))
-			verdict = OBJ_MISSING;
-		else if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != (exec ? 0555u : 0444u) ||
-			 (size >= 0 && st.st_size != size) ||
-			 cachekey_sha256_file(path, hex, &ignored) || strcmp(hex, digest))
-			verdict = OBJ_CORRUPT;
-		else
-			verdict = OBJ_GOOD;
-		error_release(&ignored);
-		*seen_slot(&f->seen, path, 1) = verdict;
-		if (verdict == OBJ_CORRUPT) {
-			GROW(f->corrupt, f->corrupt_cap, f->ncorrupt + 1);
-			f->corrupt[f->ncorrupt++] = xstrdup(path);
-		}
-	}
-	free(path);
-	if (verdict != OBJ_GOOD)
-		fsck_problem(f, "object %s is %s", digest,
-			     verdict == OBJ_MISSING ? "missing" : "corrupt");
-	return verdict == OBJ_GOOD ? 0 : -1;
-}
-
-/* Mark a present object whose content matched but whose format is wrong as corrupt. */
-static void fsck_bad_format(struct fsck *f, const char *digest, const char *what)
-{
-	char *path = object_path(f->c, digest, 0);
-	unsigned char *v = seen_slot(&f->seen, path, 1);
-	if (*v != OBJ_CORRUPT) {
-		*v = OBJ_CORRUPT;
-		GROW(f->corrupt, f->corrupt_cap, f->ncorrupt + 1);
-		f->corrupt[f->ncorrupt++] = path;
-	} else
-		free(path);
-	fsck_problem(f, "%s object %s is corrupt", what, digest);
-}
-
-static void fsck_tree(struct fsck *f, const char *digest, int depth)
-{
-	struct error ignored = ERROR_INIT;
-	struct tree t = {0};
-	if (depth > MAX_TREE_DEPTH) {
-		fsck_problem(f, "tree object %s is nested too deeply", digest);
-		return;
-	}
-	if (fsck_object(f, digest, 0, -1))
-		return;
-	if (tree_load(f->c, digest, &t, &ignored)) {
-		fsck_bad_format(f, digest, "tree");
-	} else {
-		for (size_t i = 0; i < t.n; i++) {
-			struct tree_ent *e = &t.e[i];
-			if (e->type == 'd')
-				fsck_tree(f, e->digest, depth + 1);
-			else if (e->type != 'l')
-				fsck_object(f, e->digest, e->type == 'x', (long long)e->size);
-		}
-	}
-	error_release(&ignored);
-	tree_release(&t);
-}
-
-static int fsck_ref(void *ud, const char *project, const char *element, const char *key)
-{
-	struct fsck *f = ud;
-	char *label = xasprintf("%s/%s/%s", project, element, key);
-	char *ref = xasprintf("%s/%s/%s/%s", f->c->refs, project, element, key), digest[65];
-	struct cas_artifact *a = NULL;
-	struct error ignored = ERROR_INIT;
-	f->label = label;
-	f->bad = 0;
-	if (read_ref(ref, digest)) {
-		fsck_problem(f, "ref is corrupt (%s)", errno == EINVAL ? "not a digest" : strerror(errno));
-	} else if (!fsck_object(f, digest, 0, -1)) {
-		if (manifest_load(f->c, digest, &a, &ignored)) {
-			fsck_bad_format(f, digest, "manifest");
-		} else {
-			fsck_tree(f, a->files, 0);
-			if (a->log_digest)
-				fsck_object(f, a->log_digest, 0, -1);
-			if (a->public_digest)
-				fsck_object(f, a->public_digest, 0, -1);
-		}
-	}
-	if (f->bad) {
-		f->broken++;
-		if (f->repair)
-			unlink(ref);
-	}
-	cas_artifact_free(a);
-	error_release(&ignored);
-	free(ref);
-	free(label);
-	f->label = NULL;
-	return 0;
-}
-
-int cas_fsck(struct cas *c, int repair, void (*report)(void *ud, const char *msg), void *ud,
-	     struct error *err)
-{
-	struct fsck f = {0};
-	int rc;
-	f.c = c;
-	f.repair = repair;
-	f.report = report;
-	f.ud = ud;
-	rc = cas_list_refs(c, fsck_ref, &f, err);
-	if (rc == 0 && repair)
-		for (size_t i = 0; i < f.ncorrupt; i++)
-			unlink(f.corrupt[i]);
-	free_names(f.corrupt, f.ncorrupt);
-	for (size_t i = 0; i < f.seen.cap; i++)
-		free(f.seen.key[i]);
-	free(f.seen.key);
-	free(f.seen.val);
-	return rc ? -1 : f.broken;
-}
