@@ -7,6 +7,7 @@
 #include "build/build.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -24,8 +25,8 @@
 #include "format/variables.h"
 #include "format/yamldump.h"
 #include "graph/loader.h"
-#include "plugin/plugin.h"
-#include "plugin/pluginctx.h"
+#include "graph/plugin.h"
+#include "graph/pluginctx.h"
 
 struct build {
 	struct project *p;
@@ -48,14 +49,6 @@ struct build {
 static struct build *B(struct rill_ctx *c)
 {
 	return c->b;
-}
-
-void build_host_status(struct rill_ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	job_vreport(c, RILL_MSG_STATUS, fmt, ap);
-	va_end(ap);
 }
 
 const char *build_host_path(struct rill_ctx *c, const char *path)
@@ -275,7 +268,7 @@ int build_host_stage_deps(struct rill_ctx *c, const char *path)
 	size_t n = 0, cap = 0;
 	struct stage_ud u = {0};
 	int rc;
-	build_host_status(c, "Staging dependencies at %s", path);
+	job_host_status(c, "Staging dependencies at %s", path);
 	loader_walk(c->p, &c->e, 1, SCOPE_BUILD, &list, &n, &cap);
 	rc = stage_list(c, list, n, path, &u);
 	free(list);
@@ -300,7 +293,7 @@ int build_host_stage_dep(struct rill_ctx *c, const char *element, const char *pa
 	int rc;
 	if (!d)
 		return -1;
-	build_host_status(c, "Staging %s at %s", element, path);
+	job_host_status(c, "Staging %s at %s", element, path);
 	loader_walk(c->p, &d, 1, SCOPE_ALL, &list, &n, &cap);
 	rc = stage_list(c, list, n, path, &u);
 	free(list);
@@ -328,7 +321,7 @@ int build_host_stage_split(struct rill_ctx *c, const char *element, const struct
 	} else {
 		loader_walk(c->p, &c->e, 1, SCOPE_BUILD, &list, &n, &cap);
 	}
-	build_host_status(c, "Staging %s%s at %s", element ? element : "dependencies", " (split)", path);
+	job_host_status(c, "Staging %s%s at %s", element ? element : "dependencies", " (split)", path);
 	rc = stage_list(c, list, n, path, &u);
 	free(list);
 	return rc;
@@ -399,7 +392,7 @@ static void log_command(void *ud, size_t i)
 {
 	struct batch_log *l = ud;
 	if (l->notes && l->notes[i])
-		build_host_status(l->c, "%s", l->notes[i]);
+		job_host_status(l->c, "%s", l->notes[i]);
 	job_report(l->c, RILL_MSG_LOG, "Running: %s", l->cmds[i]);
 }
 
@@ -523,7 +516,7 @@ int build_host_stage_sources(struct rill_ctx *c, const char *path)
 		return 0;
 	if (!variables_get(c->e->vars, "build-root") || strcmp(path, variables_get(c->e->vars, "build-root")))
 		B(c)->pristine = 0;     /* only the build root is removed as a whole */
-	build_host_status(c, "Staging sources at %s", path);
+	job_host_status(c, "Staging sources at %s", path);
 	if (host_dir(c, path, &dest))
 		return -1;
 	rc = job_stage_sources(c, dest);
@@ -661,14 +654,14 @@ int build_element(struct project *p, struct element *e, struct cas *cas, const s
 	c.b = &b;
 	b.collect = xstrdup(variables_get(e->vars, "install-root") ? variables_get(e->vars, "install-root")
 								   : "/buildstream-install");
-	if (d->assemble && d->assemble(plugin_host(), &c, (const struct rill_node *)e->config)) {
+	if (d->assemble && d->assemble(build_host(), &c, (const struct rill_node *)e->config)) {
 		if (!err->msg)
 			error_set(err, "%s: the %s plugin failed to assemble it", e->name, d->kind);
 		goto out;
 	}
 	if (err->msg)   /* a host function failed but the plugin went on */
 		goto out;
-	build_host_status(&c, "Caching artifact");
+	job_host_status(&c, "Caching artifact");
 	if (commit(&b, log_path, err))
 		goto out;
 	rc = 0;
@@ -749,4 +742,29 @@ out:
 	free(b.staged);
 	overlaps_free(b.overlaps);
 	return rc;
+}
+
+/* The host functions plugins get when an element is built: job_host()'s and the build's. */
+static struct rill_host build_host_table;
+static pthread_once_t build_host_once = PTHREAD_ONCE_INIT;
+
+static void build_host_init(void)
+{
+	struct rill_host *h = &build_host_table;
+	*h = *job_host();
+	h->stage_deps = build_host_stage_deps;
+	h->stage_dep = build_host_stage_dep;
+	h->stage_split = build_host_stage_split;
+	h->integrate = build_host_integrate;
+	h->stage_sources = build_host_stage_sources;
+	h->run = build_host_run;
+	h->host_path = build_host_path;
+	h->collect = build_host_collect;
+	h->run_commands = build_host_run_commands;
+}
+
+const struct rill_host *build_host(void)
+{
+	pthread_once(&build_host_once, build_host_init);
+	return &build_host_table;
 }

@@ -34,7 +34,6 @@ int build_stage_shell(struct project *p, struct element *e, struct cas *cas, int
 		      char **root, struct error *err);
 
 /* Host functions of rill-plugin.h for element builds (plugin.c puts them in the table). */
-void build_host_status(struct rill_ctx *c, const char *fmt, ...) PRINTF_LIKE(2, 3);
 int build_host_stage_deps(struct rill_ctx *c, const char *path);
 int build_host_stage_dep(struct rill_ctx *c, const char *element, const char *path);
 int build_host_stage_split(struct rill_ctx *c, const char *element, const struct rill_node *include,
@@ -46,5 +45,8 @@ int build_host_run_commands(struct rill_ctx *c, const char *const *cmds, const c
 			    size_t n, unsigned flags, const char *cwd);
 const char *build_host_path(struct rill_ctx *c, const char *sandbox_path);
 void build_host_collect(struct rill_ctx *c, const char *path);
+
+/* The table of host functions for the plugin calls of an element's build (assemble). */
+const struct rill_host *build_host(void);
 
 #endif

@@ -16,7 +16,7 @@
 
 #include "build/download.h"
 #include "cache/archive.h"
-#include "plugin/pluginctx.h"
+#include "graph/pluginctx.h"
 
 static void log_write(struct rill_ctx *ctx, const char *s, size_t n)
 {

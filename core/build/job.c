@@ -3,6 +3,7 @@
 #include "build/job.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +13,20 @@
 #include <unistd.h>
 
 #include "base/osutil.h"
+#include "build/hostops.h"
 #include "format/cachekey.h"
-#include "plugin/plugin.h"
+#include "graph/plugin.h"
+
+static void job_warn(struct rill_ctx *c, const char *token, const char *where, const char *text)
+{
+	job_report(c, RILL_MSG_WARN, "%s%s%s [%s]", where, *where ? ": " : "", text, token);
+}
 
 void job_ctx_init(struct rill_ctx *c, struct project *p, struct element *e, const struct job_io *io,
 		  struct error *err)
 {
 	memset(c, 0, sizeof(*c));
+	c->job_warn = job_warn;
 	/* plugins see the element's own project: its directory, aliases and fatal warnings */
 	if (e && e->project)
 		p = e->project;
@@ -28,6 +36,10 @@ void job_ctx_init(struct rill_ctx *c, struct project *p, struct element *e, cons
 	c->log_fd = io ? io->log_fd : -1;
 	c->report_fd = io ? io->report_fd : -1;
 	c->a = p->scratch;
+	/* in a job a plugin's warnings are its messages; without a log or pipe (junctions and
+	 * source checkouts at load time) the project's, as at load time */
+	if (c->log_fd >= 0 || c->report_fd >= 0)
+		c->job_warn = job_warn;
 }
 
 void job_vreport(struct rill_ctx *c, enum rill_message_type type, const char *fmt, va_list ap)
@@ -125,8 +137,8 @@ static int source_hook(struct rill_ctx *c, struct source *s, const char *tmp, co
 {
 	const struct rill_node *node = (const struct rill_node *)s->node;
 	if (ref)
-		return s->plugin->desc->track(plugin_host(), c, node, ref);
-	return s->plugin->desc->fetch(plugin_host(), c, node, tmp);
+		return s->plugin->desc->track(job_host(), c, node, ref);
+	return s->plugin->desc->fetch(job_host(), c, node, tmp);
 }
 
 /* Fetch (tmp set: into tmp) or track (ref set) source i of e, trying each URI that may stand
@@ -277,7 +289,7 @@ int job_stage_sources(struct rill_ctx *c, const char *dest)
 				return -1;
 			}
 		}
-		rc = s->plugin->desc->stage(plugin_host(), c, (const struct rill_node *)s->node, dir, to);
+		rc = s->plugin->desc->stage(job_host(), c, (const struct rill_node *)s->node, dir, to);
 		if (rc && !c->err->msg)
 			error_set(c->err, "%s: staging source %zu (%s) failed", e->name, i + 1, s->kind);
 		free(dir);
@@ -303,3 +315,34 @@ static int junction_stage(struct project *p, struct element *je, const char *dir
 }
 
 const struct junction_sources job_junction_sources = {job_sources_cached, junction_fetch, junction_stage};
+
+/* A plugin's status message at job time (host->status). */
+void job_host_status(struct rill_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	job_vreport(c, RILL_MSG_STATUS, fmt, ap);
+	va_end(ap);
+}
+
+/* The host functions plugins get in a job: those of load time (graph/plugin.c), messages and
+ * host operations (downloads, archives, host commands); build_host() adds the build's. */
+static struct rill_host job_host_table;
+static pthread_once_t job_host_once = PTHREAD_ONCE_INIT;
+
+static void job_host_init(void)
+{
+	struct rill_host *h = &job_host_table;
+	*h = *plugin_host();
+	h->status = job_host_status;
+	h->download = hostops_download;
+	h->extract = hostops_extract;
+	h->run_host = hostops_run_host;
+	h->copy_tree = hostops_copy_tree;
+}
+
+const struct rill_host *job_host(void)
+{
+	pthread_once(&job_host_once, job_host_init);
+	return &job_host_table;
+}

@@ -6,7 +6,7 @@
 #define RILL_JOB_H
 
 #include "graph/project.h"
-#include "plugin/pluginctx.h"
+#include "graph/pluginctx.h"
 #include "status/rill-status-schema.h"
 
 /* Where the job writes: its log file and the pipe to the backend (-1 when none). */
@@ -43,5 +43,9 @@ int job_stage_sources(struct rill_ctx *c, const char *dest);
 
 /* What loading needs to open junctions: load_params.junction_sources. */
 extern const struct junction_sources job_junction_sources;
+
+/* The table of host functions for plugin calls in a job (fetch, track, stage). */
+const struct rill_host *job_host(void);
+void job_host_status(struct rill_ctx *c, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 #endif

@@ -13,7 +13,7 @@
 #include "format/compose.h"
 #include "format/variables.h"
 #include "graph/loader.h"
-#include "plugin/plugin.h"
+#include "graph/plugin.h"
 
 /* Two key schemes share one key dictionary (BuildStream 1.6.8's):
  * - bst keys (--bst-keys): byte-identical to BuildStream 1.6.8's, whose "dependencies" list

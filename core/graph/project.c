@@ -20,7 +20,7 @@
 #include "format/variables.h"
 #include "format/yamlload.h"
 #include "graph/loader.h"
-#include "plugin/plugin.h"
+#include "graph/plugin.h"
 
 static const char *const project_keys[] = {
 	"format-version", "element-path", "variables", "environment", "environment-nocache",

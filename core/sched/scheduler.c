@@ -18,7 +18,7 @@
 #include "build/build.h"
 #include "build/job.h"
 #include "graph/refs.h"
-#include "plugin/plugin.h"
+#include "graph/plugin.h"
 
 enum queue_id { Q_TRACK, Q_FETCH, Q_BUILD, NQUEUES };
 

@@ -15,7 +15,7 @@
 #include "format/cachekey.h"
 #include "build/hostops.h"
 #include "format/node.h"
-#include "plugin/pluginctx.h"
+#include "graph/pluginctx.h"
 #include "plugin/rill-plugin.h"
 
 static char *tmp_root;

@@ -1,6 +1,6 @@
 /* plugin — dlopen loader and the host function table offered to plugins.
  * SPDX-License-Identifier: Apache-2.0 */
-#include "plugin/plugin.h"
+#include "graph/plugin.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -10,14 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "build/build.h"
-#include "build/hostops.h"
-#include "build/job.h"
 #include "format/cachekey.h"
 #include "format/variables.h"
 #include "format/yamlload.h"
 #include "graph/project.h"
-#include "plugin/pluginctx.h"
+#include "graph/pluginctx.h"
 
 
 #define N(x) ((const struct node *)(x))
@@ -217,11 +214,9 @@ static int h_warn(struct rill_ctx *c, const struct rill_node *at, const char *to
 	} else {
 		struct buf w = BUF_INIT;
 		node_format_provenance(&w, N(at));
-		if (c->log_fd >= 0 || c->report_fd >= 0)       /* at job time: a message */
-			job_report(c, RILL_MSG_WARN, "%s%s%s [%s]", buf_str(&w), w.len ? ": " : "",
-				   buf_str(&b), token);
-		else
-		{
+		if (c->job_warn) {
+			c->job_warn(c, token, buf_str(&w), buf_str(&b));
+		} else {
 			struct buf t = BUF_INIT;
 			buf_addf(&t, "[%s]: %s%s%s", token, buf_str(&w), w.len ? ": " : "", buf_str(&b));
 			resolver_warning(c->p, c->res, buf_str(&t));
@@ -310,20 +305,7 @@ static const struct rill_host host = {
 	.subst_str = h_subst_str,
 	.translate_url = h_translate_url,
 	.warn = h_warn,
-	.status = build_host_status,
-	.download = hostops_download,
-	.extract = hostops_extract,
-	.run_host = hostops_run_host,
-	.copy_tree = hostops_copy_tree,
-	.stage_deps = build_host_stage_deps,
-	.stage_dep = build_host_stage_dep,
-	.stage_split = build_host_stage_split,
-	.integrate = build_host_integrate,
-	.stage_sources = build_host_stage_sources,
-	.run = build_host_run,
-	.host_path = build_host_path,
-	.collect = build_host_collect,
-	.run_commands = build_host_run_commands,
+	/* the functions of job time are the build subsystem's: job_host() adds them */
 };
 
 const struct rill_host *plugin_host(void)

@@ -22,6 +22,9 @@ struct rill_ctx {
 				 * time, scratch memory */
 	struct arena *keep;     /* load time: what the element keeps (NULL: the project's arena) */
 	struct resolver *res;   /* load time: whose warnings these are (NULL: the project's) */
+	/* job time: how a plugin's warning is reported (where: its provenance, may be "");
+	 * NULL at load time, when warnings are the project's */
+	void (*job_warn)(struct rill_ctx *c, const char *token, const char *where, const char *text);
 	/* source URLs and mirrors */
 	struct source *src;     /* configure: the source whose primary alias is recorded */
 	int src_marked;         /* its primary URL was seen */
