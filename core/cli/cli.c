@@ -14,6 +14,7 @@
 #include "base/osutil.h"
 #include "build/job.h"
 #include "graph/element.h"
+#include "graph/keys.h"
 #include "graph/loader.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg)
@@ -108,7 +109,7 @@ struct project *cli_load(struct cli *c, const char *const *targets, size_t n, st
 		p->plugin_dir = arena_strdup(p->a, pdir);
 		p->cache_dir = arena_strdup(p->a, cache);
 		p->fetch_subprojects = c->fetch_subprojects;
-		if (loader_load(p, targets, n, roots, err) || element_resolve_all(p, p->topo, p->ntopo, err)) {
+		if (loader_load(p, targets, n, roots, err) || keys_resolve_all(p, p->topo, p->ntopo, err)) {
 			project_free(p);
 			p = NULL;
 		}

@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "graph/element.h"
+#include "graph/keys.h"
 #include "graph/loader.h"
 #include "graph/project.h"
 #include "graph/select.h"
@@ -196,7 +197,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		goto fail;
 	/* everything the targets need (all that was loaded), each after its dependencies, so
 	 * keys can be computed; the dependency sort finishes meanwhile on another thread */
-	if (element_resolve_all(p, p->topo, p->ntopo, &err))
+	if (keys_resolve_all(p, p->topo, p->ntopo, &err))
 		goto fail;
 	print_warnings(p);
 	if (!strcmp(deps, "plan")) {

@@ -9,9 +9,6 @@
 /* Compose and configure e (idempotent). Errors carry the element's file/line/column. */
 int element_resolve(struct project *p, struct element *e, struct error *err);
 
-/* Resolve every element in list (dependencies must appear before dependents, as loader_walk
- * with SCOPE_ALL orders them) and compute their cache keys. */
-int element_resolve_all(struct project *p, struct element *const *list, size_t n, struct error *err);
 
 /* The human state BuildStream's show prints: "no reference", "fetch needed", "cached",
  * "buildable" or "waiting". */

@@ -1202,6 +1202,7 @@ static void sort_start(struct project *p)
 	if (p->nelements >= SORT_PARALLEL_MIN && p->threads > 1)
 		s->threaded = pthread_create(&s->helper, NULL, sort_helper, p) == 0;
 	p->sorting = s;
+	p->finish_sort = loader_finish_sort;
 }
 
 static int addr_cmp(const void *a, const void *b)

@@ -21,7 +21,7 @@ int loader_load(struct project *p, const char *const *targets, size_t ntargets,
 
 /* loader_load() leaves the dependency sort running on a second thread for big graphs; this
  * finishes it (the calling thread helps) and splits dependencies into build and runtime
- * lists. loader_walk() and element_resolve_all() call it; project_free() too. Idempotent. */
+ * lists. loader_walk() and keys_resolve_all() call it; project_free() too. Idempotent. */
 void loader_finish_sort(struct project *p);
 
 /* Look up a loaded element by name. */

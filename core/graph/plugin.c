@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "format/cachekey.h"
+#include "format/compose.h"
 #include "format/variables.h"
 #include "format/yamlload.h"
 #include "graph/project.h"
@@ -365,6 +366,7 @@ static struct plugin *open_plugin(struct project *p, const char *so, const char 
 	}
 	pl->next = p->plugins;
 	p->plugins = pl;
+	p->unload_plugins = plugin_unload_all;
 	return pl;
 fail:
 	dlclose(h);
@@ -501,4 +503,69 @@ int plugin_configure_source(struct project *p, struct resolver *r, struct elemen
 	s->unique_json = out.unique_key ? key_json(r->a, out.unique_key) : NULL;
 	s->always_cached = out.always_cached;
 	return 0;
+}
+
+static int compose_splits(struct project *p, struct kind_info *ki, struct error *err)
+{
+	struct node *pub, *bst, *splits;
+	if (node_get_map(ki->defaults, "public", &pub, err) || node_get_map(pub, "bst", &bst, err) ||
+	    node_get_map(bst, "split-rules", &splits, err))
+		return -1;
+	return compose(p->a, p->split_rules ? p->split_rules : p->empty, splits,
+		       &ki->split_rules, err);
+}
+
+struct kind_info *plugin_kind(struct project *p, const char *kind, const struct node *at,
+			       struct error *err)
+{
+	struct kind_info *ki;
+	struct node *override, *dvars, *denv;
+	const struct plugin *pl;
+	for (ki = p->kinds; ki; ki = ki->next)
+		if (strcmp(ki->kind, kind) == 0)
+			return ki;
+	pl = plugin_load(p, RILL_PLUGIN_ELEMENT, kind, at, err);
+	if (!pl)
+		return NULL;
+	ki = arena_alloc(p->a, sizeof(*ki));
+	ki->kind = arena_strdup(p->a, kind);
+	ki->plugin = pl;
+	ki->defaults = pl->defaults ? pl->defaults : node_new_map(p->a, NULL);
+	override = node_map_get(p->element_overrides, kind);
+	if (override) {
+		if (override->type != NODE_MAP) {
+			node_error(err, override, "Value of '%s' is not of the expected type 'dict'", kind);
+			return NULL;
+		}
+		if (compose(p->a, ki->defaults, override, &ki->defaults, err))
+			return NULL;
+	}
+	if (node_get_map(ki->defaults, "variables", &dvars, err) || project_check_protected(dvars, err) ||
+	    node_get_map(ki->defaults, "environment", &denv, err))
+		return NULL;
+	{
+		struct node *vars;
+		if (compose(p->a, p->base_variables, dvars, &vars, err) || compose_final_assertions(vars, err))
+			return NULL;
+		ki->vars = variables_new(p->a, NULL, vars, err);
+		if (!ki->vars)
+			return NULL;
+	}
+	/* a junction is composed without the project's environment and split rules, as in
+	 * BuildStream (they belong to the second loading pass) */
+	if (strcmp(kind, "junction") == 0) {
+		struct node *saved = p->split_rules;
+		int rc;
+		p->split_rules = NULL;
+		rc = compose(p->a, p->empty, denv, &ki->environment, err) || compose_splits(p, ki, err);
+		p->split_rules = saved;
+		if (rc)
+			return NULL;
+	} else if (compose(p->a, p->environment ? p->environment : p->empty, denv, &ki->environment, err) ||
+		   compose_splits(p, ki, err)) {
+		return NULL;
+	}
+	ki->next = p->kinds;
+	p->kinds = ki;
+	return ki;
 }

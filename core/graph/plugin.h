@@ -45,4 +45,10 @@ int plugin_configure_element(struct project *p, struct resolver *r, struct eleme
 int plugin_configure_source(struct project *p, struct resolver *r, struct element *e, struct source *s,
 			    struct error *err);
 
+/* The kind information for kind of project p: its plugin (loaded on first use) and defaults
+ * composed with the project's `elements:` override, variables and environment. NULL with err
+ * when unknown. */
+struct kind_info *plugin_kind(struct project *p, const char *kind, const struct node *at,
+			      struct error *err);
+
 #endif

@@ -217,6 +217,10 @@ struct project {
 	const char *cache_dir;          /* rill's cache (artifacts, sources, logs, builds); set by commands */
 	struct node *local_plugins;     /* list from `plugins:` with origin local */
 	struct plugin *plugins;         /* loaded plugins (linked) */
+	/* project_free() calls these first: set by the loader once it sorts (joins its sorting
+	 * thread) and by the plugin loader once it opens one (closes them) */
+	void (*finish_sort)(struct project *p);
+	void (*unload_plugins)(struct plugin *list);
 	const char *host_os, *host_arch;
 	int bst_keys;                   /* see load_params */
 	int debug_keys;                 /* RILL_DEBUG_KEYS is set: print every key's JSON on stderr */
@@ -287,9 +291,5 @@ int project_check_protected(const struct node *vars, struct error *err);
  * "junction.bst:file.yml" in that junction's subproject (through open_junction). */
 struct node *project_include_loader(void *project, const char *name, const struct node *at,
 				    const char **path, void **next_ctx, struct error *err);
-
-/* The kind information for kind (plugin loaded on first use). NULL with err when unknown. */
-struct kind_info *project_kind(struct project *p, const char *kind, const struct node *at,
-			       struct error *err);
 
 #endif

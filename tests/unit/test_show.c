@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "graph/element.h"
+#include "graph/keys.h"
 #include "graph/loader.h"
 #include "graph/project.h"
 #include "graph/show.h"
@@ -123,7 +124,7 @@ static int setup(void)
 	}
 	loader_walk(P, roots, 1, SCOPE_ALL, &ALL, &NALL, &cap);
 	free(roots);
-	if (element_resolve_all(P, ALL, NALL, &err)) {
+	if (keys_resolve_all(P, ALL, NALL, &err)) {
 		printf("  setup: %s\n", err.msg);
 		error_release(&err);
 		return -1;

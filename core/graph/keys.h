@@ -1,0 +1,12 @@
+/* keys — resolving a project's elements and computing their cache keys.
+ * SPDX-License-Identifier: Apache-2.0 */
+#ifndef RILL_KEYS_H
+#define RILL_KEYS_H
+
+#include "graph/project.h"
+
+/* Resolve every element in list (dependencies must appear before dependents, as loader_walk
+ * with SCOPE_ALL orders them) and compute their cache keys. */
+int keys_resolve_all(struct project *p, struct element *const *list, size_t n, struct error *err);
+
+#endif
