@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "format/variables.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -416,8 +417,38 @@ static const char *value_of(const struct variables *v, uint32_t id, size_t *len)
 	return v->pf->val[id];
 }
 
-/* All references of slot s are resolved: build its value. */
-static void finish(struct variables *v, uint32_t s)
+/* The most bytes one expanded value may have: RILL_MAX_EXPANSION, else 16 MiB. A definition
+ * of two copies of the next, 60 deep, would otherwise ask for 2^60 bytes. */
+#define EXPANSION_DEFAULT ((size_t)16 << 20)
+static size_t expansion_max;
+static pthread_once_t expansion_once = PTHREAD_ONCE_INIT;
+
+static void expansion_init(void)
+{
+	const char *e = getenv("RILL_MAX_EXPANSION");
+	char *end;
+	unsigned long long n = e ? strtoull(e, &end, 10) : 0;
+	expansion_max = e && *e && !*end && n > 0 ? (size_t)n : EXPANSION_DEFAULT;
+}
+
+size_t variables_max_expansion(void)
+{
+	pthread_once(&expansion_once, expansion_init);
+	return expansion_max;
+}
+
+static int too_long(const struct node *prov, const char *what, size_t len, struct error *err)
+{
+	size_t max = variables_max_expansion();
+	if (max % (1 << 20) == 0)
+		return node_error(err, prov, "%s expands to more than %zu MiB (%zu bytes or more; the limit is RILL_MAX_EXPANSION)",
+				  what, max >> 20, len);
+	return node_error(err, prov, "%s expands to more than %zu bytes (%zu or more; the limit is RILL_MAX_EXPANSION)",
+			  what, max, len);
+}
+
+/* All references of slot s are resolved: build its value (-1 when it would be too long). */
+static int finish(struct variables *v, uint32_t s, int mode, struct error *err)
 {
 	const struct vdef *d = v->sdef[s];
 	const char *val;
@@ -434,6 +465,15 @@ static void finish(struct variables *v, uint32_t s)
 		for (k = 0; k < d->nrefs; k++) {
 			value_of(v, d->segs[k].ref, &rl);
 			total += d->segs[k].lit_len + rl;
+			if (total > variables_max_expansion()) {
+				if (mode == MODE_REPORT) {
+					struct buf what = BUF_INIT;
+					buf_addf(&what, "Variable '%s'", id_name(v, d->id));
+					too_long(d->prov, buf_str(&what), total, err);
+					buf_release(&what);
+				}
+				return -1;
+			}
 		}
 		p = arena_alloc(v->a, total + 1);
 		val = p;
@@ -451,6 +491,7 @@ static void finish(struct variables *v, uint32_t s)
 	v->slen[s] = len;
 	v->state[s] = ST_DONE;
 	v->done[v->n_done++] = s;
+	return 0;
 }
 
 /* Check that every reference of slot s is defined, then put s on the stack. */
@@ -528,7 +569,8 @@ static int resolve(struct variables *v, uint32_t start, int mode, struct error *
 			break;
 		}
 		if (!pushed) {
-			finish(v, s);
+			if (finish(v, s, mode, err))
+				goto fail;
 			sp--;
 		}
 	}
@@ -776,6 +818,8 @@ int variables_expand_to(struct variables *v, struct arena *to, const struct node
 		}
 		value_of(v, ids[k], &rl);
 		total += rl;
+		if (total > variables_max_expansion())
+			return too_long(n, "The value", total, err);
 	}
 	p = arena_alloc(to, total + 1);
 	*out = p;

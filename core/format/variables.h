@@ -43,6 +43,10 @@ struct variables *variables_new(struct arena *a, const struct variables *parent,
  * definitions as they were when they were created. */
 void variables_set(struct variables *v, const char *name, const char *value);
 
+/* The most bytes a variable's value or an expanded string may have (RILL_MAX_EXPANSION, else
+ * 16 MiB): beyond it, resolution and expansion fail with "<prov>: Variable 'x' expands to more
+ * than 16 MiB ..." (or "The value ..."). */
+size_t variables_max_expansion(void);
 /* Make now the snapshot the first variables_new() with v as parent would make, so that children
  * can then be created on several threads at once (nothing else may use v meanwhile). */
 void variables_prepare(struct variables *v);

@@ -56,4 +56,31 @@ expect_error "a directory named like an element" "dir.bst is a directory"
 printf 'kind: stack\ndepends: [dir.bst]\n' >"$P/elements/usesdir.bst"
 run_rill show usesdir.bst
 expect_error "a dependency that is a directory" "elements/usesdir.bst [line 2 column 10]: dir.bst is a directory"
+# a variable bomb: 60 variables, each two copies of the next (2^61 bytes if expanded): one
+# error naming the first variable over the limit, at once (bst 1.6.8 hangs on it)
+python3 -c "
+print('kind: manual')
+print('variables:')
+for i in range(60): print('  v%d: \"%%{v%d}%%{v%d}\"' % (i, i + 1, i + 1))
+print('  v60: xy')
+print('config:')
+print('  build-commands:')
+print('  - echo %{v0}')
+" >"$P/elements/bomb.bst"
+start=$(date +%s)
+run_rill show bomb.bst
+took=$(($(date +%s) - start))
+expect_error "a variable bomb stops at the expansion limit" "elements/bomb.bst [line 39 column 7]: Variable 'v36' expands to more than 16 MiB"
+[ "$took" -le 5 ] && pass "the variable bomb is refused within seconds (${took}s)" || fail "the variable bomb is refused within seconds" "${took}s"
+# the limit is RILL_MAX_EXPANSION; a command is held to it too
+a=$(printf '%0400d' 0)
+printf 'kind: manual\nvariables:\n  a: "%s"\n  b: "%%{a}%%{a}"\nconfig:\n  build-commands:\n  - "%%{b}%%{b}%%{b}"\n' "$a" >"$P/elements/limit.bst"
+RILL_MAX_EXPANSION=1000 run_rill show --format '%{name}' limit.bst
+expect_error "a command longer than RILL_MAX_EXPANSION is an error" "elements/limit.bst [line 7 column 4]: The value expands to more than 1000 bytes"
+RILL_MAX_EXPANSION=700 run_rill show --format '%{name}' limit.bst
+expect_error "a variable longer than RILL_MAX_EXPANSION is an error" "elements/limit.bst [line 4 column 5]: Variable 'b' expands to more than 700 bytes"
+RILL_MAX_EXPANSION=3000 run_rill show --format '%{name}' limit.bst
+expect_out "values within RILL_MAX_EXPANSION are fine" "limit.bst"
+rm -f "$P/elements/bomb.bst" "$P/elements/limit.bst"
+
 finish
