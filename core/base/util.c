@@ -370,6 +370,25 @@ int read_file(const char *path, struct buf *out, struct error *err)
 
 int read_file_at(int dirfd, const char *path, struct buf *out, struct error *err)
 {
+	return read_file_at_max(dirfd, path, SIZE_MAX, out, err);
+}
+
+size_t max_input_file(void)
+{
+	static size_t max;
+	size_t m = __atomic_load_n(&max, __ATOMIC_RELAXED);
+	if (!m) {
+		const char *e = getenv("RILL_MAX_FILE_SIZE");
+		char *end;
+		unsigned long long n = e ? strtoull(e, &end, 10) : 0;
+		m = e && *e && !*end && n > 0 ? (size_t)n : (size_t)256 << 20;
+		__atomic_store_n(&max, m, __ATOMIC_RELAXED);
+	}
+	return m;
+}
+
+int read_file_at_max(int dirfd, const char *path, size_t max, struct buf *out, struct error *err)
+{
 	struct stat st;
 	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC), saved;
 	size_t want;
@@ -379,6 +398,10 @@ int read_file_at(int dirfd, const char *path, struct buf *out, struct error *err
 		goto fail;
 	if (S_ISDIR(st.st_mode)) {
 		errno = EISDIR;
+		goto fail;
+	}
+	if (st.st_size > 0 && (unsigned long long)st.st_size > max) {
+		errno = EFBIG;
 		goto fail;
 	}
 	/* one read of the whole file in the common case; keep reading if it grew or is a pipe */
@@ -394,6 +417,10 @@ int read_file_at(int dirfd, const char *path, struct buf *out, struct error *err
 		}
 		out->len += (size_t)n;
 		out->data[out->len] = '\0';
+		if (out->len > max) {
+			errno = EFBIG;
+			goto fail;
+		}
 		if (n == 0 || (st.st_size > 0 && S_ISREG(st.st_mode) && out->len == (size_t)st.st_size &&
 			       (size_t)n == want))
 			break;

@@ -82,5 +82,10 @@ int read_file(const char *path, struct buf *out, struct error *err);
 /* The same for path relative to the directory open as dirfd (AT_FDCWD: the current one);
  * errno tells why on failure. */
 int read_file_at(int dirfd, const char *path, struct buf *out, struct error *err);
+/* The same, failing with errno EFBIG when the file has more than max bytes. */
+int read_file_at_max(int dirfd, const char *path, size_t max, struct buf *out, struct error *err);
+/* The most bytes a YAML file (element, project.conf, include) may have: RILL_MAX_FILE_SIZE,
+ * else 256 MiB. */
+size_t max_input_file(void);
 
 #endif

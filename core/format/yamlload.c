@@ -3,6 +3,7 @@
 #include "format/yamlload.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -349,9 +350,12 @@ struct node *yaml_load_file(struct arena *a, const char *path, const char *name,
 {
 	struct buf b = BUF_INIT;
 	struct node *n;
-	if (read_file(path, &b, NULL)) {
+	if (read_file_at_max(AT_FDCWD, path, max_input_file(), &b, NULL)) {
 		if (errno == ENOENT)
 			error_set(err, "Could not find file at %s", name);
+		else if (errno == EFBIG)
+			error_set(err, "%s: the file is bigger than %zu bytes, the limit for a YAML file (RILL_MAX_FILE_SIZE)",
+				  name, max_input_file());
 		else if (errno == EISDIR)
 			error_set(err, "%s is a directory, not a YAML file", name);
 		else

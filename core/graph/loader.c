@@ -300,7 +300,7 @@ static void *pf_worker(void *arg)
 			break;
 		it->state = PF_BUSY;
 		pthread_mutex_unlock(&pf->mu);
-		if (read_file_at(pf->q->element_dirfd, it->name, &data, NULL) == 0) {
+		if (read_file_at_max(pf->q->element_dirfd, it->name, max_input_file(), &data, NULL) == 0) {
 			display = element_display(pf->q, it->name);
 			n = yaml_load_data(pf->a, data.data, data.len, display, &err);
 			directives = has_directives(data.data, data.len);
@@ -431,10 +431,18 @@ static int load_file(struct project *p, struct project *q, const char *name, con
 	if (!pf_take(p, q, name, &n, &directives)) {
 		struct buf data = BUF_INIT;
 		char *display;
-		if (read_file_at(q->element_dirfd, name, &data, NULL)) {
+		if (read_file_at_max(q->element_dirfd, name, max_input_file(), &data, NULL)) {
 			int isdir = errno == EISDIR, missing = errno == ENOENT || errno == ENOTDIR;
+			int toobig = errno == EFBIG;
 			const char *why = strerror(errno);
 			buf_release(&data);
+			if (toobig) {
+				char *shown = element_display(q, name);
+				error_set(err, "%s: the file is bigger than %zu bytes, the limit for an element file (RILL_MAX_FILE_SIZE)",
+					  shown, max_input_file());
+				free(shown);
+				return -1;
+			}
 			if (isdir) {
 				if (from)
 					return node_error(err, from->at, "%s is a directory, not an element file", name);

@@ -83,4 +83,16 @@ RILL_MAX_EXPANSION=3000 run_rill show --format '%{name}' limit.bst
 expect_out "values within RILL_MAX_EXPANSION are fine" "limit.bst"
 rm -f "$P/elements/bomb.bst" "$P/elements/limit.bst"
 
+# a file bigger than RILL_MAX_FILE_SIZE (256 MiB by default) is refused before it is read
+head -c 3000 /dev/zero | tr '\0' '#' >"$P/elements/huge.bst"
+printf '\nkind: manual\n' >>"$P/elements/huge.bst"
+printf 'kind: stack\ndepends: [huge.bst]\n' >"$P/elements/usehuge.bst"
+RILL_MAX_FILE_SIZE=2000 run_rill show usehuge.bst
+expect_error "an element file over RILL_MAX_FILE_SIZE is refused" "elements/huge.bst: the file is bigger than 2000 bytes, the limit for an element file"
+RILL_MAX_FILE_SIZE=20 run_rill show usehuge.bst
+expect_error "project.conf over RILL_MAX_FILE_SIZE is refused" "project.conf: the file is bigger than 20 bytes, the limit for a YAML file"
+run_rill show --format '%{name}' --deps none usehuge.bst
+expect_out "under the default limit it loads" "usehuge.bst"
+rm -f "$P/elements/huge.bst" "$P/elements/usehuge.bst"
+
 finish
