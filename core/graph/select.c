@@ -123,11 +123,20 @@ void select_plan(struct project *p, struct element **targets, size_t nt, struct 
 	for (i = 0; i < pl.n; i++)
 		if (pl.depth[i] > maxd)
 			maxd = pl.depth[i];
-	*list = xmalloc((pl.n + 1) * sizeof(**list));
-	for (j = (size_t)maxd + 1; j-- > 0;)
+	/* deepest first, stable: a counting sort by depth (one pass per depth would be quadratic
+	 * for a long chain) */
+	{
+		size_t *start = xcalloc((size_t)maxd + 2, sizeof(size_t));
 		for (i = 0; i < pl.n; i++)
-			if (pl.depth[i] == (int)j)
-				(*list)[k++] = pl.order[i];
+			start[maxd - pl.depth[i] + 1]++;
+		for (j = 1; j <= (size_t)maxd + 1; j++)
+			start[j] += start[j - 1];
+		*list = xmalloc((pl.n + 1) * sizeof(**list));
+		for (i = 0; i < pl.n; i++)
+			(*list)[start[maxd - pl.depth[i]]++] = pl.order[i];
+		k = pl.n;
+		free(start);
+	}
 	*n = k;
 	free(pl.order);
 	free(pl.depth);
