@@ -373,18 +373,30 @@ int read_file_at(int dirfd, const char *path, struct buf *out, struct error *err
 	return read_file_at_max(dirfd, path, SIZE_MAX, out, err);
 }
 
+size_t env_limit(const char *name, size_t dflt, size_t *cache)
+{
+	size_t m = __atomic_load_n(cache, __ATOMIC_RELAXED);
+	if (!m) {
+		const char *e = getenv(name);
+		char *end;
+		unsigned long long n = e ? strtoull(e, &end, 10) : 0;
+		m = e && *e && !*end && n > 0 ? (size_t)n : dflt;
+		/* threads that race here all store the same value */
+		__atomic_store_n(cache, m, __ATOMIC_RELAXED);
+	}
+	return m;
+}
+
 size_t max_input_file(void)
 {
 	static size_t max;
-	size_t m = __atomic_load_n(&max, __ATOMIC_RELAXED);
-	if (!m) {
-		const char *e = getenv("RILL_MAX_FILE_SIZE");
-		char *end;
-		unsigned long long n = e ? strtoull(e, &end, 10) : 0;
-		m = e && *e && !*end && n > 0 ? (size_t)n : (size_t)256 << 20;
-		__atomic_store_n(&max, m, __ATOMIC_RELAXED);
-	}
-	return m;
+	return env_limit("RILL_MAX_FILE_SIZE", (size_t)256 << 20, &max);
+}
+
+int ptr_cmp(const void *a, const void *b)
+{
+	const void *x = *(const void *const *)a, *y = *(const void *const *)b;
+	return x < y ? -1 : x > y;
 }
 
 int read_file_at_max(int dirfd, const char *path, size_t max, struct buf *out, struct error *err)

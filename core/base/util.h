@@ -87,5 +87,10 @@ int read_file_at_max(int dirfd, const char *path, size_t max, struct buf *out, s
 /* The most bytes a YAML file (element, project.conf, include) may have: RILL_MAX_FILE_SIZE,
  * else 256 MiB. */
 size_t max_input_file(void);
+/* A size limit from environment variable name (a positive decimal number of bytes), else dflt;
+ * read once into *cache (a static of the caller's, 0 until then). Thread-safe. */
+size_t env_limit(const char *name, size_t dflt, size_t *cache);
+/* qsort/bsearch comparator of pointers (an array of pointers, by address). */
+int ptr_cmp(const void *a, const void *b);
 
 #endif

@@ -3,7 +3,6 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "format/variables.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -420,21 +419,11 @@ static const char *value_of(const struct variables *v, uint32_t id, size_t *len)
 /* The most bytes one expanded value may have: RILL_MAX_EXPANSION, else 16 MiB. A definition
  * of two copies of the next, 60 deep, would otherwise ask for 2^60 bytes. */
 #define EXPANSION_DEFAULT ((size_t)16 << 20)
-static size_t expansion_max;
-static pthread_once_t expansion_once = PTHREAD_ONCE_INIT;
-
-static void expansion_init(void)
-{
-	const char *e = getenv("RILL_MAX_EXPANSION");
-	char *end;
-	unsigned long long n = e ? strtoull(e, &end, 10) : 0;
-	expansion_max = e && *e && !*end && n > 0 ? (size_t)n : EXPANSION_DEFAULT;
-}
 
 size_t variables_max_expansion(void)
 {
-	pthread_once(&expansion_once, expansion_init);
-	return expansion_max;
+	static size_t max;
+	return env_limit("RILL_MAX_EXPANSION", EXPANSION_DEFAULT, &max);
 }
 
 static int too_long(const struct node *prov, const char *what, size_t len, struct error *err)

@@ -26,12 +26,6 @@ static void buf_addstr_json(struct buf *b, size_t index, const char *s)
 	buf_addch(b, '"');
 }
 
-static int ptr_cmp(const void *a, const void *b)
-{
-	const void *x = *(const void *const *)a, *y = *(const void *const *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* The elements e lists as strict dependencies, sorted by address for is_strict_dep(); NULL
  * (and *n 0) when there are none, as almost always. Caller frees. */
 static const struct element **strict_deps(const struct element *e, size_t *n)

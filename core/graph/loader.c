@@ -1213,12 +1213,6 @@ static void sort_start(struct project *p)
 	p->finish_sort = loader_finish_sort;
 }
 
-static int addr_cmp(const void *a, const void *b)
-{
-	const void *x = *(const void *const *)a, *y = *(const void *const *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Which of e's runtime dependencies are build dependencies too (Element.dependencies() with
  * Scope.ALL skips them among the runtime ones): those listed with type all, and, when some are
  * listed runtime-only, those also listed elsewhere for build, found by binary search among the
@@ -1236,11 +1230,11 @@ static void mark_run_in_build(struct element *e, struct element ***byaddr, size_
 		return;
 	GROW(*byaddr, *cap, e->nbuild_deps);
 	memcpy(*byaddr, e->build_deps, e->nbuild_deps * sizeof(**byaddr));
-	qsort(*byaddr, e->nbuild_deps, sizeof(**byaddr), addr_cmp);
+	qsort(*byaddr, e->nbuild_deps, sizeof(**byaddr), ptr_cmp);
 	for (i = 0; i < e->nrun_deps; i++)
 		if (!e->run_in_build[i])
 			e->run_in_build[i] = bsearch(&e->run_deps[i], *byaddr, e->nbuild_deps,
-						     sizeof(**byaddr), addr_cmp) != NULL;
+						     sizeof(**byaddr), ptr_cmp) != NULL;
 }
 
 void loader_finish_sort(struct project *p)
@@ -1260,7 +1254,8 @@ void loader_finish_sort(struct project *p)
 	free(s);
 	p->sorting = NULL;
 	/* one block of its own, not the project's arena: keys_pipe_worker() runs this while the
-	 * main thread allocates */
+	 * main thread allocates. Per element: build_deps and run_deps (ndeps + 1 pointers each),
+	 * then run_in_build (ndeps bytes, rounded up to whole pointers) */
 	for (i = 0, j = 0; i < p->nelements; i++)
 		if (!p->elements[i]->sorted)
 			j += 2 * (p->elements[i]->ndeps + 1) + p->elements[i]->ndeps / sizeof(*next) + 1;
