@@ -49,6 +49,16 @@ UNIT_BINS := $(UNIT_SRCS:.c=)
 EXAMPLE_PLUGIN := examples/plugins/elements/checksum.so
 # External readers of the status table: they link only the reader library.
 READER_PROGS := examples/editor/rill-statusline bench/reader-bench
+# Fuzz harnesses (tests/fuzz/README.md): `make check` replays their corpus and regression inputs
+# through a plain driver; `make fuzz` builds them with clang's libFuzzer and runs each one.
+FUZZ_NAMES := yaml expr variables status
+FUZZ_REGRESS := $(patsubst %,tests/fuzz/regress-%,$(FUZZ_NAMES))
+FUZZ_BINS := $(patsubst %,tests/fuzz/fuzz-%,$(FUZZ_NAMES))
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Wall -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CORE_OBJS := $(patsubst %.c,tests/fuzz/obj/%.o,$(CORE_SRCS) $(READER_SRCS))
 # Benchmark tools (`make bench`); nothing else depends on them.
 BENCH_TOOLS := bench/ptydrain
 
@@ -114,8 +124,33 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(READER
 # The archive test writes its test archives with libarchive itself.
 tests/unit/test_archive: TEST_LIBS = $(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null || echo -larchive)
 
-check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS) $(READER_PROGS)
-	@sh tests/run.sh $(UNIT_BINS) tests/e2e/t*.sh
+check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS) $(READER_PROGS) $(FUZZ_REGRESS)
+	@sh tests/run.sh $(UNIT_BINS) $(FUZZ_REGRESS) tests/e2e/t*.sh
+
+tests/fuzz/regress-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h core/libcore.a $(READER_LIB) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -Icore/status -o $@ $< tests/fuzz/driver.c core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS)
+
+# libFuzzer builds: their own objects (clang, ASan+UBSan, coverage), never mixed with the others.
+tests/fuzz/obj/%.o: %.c $(wildcard core/*/*.h) $(wildcard frontends/*.h) $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(YAML_CFLAGS) -Icore -Icore/status -c -o $@ $<
+
+tests/fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_CORE_OBJS)
+	$(FUZZ_CC) $(subst fuzzer-no-link,fuzzer,$(FUZZ_FLAGS)) $(YAML_CFLAGS) -Icore -Ifrontends -Icore/status -o $@ $< \
+		$(FUZZ_CORE_OBJS) $(BACKEND_LIBS)
+
+fuzz-deps:
+	@command -v $(FUZZ_CC) >/dev/null && echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+	  $(FUZZ_CC) -fsanitize=fuzzer -x c -o /dev/null - 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "rill: installing clang (libFuzzer) for make fuzz"; apt-get install -y -q clang >&2 || exit 1; \
+	  else echo "rill: make fuzz needs clang with libFuzzer: sudo apt-get install clang" >&2; exit 1; fi; }
+
+# Each harness for FUZZ_SECONDS (60 by default), from the seed corpus; new crashes are kept in
+# tests/fuzz/crashes/. Prints the executions and crashes of each.
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 # Real software on a Debian 12 sysroot (debootstrap, cached): see tests/integration/run.sh.
 check-integration: all tests/tools/flaky-httpd
@@ -142,7 +177,10 @@ install: all
 clean:
 	rm -f rill rill-backend core/*/*.o core/libcore.a frontends/*.o $(READER_LIB) plugins/*/*.so \
 		$(UNIT_BINS) $(TEST_TOOLS) \
-		$(EXAMPLE_PLUGIN) $(READER_PROGS) $(BENCH_TOOLS) $(DEPS_STAMP) $(FLAGS_STAMP)
+		$(EXAMPLE_PLUGIN) $(READER_PROGS) $(BENCH_TOOLS) $(DEPS_STAMP) $(FLAGS_STAMP) \
+		$(FUZZ_REGRESS) $(FUZZ_BINS)
+	rm -rf tests/fuzz/obj
 
-.PHONY: all check check-integration bench demo install clean
+.SECONDARY: $(FUZZ_CORE_OBJS)
+.PHONY: all check check-integration bench demo install clean fuzz fuzz-deps
 .SUFFIXES:

@@ -97,25 +97,28 @@ static int64_t running_until(const struct rill_status_session *ses, int64_t now_
 	return ses && ses->suspended_ns && ses->suspended_ns < now_ns ? ses->suspended_ns : now_ns;
 }
 
+/* end - start - paused, 0 when negative or when a corrupt record would overflow it. */
+static int64_t span(int64_t end, int64_t start, int64_t paused)
+{
+	int64_t from, d;
+	if (__builtin_add_overflow(start, paused, &from) || __builtin_sub_overflow(end, from, &d))
+		return 0;
+	return d > 0 ? d : 0;
+}
+
 int64_t rill_status_session_elapsed(const struct rill_status_session *ses, int64_t now_ns)
 {
-	int64_t end;
 	if (!ses->start_ns)
 		return 0;
-	end = ses->end_ns ? ses->end_ns : running_until(ses, now_ns);
-	end -= ses->start_ns + ses->paused_ns;
-	return end > 0 ? end : 0;
+	return span(ses->end_ns ? ses->end_ns : running_until(ses, now_ns), ses->start_ns, ses->paused_ns);
 }
 
 int64_t rill_status_job_elapsed(const struct rill_status_job *job, const struct rill_status_session *ses,
 				int64_t now_ns)
 {
-	int64_t end;
 	if (!job->start_ns)
 		return 0;
-	end = job->end_ns ? job->end_ns : running_until(ses, now_ns);
-	end -= job->start_ns + job->paused_ns;
-	return end > 0 ? end : 0;
+	return span(job->end_ns ? job->end_ns : running_until(ses, now_ns), job->start_ns, job->paused_ns);
 }
 
 /* ---- Small helpers ------------------------------------------------------------------------- */

@@ -4,11 +4,35 @@
 
 #include <string.h>
 
+/* The byte length of a character at p that YAML cannot hold unescaped (a control character
+ * other than tab and line feed, DEL, a C1 control such as NEL, the line and paragraph
+ * separators, the byte-order mark, U+FFFE/U+FFFF), else 0. */
+static size_t unprintable(const unsigned char *p)
+{
+	if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
+		return 1;
+	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 2;
+	if ((p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) ||
+	    (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) || (p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe))
+		return 3;
+	return 0;
+}
+
+static int has_unprintable(const char *s)
+{
+	const unsigned char *p;
+	for (p = (const unsigned char *)s; *p; p++)
+		if (unprintable(p))
+			return 1;
+	return 0;
+}
+
 /* YAML emission: plain scalars when safe, else single-quoted; multi-line strings as '|'. */
 static int plain_ok(const char *s)
 {
 	const char *p;
-	if (!*s)
+	if (!*s || has_unprintable(s))
 		return 0;
 	if (strchr(",[]{}#&*!|>'\"%@` ", s[0]))
 		return 0;
@@ -38,18 +62,78 @@ static void indent(struct buf *out, int n)
 		buf_addch(out, ' ');
 }
 
-static void scalar(struct buf *out, const char *s, int ind)
+/* Double-quoted, for what neither plain, single-quoted nor literal style can hold (a key with a
+ * line break, a block whose first line starts with a space, a carriage return). */
+static void double_quoted(struct buf *out, const char *s)
+{
+	const unsigned char *p;
+	size_t n;
+	buf_addch(out, '"');
+	for (p = (const unsigned char *)s; *p; p++) {
+		if ((n = unprintable(p)) > 1) {
+			/* the code point, from its 2 or 3 UTF-8 bytes */
+			unsigned cp = n == 2 ? (unsigned)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
+					     : (unsigned)(p[0] & 0x0f) << 12 | (unsigned)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+			buf_addf(out, "\\u%04x", cp);
+			p += n - 1;
+		} else if (*p == '"' || *p == '\\') {
+			buf_addch(out, '\\');
+			buf_addch(out, (char)*p);
+		} else if (*p == '\n') {
+			buf_adds(out, "\\n");
+		} else if (*p == '\t') {
+			buf_adds(out, "\\t");
+		} else if (*p < 0x20 || *p == 0x7f) {
+			buf_addf(out, "\\x%02x", *p);
+		} else {
+			buf_addch(out, (char)*p);
+		}
+	}
+	buf_addch(out, '"');
+}
+
+/* A key or one-line scalar: plain, else single-quoted, else double-quoted. */
+static void inline_scalar(struct buf *out, const char *s)
 {
 	const char *p;
-	if (strchr(s, '\n')) {
+	if (plain_ok(s)) {
+		buf_adds(out, s);
+		return;
+	}
+	if (strpbrk(s, "\n\r") || strspn(s, " \t") || (*s && strchr(" \t", s[strlen(s) - 1])) || has_unprintable(s)) {
+		double_quoted(out, s);
+		return;
+	}
+	buf_addch(out, '\'');
+	for (p = s; *p; p++) {
+		if (*p == '\'')
+			buf_addch(out, '\'');
+		buf_addch(out, *p);
+	}
+	buf_addch(out, '\'');
+}
+
+/* A literal block reads back as written when its first non-empty line does not start with a
+ * space (the indentation would be taken from it) and no character needs an escape. */
+static int literal_ok(const char *s)
+{
+	const char *p = s + strspn(s, "\n");
+	return *p && *p != ' ' && *p != '\t' && !has_unprintable(s);
+}
+
+static void scalar(struct buf *out, const char *s, int ind)
+{
+	if (strchr(s, '\n') && literal_ok(s)) {
 		const char *line = s;
-		buf_adds(out, s[strlen(s) - 1] == '\n' ? "|\n" : "|-\n");
+		size_t len = strlen(s);
+		/* clip keeps one final line break, strip none, keep all of them */
+		buf_adds(out, s[len - 1] != '\n' ? "|-\n" : len > 1 && s[len - 2] == '\n' ? "|+\n" : "|\n");
 		while (*line) {
 			const char *nl = strchr(line, '\n');
-			size_t len = nl ? (size_t)(nl - line) : strlen(line);
-			if (len) {
+			size_t n = nl ? (size_t)(nl - line) : strlen(line);
+			if (n) {
 				indent(out, ind);
-				buf_add(out, line, len);
+				buf_add(out, line, n);
 			}
 			buf_addch(out, '\n');
 			if (!nl)
@@ -58,17 +142,7 @@ static void scalar(struct buf *out, const char *s, int ind)
 		}
 		return;
 	}
-	if (plain_ok(s)) {
-		buf_adds(out, s);
-	} else {
-		buf_addch(out, '\'');
-		for (p = s; *p; p++) {
-			if (*p == '\'')
-				buf_addch(out, '\'');
-			buf_addch(out, *p);
-		}
-		buf_addch(out, '\'');
-	}
+	inline_scalar(out, s);
 	buf_addch(out, '\n');
 }
 
@@ -93,11 +167,7 @@ static void emit(const struct node *n, struct buf *out, int ind)
 	if (n->type == NODE_MAP) {
 		for (i = 0; i < n->u.map.n; i++) {
 			indent(out, ind);
-			if (plain_ok(n->u.map.entries[i].key))
-				buf_adds(out, n->u.map.entries[i].key);
-			else {
-				buf_addf(out, "'%s'", n->u.map.entries[i].key);
-			}
+			inline_scalar(out, n->u.map.entries[i].key);
 			buf_addch(out, ':');
 			emit_value(n->u.map.entries[i].value, out, ind);
 		}
@@ -114,6 +184,10 @@ static void emit(const struct node *n, struct buf *out, int ind)
 				emit(v, &sub, ind + 2);
 				buf_adds(out, buf_str(&sub) + ind + 1);
 				buf_release(&sub);
+			} else if (v->type == NODE_LIST && v->u.list.n) {
+				/* a list in a list: indented under its dash */
+				buf_addch(out, '\n');
+				emit(v, out, ind + 2);
 			} else {
 				emit_value(v, out, ind);
 			}
