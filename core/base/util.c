@@ -11,10 +11,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static __thread const char *oom_what;
+static char oom_default_text[4200];
+static const char *_Atomic oom_default;
+
+void oom_context(const char *what)
+{
+	oom_what = what;
+}
+
+void oom_context_default(const char *what)
+{
+	oom_default = NULL;
+	if (what) {
+		snprintf(oom_default_text, sizeof(oom_default_text), "%s", what);
+		oom_default = oom_default_text;
+	}
+}
+
+/* Out of memory is an error of the input being worked on (a bomb that got past the caps), or
+ * of a machine too small for the project: exit status 1, naming the file where known. */
 static void oom(size_t n)
 {
-	fprintf(stderr, "rill: out of memory (allocating %zu bytes)\n", n);
-	exit(70);
+	const char *what = oom_what ? oom_what : oom_default;
+	if (what)
+		fprintf(stderr, "rill: %s: out of memory (allocating %zu bytes)\n", what, n);
+	else
+		fprintf(stderr, "rill: out of memory (allocating %zu bytes)\n", n);
+	exit(1);
 }
 
 void *xmalloc(size_t n)
@@ -404,6 +428,18 @@ size_t max_input_file(void)
 {
 	static size_t max;
 	return env_limit("RILL_MAX_FILE_SIZE", (size_t)256 << 20, &max);
+}
+
+size_t max_elements(void)
+{
+	static size_t max;
+	return env_limit("RILL_MAX_ELEMENTS", 500000, &max);
+}
+
+size_t max_dependencies(void)
+{
+	static size_t max;
+	return env_limit("RILL_MAX_DEPENDENCIES", 200000, &max);
 }
 
 int ptr_cmp(const void *a, const void *b)

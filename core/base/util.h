@@ -60,6 +60,13 @@ size_t arena_used(const struct arena *a);
 /* Forget every allocation but keep one block for reuse (scratch arenas). */
 void arena_reset(struct arena *a);
 
+/* What this thread works on (a file's display name; NULL: nothing in particular), for the
+ * message when memory runs out. The string must live until it is replaced. */
+void oom_context(const char *what);
+/* What every thread works on when it has no context of its own (e.g. "the project in DIR";
+ * copied). Set it before starting threads. */
+void oom_context_default(const char *what);
+
 /* Errors: core functions return -1 and fill a caller-owned struct error. */
 struct error {
 	char *msg;      /* heap, NULL when no error */
@@ -87,6 +94,11 @@ int read_file_at_max(int dirfd, const char *path, size_t max, struct buf *out, s
 /* The most bytes a YAML file (element, project.conf, include) may have: RILL_MAX_FILE_SIZE,
  * else 256 MiB. */
 size_t max_input_file(void);
+/* The most elements a load may have (a project and its subprojects), RILL_MAX_ELEMENTS, and the
+ * most dependencies one element may list, RILL_MAX_DEPENDENCIES: 500,000 and 200,000 by
+ * default (Debian as a project is 64,000 elements, its widest stack 63,000 dependencies). */
+size_t max_elements(void);
+size_t max_dependencies(void);
 /* A size limit from environment variable name (a positive decimal number of bytes), else dflt;
  * read once into *cache (a static of the caller's, 0 until then). Thread-safe. */
 size_t env_limit(const char *name, size_t dflt, size_t *cache);

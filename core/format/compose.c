@@ -352,8 +352,13 @@ struct inc_state {
 	const struct include_ctx *ic;
 	const char **chain;     /* paths being included, for recursion detection */
 	size_t depth, cap;
+	size_t count;           /* includes processed so far for the top file */
 	void *ctx;              /* the load context of the file being processed */
 };
+
+/* Files including the same file twice, 40 deep, would be processed 2^40 times: the top file may
+ * process at most this many includes in all (real files process a handful). */
+#define INCLUDES_MAX 10000
 
 static int inc_node(const void *vs, const struct node *n, struct node **out, struct error *err);
 
@@ -374,6 +379,9 @@ static int inc_one(struct inc_state *st, const struct node *at, const char *name
 	size_t i;
 	int rc;
 	void *outer = st->ctx, *inner = outer;
+	if (++st->count > INCLUDES_MAX)
+		return node_error(err, at, "Too many includes: more than %d processed for one file "
+				  "(the same files are included over and over)", INCLUDES_MAX);
 	inc = st->ic->load(outer, name, at, &path, &inner, err);
 	if (!inc)
 		return -1;
@@ -438,7 +446,7 @@ static int inc_node(const void *vs, const struct node *n, struct node **out, str
 int compose_includes(const struct include_ctx *ic, const struct node *n, struct node **out,
 		     struct error *err)
 {
-	struct inc_state st = {ic, NULL, 0, 0, ic->load_ctx};
+	struct inc_state st = {ic, NULL, 0, 0, 0, ic->load_ctx};
 	int rc = inc_node(&st, n, out, err);
 	free(st.chain);
 	return rc;

@@ -88,6 +88,7 @@ struct variables {
 	uint32_t *stk_slot, *stk_k;     /* the walk's stack (depth <= n_slots) */
 	uint32_t *done;                 /* slots in the order they were resolved */
 	uint32_t n_done;
+	size_t built;                   /* bytes of the values resolution built (SCOPE_FACTOR cap) */
 	uint32_t *sorted;
 	uint32_t n_sorted;
 	int sorted_ok;
@@ -436,6 +437,11 @@ static int too_long(const struct node *prov, const char *what, size_t len, struc
 			  what, max, len);
 }
 
+/* The values one scope builds may have SCOPE_FACTOR times the limit of one value together: a
+ * chain of definitions each one byte longer than the next is quadratic (200,000 of them would
+ * build 20 GB) without any single value over the limit. */
+#define SCOPE_FACTOR 4
+
 /* All references of slot s are resolved: build its value (-1 when it would be too long). */
 static int finish(struct variables *v, uint32_t s, int mode, struct error *err)
 {
@@ -464,6 +470,14 @@ static int finish(struct variables *v, uint32_t s, int mode, struct error *err)
 				return -1;
 			}
 		}
+		if (total > SCOPE_FACTOR * variables_max_expansion() - v->built) {
+			if (mode == MODE_REPORT)
+				node_error(err, d->prov, "Variable '%s': the variables of this element expand to more than "
+					   "%zu bytes together (%d times RILL_MAX_EXPANSION)", id_name(v, d->id),
+					   SCOPE_FACTOR * variables_max_expansion(), SCOPE_FACTOR);
+			return -1;
+		}
+		v->built += total;
 		p = arena_alloc(v->a, total + 1);
 		val = p;
 		for (k = 0; k < d->nrefs; k++) {

@@ -337,11 +337,23 @@ static int preflight(struct element *e, struct error *err)
 static void base_digest(struct project *p, struct resolver *r, struct element *e, char out[65]);
 
 /* element_resolve() with r's memory. */
+static int resolve_one_in(struct project *p, struct resolver *r, struct element *e, struct error *err);
+
+/* Resolve e, naming its file if memory runs out meanwhile. */
 static int resolve_one(struct project *p, struct resolver *r, struct element *e, struct error *err)
 {
-	struct node *dconf, *econf;
+	int rc;
 	if (e->resolved)
 		return 0;
+	oom_context(e->node && e->node->file ? e->node->file->name : e->name);
+	rc = resolve_one_in(p, r, e, err);
+	oom_context(NULL);
+	return rc;
+}
+
+static int resolve_one_in(struct project *p, struct resolver *r, struct element *e, struct error *err)
+{
+	struct node *dconf, *econf;
 	/* an element of a subproject is composed from its own project's configuration */
 	if (e->project)
 		p = e->project;

@@ -131,6 +131,9 @@ static int extract_deps(struct project *p, struct element *e, struct error *err)
 		if (node_get_list(e->node, keys[k], &lists[k], err))
 			return -1;
 		total += lists[k] ? lists[k]->u.list.n : 0;
+		if (total > max_dependencies())
+			return node_error(err, lists[k], "The element has more than %zu dependencies, the limit "
+					  "(RILL_MAX_DEPENDENCIES)", max_dependencies());
 	}
 	e->deps = arena_alloc(p->a, (total + 1) * sizeof(struct dep));
 	for (k = 0; k < 3; k++)
@@ -302,7 +305,9 @@ static void *pf_worker(void *arg)
 		pthread_mutex_unlock(&pf->mu);
 		if (read_file_at_max(pf->q->element_dirfd, it->name, max_input_file(), &data, NULL) == 0) {
 			display = element_display(pf->q, it->name);
+			oom_context(display);
 			n = yaml_load_data(pf->a, data.data, data.len, display, &err);
+			oom_context(NULL);
 			directives = has_directives(data.data, data.len);
 			free(display);
 		}
@@ -467,7 +472,9 @@ static int load_file(struct project *p, struct project *q, const char *name, con
 			return error_set(err, "Cannot read element '%s': %s", name, why);
 		}
 		display = element_display(q, name);
+		oom_context(display);
 		n = yaml_load_data(p->a, data.data, data.len, display, err);
+		oom_context(NULL);
 		directives = has_directives(data.data, data.len);
 		free(display);
 		buf_release(&data);
@@ -487,6 +494,9 @@ static int load_file(struct project *p, struct project *q, const char *name, con
 		return node_error(err, n, "Dictionary did not contain expected key 'kind'");
 	if (node_get_str(n, "kind", NULL, &kind, err))
 		return -1;
+	if (p->nelements >= max_elements())
+		return node_error(err, n, "The project has more than %zu elements, the limit (RILL_MAX_ELEMENTS)",
+				  max_elements());
 	e = arena_alloc(p->a, sizeof(*e));
 	e->name = full_name(p, q, name);
 	e->local_name = q->junction ? arena_strdup(p->a, name) : e->name;

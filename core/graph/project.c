@@ -607,6 +607,11 @@ struct project *project_load(const struct load_params *params, struct error *err
 {
 	struct project *p = project_new(params);
 	p->dir = find_project_dir(params->directory, err);
+	if (p->dir) {
+		char *what = xasprintf("the project in %s", p->dir);
+		oom_context_default(what);
+		free(what);
+	}
 	if (!p->dir || load_conf(p, params, NULL, "project.conf", err)) {
 		project_free(p);
 		return NULL;

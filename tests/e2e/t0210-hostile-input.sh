@@ -95,4 +95,71 @@ run_rill show --format '%{name}' --deps none usehuge.bst
 expect_out "under the default limit it loads" "usehuge.bst"
 rm -f "$P/elements/huge.bst" "$P/elements/usehuge.bst"
 
+# a chain of definitions, each one byte longer than the next: no value is over the limit, but
+# together they would build 20 GB; the scope's total is held to 4 times RILL_MAX_EXPANSION
+python3 -c "
+print('kind: manual')
+print('variables:')
+for i in range(200000): print('  v%d: \"%%{v%d}x\"' % (i, i + 1))
+print('  v200000: end')
+" >"$P/elements/chain.bst"
+start=$(date +%s)
+run_rill show --format '%{name}' chain.bst
+took=$(($(date +%s) - start))
+expect_error "a quadratic chain of variables stops at the scope's limit" "the variables of this element expand to more than 67108864 bytes together"
+printf '%s' "$ERR" | grep -q 'elements/chain.bst \[line [0-9]* column 11\]' && pass "the chain's error names the file and position" || fail "the chain's error names the file and position" "$ERR"
+[ "$took" -le 5 ] && pass "the chain is refused within seconds (${took}s)" || fail "the chain is refused within seconds" "${took}s"
+rm -f "$P/elements/chain.bst"
+
+# an include diamond: 40 files, each including the next twice (2^40 inclusions)
+mkdir -p "$P/inc"
+i=0
+while [ $i -lt 40 ]; do
+	printf '(@): [inc/f%d.yml, inc/f%d.yml]\nx%d: 1\n' $((i + 1)) $((i + 1)) $i >"$P/inc/f$i.yml"
+	i=$((i + 1))
+done
+printf 'leaf: 1\n' >"$P/inc/f40.yml"
+printf 'kind: stack\n(@): inc/f0.yml\n' >"$P/elements/diamond.bst"
+run_rill show diamond.bst
+expect_error "an include bomb is refused" "Too many includes: more than 10000 processed for one file"
+printf '%s' "$ERR" | grep -q 'inc/f[0-9]*.yml \[line 1 column [0-9]*\]' && pass "the include bomb's error names a file" || fail "the include bomb's error names a file" "$ERR"
+# a loop of includes
+printf '(@): inc/loop2.yml\n' >"$P/inc/loop1.yml"
+printf '(@): inc/loop1.yml\n' >"$P/inc/loop2.yml"
+printf 'kind: stack\n(@): inc/loop1.yml\n' >"$P/elements/loop.bst"
+run_rill show loop.bst
+expect_error "an include loop is refused" "inc/loop2.yml [line 1 column 5]: trying to recursively include inc/loop1.yml"
+rm -rf "$P/inc" "$P/elements/diamond.bst" "$P/elements/loop.bst"
+
+# the number of elements and of dependencies
+mkdir -p "$P/elements/many"
+i=0
+while [ $i -lt 30 ]; do printf 'kind: stack\n' >"$P/elements/many/e$i.bst"; i=$((i + 1)); done
+{ echo "kind: stack"; echo "depends:"; i=0; while [ $i -lt 30 ]; do echo "- many/e$i.bst"; i=$((i + 1)); done; } >"$P/elements/wide30.bst"
+RILL_MAX_ELEMENTS=20 run_rill show wide30.bst
+expect_error "more elements than RILL_MAX_ELEMENTS is an error" "The project has more than 20 elements, the limit (RILL_MAX_ELEMENTS)"
+printf '%s' "$ERR" | grep -q 'elements/many/e[0-9]*.bst \[line 1 column 0\]' && pass "the element limit names the file over it" || fail "the element limit names the file over it" "$ERR"
+RILL_MAX_DEPENDENCIES=29 run_rill show wide30.bst
+expect_error "more dependencies than RILL_MAX_DEPENDENCIES is an error" "elements/wide30.bst [line 3 column 0]: The element has more than 29 dependencies, the limit (RILL_MAX_DEPENDENCIES)"
+RILL_MAX_ELEMENTS=31 RILL_MAX_DEPENDENCIES=30 run_rill show --deps all --format '%{name}' wide30.bst
+[ "$RC" -eq 0 ] && [ "$(printf '%s\n' "$OUT" | wc -l)" -eq 31 ] && pass "at the limits the project loads" || fail "at the limits the project loads" "rc $RC: $ERR"
+rm -rf "$P/elements/many" "$P/elements/wide30.bst"
+
+# out of memory (under a 300 MB address-space limit, with the expansion limit lifted) is exit
+# status 1 and names the file; not under a sanitizer, whose shadow memory needs more
+if ! nm "$TOP/rill-backend" 2>/dev/null | grep -q __asan_init; then
+	python3 -c "
+print('kind: manual')
+print('variables:')
+for i in range(40): print('  v%d: \"%%{v%d}%%{v%d}\"' % (i, i + 1, i + 1))
+print('  v40: xy')
+" >"$P/elements/oom.bst"
+	(ulimit -v 307200; RILL_MAX_EXPANSION=100000000000 run_rill show oom.bst; echo "$RC" >"$TMP/rc"; printf '%s' "$ERR" >"$TMP/err2")
+	RC=$(cat "$TMP/rc")
+	ERR=$(cat "$TMP/err2")
+	OUT=
+	expect_error "running out of memory is exit status 1 with the file's name" "rill: elements/oom.bst: out of memory"
+	rm -f "$P/elements/oom.bst"
+fi
+
 finish
