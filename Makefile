@@ -152,6 +152,12 @@ fuzz: fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
+# Damaged copies of BuildStream's own test projects (a checkout's tests/ directory, e.g. of the
+# bst-1 branch): every run answers within 10 s and 1 GiB, exit 0 or 1, errors naming a file.
+check-mutate: all
+	@test -n "$(BST_TESTS)" || { echo "usage: make check-mutate BST_TESTS=/path/to/buildstream/tests" >&2; exit 2; }
+	@python3 tests/mutate/mutate.py --runs $${RUNS:-3} $$(find $(BST_TESTS) -name project.conf | xargs -n1 dirname | sort)
+
 # Real software on a Debian 12 sysroot (debootstrap, cached): see tests/integration/run.sh.
 check-integration: all tests/tools/flaky-httpd
 	@sh tests/integration/run.sh
@@ -182,5 +188,5 @@ clean:
 	rm -rf tests/fuzz/obj
 
 .SECONDARY: $(FUZZ_CORE_OBJS)
-.PHONY: all check check-integration bench demo install clean fuzz fuzz-deps
+.PHONY: all check check-mutate check-integration bench demo install clean fuzz fuzz-deps
 .SUFFIXES:

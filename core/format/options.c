@@ -135,6 +135,7 @@ static int load_one(struct options *o, struct option *opt, const struct node *de
 	struct node *values, *dl;
 	if (def->type != NODE_MAP)
 		return node_error(err, def, "Value of '%s' is not of the expected type 'dict'", opt->name);
+	opt->decl = def;
 	if (node_get_required_str(def, "type", &type, err))
 		return -1;
 	if (strcmp(type, "bool") == 0)
@@ -351,7 +352,9 @@ int options_resolve(struct options *o, struct error *err)
 {
 	size_t i;
 	for (i = 0; i < o->n; i++)
-		if (o->opts[i].type == OPTION_ARCH && enum_validate(&o->opts[i], o->opts[i].str_value, NULL, err))
+		/* the host's architecture, not among the values the project declares */
+		if (o->opts[i].type == OPTION_ARCH &&
+		    enum_validate(&o->opts[i], o->opts[i].str_value, o->opts[i].decl, err))
 			return -1;
 	return 0;
 }

@@ -20,6 +20,7 @@ struct option {
 	const char *str_value;          /* enum, arch */
 	const char **flags;             /* flags, element-mask (sorted once set by a user) */
 	size_t nflags;
+	const struct node *decl;        /* the declaration in project.conf (for errors) */
 };
 
 struct options {
