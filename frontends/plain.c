@@ -43,6 +43,7 @@ static int refresh(struct rill_status *st, struct plain *p)
 	if (gap)
 		obuf_printf(&p->out, "[--:--:--][][] WARNING %llu messages were missed (the reader fell behind)\n",
 			    (unsigned long long)gap);
+	view_liveness(&p->v, st, &p->out);
 	if (p->out.len) {
 		fwrite(p->out.data, 1, p->out.len, p->file);
 		fflush(p->file);
@@ -131,7 +132,8 @@ int plain_follow(struct rill_status *st, FILE *out, const struct follow_opts *o)
 			frontend_detached = 1;
 			goto out;
 		}
-		if (rill_status_changed(st) && refresh(st, p))
+		if ((rill_status_changed(st) || p->v.hung ||
+		     rill_status_now() - p->v.ses.heartbeat_ns > RILL_STATUS_HUNG_NS) && refresh(st, p))
 			break;
 		if (rill_session_state_is_final(p->v.ses.state))
 			break;

@@ -82,6 +82,13 @@ int rill_status_read(struct rill_status *s, struct rill_status_visitor *v, void 
  * whose state is not final while this returns 0 means the backend died. */
 int rill_status_backend_alive(struct rill_status *s);
 
+/* A backend commits its heartbeat at least once a second while it runs. One that holds the lock
+ * but whose session (not final) has no heartbeat for RILL_STATUS_HUNG_NS is stopped (SIGSTOP,
+ * ^Z) or stuck: rill_status_backend_hung() returns 1 then, with *quiet_ns the time since its
+ * last heartbeat (may be NULL), and 0 when it is responding, finished or dead. */
+#define RILL_STATUS_HUNG_NS 5000000000LL
+int rill_status_backend_hung(struct rill_status *s, const struct rill_status_session *ses, int64_t *quiet_ns);
+
 /* ---- The control socket -----------------------------------------------------------------------
  * <dir>/control.sock takes requests, one line each, and answers each with one line starting with
  * "ok" or "error: ". Requests: "continue" (a failure awaiting a decision: go on), "quit" (finish

@@ -41,14 +41,15 @@ static const char usage[] =
 	"\n"
 	"Exit status:\n"
 	"  0  a build is running, or the last build succeeded (--follow: the build succeeded)\n"
-	"  1  the last build failed or was terminated, or its backend died\n"
+	"  1  the last build failed or was terminated, or its backend died or does not respond\n"
+	"     (no heartbeat for 5 s while it holds its lock: stopped with SIGSTOP or ^Z, or stuck)\n"
 	"  2  usage error, no project.conf found, or the status table cannot be read\n"
 	"  3  no build has run in this project\n";
 
 /* What a reader makes of the table: the session's state, and whether its backend still lives. */
-enum verdict { V_NONE, V_RUNNING, V_SUCCESS, V_FAILED, V_TERMINATED, V_DEAD, V_REPLACED };
+enum verdict { V_NONE, V_RUNNING, V_SUCCESS, V_FAILED, V_TERMINATED, V_DEAD, V_REPLACED, V_HUNG };
 static const char *const verdict_names[] = {
-	"none", "running", "success", "failed", "terminated", "dead", "replaced",
+	"none", "running", "success", "failed", "terminated", "dead", "replaced", "hung",
 };
 
 static enum verdict verdict_of(const struct rill_status_session *ses)
@@ -147,6 +148,7 @@ struct job_log {
 
 struct reader {
 	int json;                       /* print JSON, else text for humans */
+	int hung;                       /* follow: the backend was reported as not responding */
 	int snapshot;                   /* this read collects the whole state, else prints changes */
 	FILE *out;                      /* changes mode: what this read prints (a memory stream) */
 	struct json rec, line;          /* one record; one output line */
@@ -391,6 +393,8 @@ static int take_snapshot(struct rill_status *st, struct reader *r, enum verdict 
 		}
 	}
 	*out = verdict_of(&r->ses);
+	if (*out == V_RUNNING && rill_status_backend_hung(st, &r->ses, NULL))
+		*out = V_HUNG;
 done:
 	r->session_id = r->ses.session_id;
 	r->last_seq = r->ses.last_seq;  /* history stays history: changes start after this */
@@ -447,6 +451,12 @@ static void print_headline(FILE *f, const struct reader *r, enum verdict v, cons
 			(s->flags & RILL_SESSION_QUITTING) ? ", quitting" : "",
 			(s->flags & RILL_SESSION_AWAITING) ? ", a failure waits for a decision" : "",
 			when, ago, (int)s->backend_pid);
+		break;
+	case V_HUNG:
+		fmt_clock(when, sizeof(when), s->heartbeat_ns, "%H:%M:%S");
+		fmt_duration(ago, sizeof(ago), now - s->heartbeat_ns);
+		fprintf(f, "%s: %s: NOT RESPONDING: the backend (pid %d) has had no heartbeat for %s (last %s): "
+			"it is stopped (SIGSTOP, ^Z) or stuck\n", project, what, (int)s->backend_pid, ago, when);
 		break;
 	case V_DEAD:
 		fmt_clock(when, sizeof(when), s->heartbeat_ns, "%H:%M:%S");
@@ -605,6 +615,37 @@ static void print_end(struct reader *r, enum verdict v, const char *pdir)
 	fflush(stdout);
 }
 
+/* A line when the backend stops responding and one when it responds again: for people a
+ * sentence, in JSON {"type": "backend", "backend": {"responding": B, "pid": P, "quiet_ns": N}}. */
+static void follow_liveness(struct rill_status *st, struct reader *r)
+{
+	int64_t quiet;
+	int hung = rill_status_backend_hung(st, &r->ses, &quiet);
+	if (hung == r->hung || (!hung && quiet > RILL_STATUS_HUNG_NS))
+		return;
+	r->hung = hung;
+	if (r->json) {
+		json_reset(&r->rec);
+		json_object_begin(&r->rec);
+		json_field_bool(&r->rec, "responding", !hung);
+		json_field_int(&r->rec, "pid", r->ses.backend_pid);
+		json_field_int(&r->rec, "quiet_ns", quiet);
+		json_object_end(&r->rec);
+		r->out = stdout;
+		emit_change(r, "backend");
+		r->out = NULL;
+	} else {
+		char when[32];
+		fmt_clock(when, sizeof(when), now_ns(CLOCK_REALTIME), "%H:%M:%S");
+		if (hung)
+			printf("[%s] the backend (pid %d) has not responded for %.0f s: stopped (SIGSTOP, ^Z) or stuck\n",
+			       when, (int)r->ses.backend_pid, (double)quiet / 1e9);
+		else
+			printf("[%s] the backend (pid %d) responds again\n", when, (int)r->ses.backend_pid);
+	}
+	fflush(stdout);
+}
+
 /* The follow loop after the snapshot: print changes until the session is final, replaced by
  * another or its backend is gone. Returns the verdict. */
 static int follow(struct rill_status *st, struct reader *r, enum verdict *out)
@@ -630,6 +671,7 @@ static int follow(struct rill_status *st, struct reader *r, enum verdict *out)
 			}
 		} else if (now_ns(CLOCK_MONOTONIC) >= next_check) {
 			next_check = now_ns(CLOCK_MONOTONIC) + LIVENESS_MS * 1000000LL;
+			follow_liveness(st, r);
 			/* lock first, then changes: a backend that finished committed before unlocking */
 			if (!rill_status_backend_alive(st) && !rill_status_changed(st)) {
 				*out = V_DEAD;
@@ -730,7 +772,8 @@ int status_command(int argc, char **argv, const char *directory, int help)
 	else
 		print_summary(stdout, &r, v, pdir);
 	fflush(stdout);
-	if (follow_ && v == V_RUNNING) {
+	if (follow_ && (v == V_RUNNING || v == V_HUNG)) {
+		r.hung = v == V_HUNG;   /* the snapshot said so already */
 		if (follow(st, &r, &v)) {
 			fprintf(stderr, "rill: %s\n", rill_status_error(st));
 			goto out;

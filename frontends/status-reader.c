@@ -591,6 +591,15 @@ int rill_status_backend_alive(struct rill_status *s)
 	return fl.l_type != F_UNLCK;
 }
 
+int rill_status_backend_hung(struct rill_status *s, const struct rill_status_session *ses, int64_t *quiet_ns)
+{
+	int64_t quiet = rill_status_now() - ses->heartbeat_ns;
+	if (quiet_ns)
+		*quiet_ns = quiet;
+	return !rill_session_state_is_final(ses->state) && ses->heartbeat_ns && quiet > RILL_STATUS_HUNG_NS &&
+	       rill_status_backend_alive(s);
+}
+
 /* ---- Opening ------------------------------------------------------------------------------- */
 
 int rill_status_dir(const char *project_dir, char *out, size_t size)

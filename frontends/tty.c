@@ -257,6 +257,7 @@ static int frame(struct tty *t)
 	if (vis.gap)
 		obuf_printf(&t->out, "[--:--:--][][] WARNING %llu messages were missed (the reader fell behind)\n",
 			    (unsigned long long)vis.gap);
+	view_liveness(&t->v, t->st, &t->out);
 	if (t->started || t->succeeded) {
 		view_elapsed(el, sizeof(el), rill_status_session_elapsed(&t->v.ses, now));
 		obuf_printf(&t->out, "[%s][][] %sSTATUS%s  %u jobs started, %u succeeded since the last update\n", el,

@@ -306,6 +306,21 @@ static int dead_job(void *ctx, const struct rill_status_job *j)
 	return 0;
 }
 
+void view_liveness(struct view *v, struct rill_status *st, struct obuf *out)
+{
+	int64_t quiet;
+	if (rill_status_backend_hung(st, &v->ses, &quiet)) {
+		if (!v->hung)
+			obuf_printf(out, "[--:--:--][][] WARNING The backend (pid %d) has not responded for %.0f s: it is "
+				    "stopped (SIGSTOP, ^Z) or stuck; waiting for it\n", (int)v->ses.backend_pid,
+				    (double)quiet / 1e9);
+		v->hung = 1;
+	} else if (v->hung && quiet <= RILL_STATUS_HUNG_NS) {
+		obuf_printf(out, "[--:--:--][][] INFO    The backend (pid %d) responds again\n", (int)v->ses.backend_pid);
+		v->hung = 0;
+	}
+}
+
 void view_dead(struct view *v, struct rill_status *st, struct obuf *out)
 {
 	obuf_printf(out, "rill: the backend (pid %d) died while the %s was running; it was running:\n",

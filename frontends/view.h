@@ -51,6 +51,7 @@ struct view {
 	struct failure *failures;
 	size_t nfailures, failures_cap;
 	struct rill_status_session ses;
+	int hung;               /* the backend was reported as not responding */
 };
 
 /* Start on st's session: only this session's messages (all of them when from_start, else the
@@ -66,6 +67,9 @@ void view_message(struct view *v, struct obuf *out, const struct rill_status_mes
 /* The end of a session: failures with their log tails, the queues' counts, total time and the
  * final SUCCESS/FAILURE line. */
 void view_summary(struct view *v, struct rill_status *st, struct obuf *out);
+/* A line when the backend stops responding (no heartbeat for RILL_STATUS_HUNG_NS while it holds
+ * its lock: SIGSTOP, ^Z, stuck) and one when it responds again; call after each refresh of ses. */
+void view_liveness(struct view *v, struct rill_status *st, struct obuf *out);
 /* Lines saying the backend died and what was running. */
 void view_dead(struct view *v, struct rill_status *st, struct obuf *out);
 

@@ -22,8 +22,26 @@ static void curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* The body goes to the file; a failed write (a full disk) is kept with its errno. */
+struct sink {
+	FILE *f;
+	int errnum;
+};
+
+static size_t sink_write(char *data, size_t size, size_t n, void *ctx)
+{
+	struct sink *s = ctx;
+	size_t done = fwrite(data, size, n, s->f);
+	if (done != n) {
+		s->errnum = errno ? errno : EIO;
+		return 0;       /* libcurl stops with CURLE_WRITE_ERROR */
+	}
+	return n;
+}
+
 int download_file(const char *url, const char *path, char sha256_hex[65], struct error *err)
 {
+	struct sink sink = {NULL, 0};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	CURL *c = NULL;
@@ -51,7 +69,9 @@ int download_file(const char *url, const char *path, char sha256_hex[65], struct
 		goto out;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	sink.f = f;
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
@@ -65,6 +85,10 @@ int download_file(const char *url, const char *path, char sha256_hex[65], struct
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "rill");
 	cr = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (cr == CURLE_WRITE_ERROR && sink.errnum) {
+		error_set(err, "%s: cannot write '%s': %s", url, tmp, strerror(sink.errnum));
+		goto out;
+	}
 	if (cr != CURLE_OK) {
 		error_set(err, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cr));
 		goto out;

@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/osutil.h"
 #include "base/util.h"
 #include "build/job.h"
+#include "cache/cas.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "graph/element.h"
@@ -96,6 +98,30 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp((*(struct element *const *)a)->name, (*(struct element *const *)b)->name);
 }
 
+/* show's %{state}: the artifact under the element's key is in the local cache */
+static int show_cached(void *ctx, const struct element *e)
+{
+	struct project *top = project_top(e->project);
+	return e->strict_key[0] && cas_has(ctx, top->name, e->name, e->strict_key);
+}
+
+/* The local artifact cache for show, when one exists (show creates none); NULL otherwise. */
+static struct cas *show_cas(void)
+{
+	char *cache = os_cache_dir(), *art = xasprintf("%s/artifacts/refs", cache);
+	struct cas *cas = NULL;
+	struct error err = ERROR_INIT;
+	struct stat sb;
+	if (stat(art, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		art[strlen(art) - 5] = '\0';
+		cas = cas_open(art, &err);     /* a cache that cannot be opened has nothing cached */
+	}
+	error_release(&err);
+	free(art);
+	free(cache);
+	return cas;
+}
+
 /* cmd_show's project, still reachable at exit (for leak checkers) */
 static struct project *volatile kept_project;  /* volatile: a store nobody reads is otherwise dropped */
 
@@ -111,6 +137,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	struct buf out = BUF_INIT;
 	int rc = 1, k, bst_keys = 0;
 	char *pdir = NULL;
+	struct cas *cas = NULL;
 
 	for (k = 1; k < argc; k++) {
 		const char *a = argv[k];
@@ -209,6 +236,10 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	}
 	if (!strcmp(order, "alpha"))
 		qsort(list, n, sizeof(*list), cmp_name);
+	if (strstr(format, "%{state") && (cas = show_cas())) {
+		p->artifact_cached = show_cached;
+		p->artifact_ctx = cas;
+	}
 	for (i = 0; i < n; i++) {
 		show_format(p, list[i], format, &out);
 		buf_addch(&out, '\n');
@@ -234,6 +265,7 @@ out:
 	free(roots);
 	free(list);
 	free(pdir);
+	cas_close(cas);
 	/* the process ends here: leave the project's memory to the kernel, which reclaims it
 	 * faster than a free of every block (80-100 ms at 60,000 elements) */
 	kept_project = p;

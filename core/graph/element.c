@@ -610,13 +610,88 @@ size_t element_resolve_parallel(struct project *p, struct element *const *list, 
 	return failed < limit ? failed : limit;
 }
 
-const char *element_state(const struct element *e)
+/* state_memo bits per element index */
+#define MEMO_CACHED_KNOWN 1
+#define MEMO_CACHED 2
+#define MEMO_CLOSURE_KNOWN 4
+#define MEMO_CLOSURE 8
+
+static unsigned char *state_memo(struct project *p)
 {
+	if (!p->state_memo)
+		p->state_memo = xcalloc(p->nelements + 1, 1);
+	return p->state_memo;
+}
+
+static int is_cached(struct project *p, const struct element *e)
+{
+	unsigned char *m = &state_memo(p)[e->index];
+	if (!(*m & MEMO_CACHED_KNOWN))
+		*m |= MEMO_CACHED_KNOWN | (p->artifact_cached(p->artifact_ctx, e) ? MEMO_CACHED : 0);
+	return (*m & MEMO_CACHED) != 0;
+}
+
+/* e and its whole runtime closure are cached; iterative (runtime chains can be deep). */
+static int closure_cached(struct project *p, const struct element *top)
+{
+	struct frame {
+		const struct element *e;
+		size_t next;
+	} *st = NULL;
+	size_t n = 0, cap = 0;
+	unsigned char *memo = state_memo(p);
+	GROW(st, cap, 1);
+	st[n++] = (struct frame){top, 0};
+	while (n) {
+		struct frame *f = &st[n - 1];
+		const struct element *e = f->e;
+		unsigned char *m = &memo[e->index];
+		if (f->next == 0 && (*m & MEMO_CLOSURE_KNOWN)) {
+			n--;
+			continue;
+		}
+		if (f->next == 0 && !is_cached(p, e)) {
+			*m |= MEMO_CLOSURE_KNOWN;
+			n--;
+			continue;
+		}
+		while (f->next < e->nrun_deps && (memo[e->run_deps[f->next]->index] & MEMO_CLOSURE_KNOWN)) {
+			if (!(memo[e->run_deps[f->next]->index] & MEMO_CLOSURE))
+				break;
+			f->next++;
+		}
+		if (f->next < e->nrun_deps && (memo[e->run_deps[f->next]->index] & MEMO_CLOSURE_KNOWN)) {
+			*m |= MEMO_CLOSURE_KNOWN;  /* a dependency's closure is not cached */
+			n--;
+			continue;
+		}
+		if (f->next == e->nrun_deps) {
+			*m |= MEMO_CLOSURE_KNOWN | MEMO_CLOSURE;
+			n--;
+			continue;
+		}
+		GROW(st, cap, n + 1);
+		st[n] = (struct frame){e->run_deps[st[n - 1].next], 0};
+		n++;
+	}
+	free(st);
+	return (memo[top->index] & MEMO_CLOSURE) != 0;
+}
+
+const char *element_state(struct project *p, const struct element *e)
+{
+	size_t i;
+	struct project *top = project_top(p);
 	if (e->consistency == CONSISTENCY_INCONSISTENT)
 		return "no reference";
+	if (top->artifact_cached && is_cached(top, e))
+		return "cached";
 	if (e->consistency == CONSISTENCY_RESOLVED)
 		return "fetch needed";
-	/* No artifact cache yet: nothing is cached, so an element is buildable exactly when it has
-	 * no build dependencies (which would all have to be cached first). */
-	return e->nbuild_deps ? "waiting" : "buildable";
+	if (!top->artifact_cached)
+		return e->nbuild_deps ? "waiting" : "buildable";
+	for (i = 0; i < e->nbuild_deps; i++)
+		if (!closure_cached(top, e->build_deps[i]))
+			return "waiting";
+	return "buildable";
 }

@@ -10,8 +10,9 @@
 int element_resolve(struct project *p, struct element *e, struct error *err);
 
 
-/* The human state BuildStream's show prints: "no reference", "fetch needed", "cached",
- * "buildable" or "waiting". */
-const char *element_state(const struct element *e);
+/* The human state BuildStream's show prints: "no reference"; "cached" (p->artifact_cached);
+ * "fetch needed"; "buildable" when every element of its build scope (the build dependencies
+ * and their runtime closures) is cached; else "waiting". */
+const char *element_state(struct project *p, const struct element *e);
 
 #endif

@@ -726,6 +726,7 @@ void project_free(struct project *p)
 		p->subs = sub->next_sub;
 		project_free(sub);
 	}
+	free(p->state_memo);
 	/* what the loader and the plugin loader left running or open */
 	if (p->finish_sort)
 		p->finish_sort(p);

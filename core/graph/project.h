@@ -189,6 +189,11 @@ struct project {
 	struct project *(*open_junction)(struct project *top, struct project *q, const char *jname,
 					 struct error *err);    /* see load_params */
 	const struct junction_sources *junction_sources;        /* see load_params */
+	/* Whether e's artifact is in the local cache under its key (the command line asks the
+	 * CAS; NULL: nothing is cached), and element_state()'s memo of it per element index. */
+	int (*artifact_cached)(void *ctx, const struct element *e);
+	void *artifact_ctx;
+	unsigned char *state_memo;
 	char *dir;                      /* absolute project directory */
 	const char *name;
 	long format_version;

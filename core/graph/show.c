@@ -165,7 +165,7 @@ void show_format(struct project *p, struct element *e, const char *fmt, struct b
 				while (len--)
 					buf_addch(&v, '?');
 		} else if (!strcmp(name, "state")) {
-			buf_adds(&v, element_state(e));
+			buf_adds(&v, element_state(p, e));
 		} else if (!strcmp(name, "kind")) {
 			buf_adds(&v, e->kind);
 		} else if (!strcmp(name, "description")) {
