@@ -98,7 +98,9 @@ rill: $(FRONT_OBJS) $(READER_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LMDB_LIBS)
 
 tests/tools/%: tests/tools/%.c $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(TOOL_LIBS)
+
+tests/tools/hold-reader: TOOL_LIBS = $(LMDB_LIBS)
 
 plugins/%.so: plugins/%.c core/plugin/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore/plugin -o $@ $<

@@ -29,6 +29,15 @@ depends:
 - e7.bst
 EOF2
 
+# descendants PID: every process below PID, each stopped (SIGSTOP) as it is found
+descendants() {
+	for c in $(pgrep -P "$1"); do
+		kill -STOP "$c" 2>/dev/null
+		echo "$c"
+		descendants "$c"
+	done
+}
+
 # kill delays span what an uninterrupted round (e5-e7 rebuilt) takes, so that kills keep
 # landing during the build however fast builds get
 "$RILL" -C "$P" build --builders 2 all.bst >/dev/null 2>&1
@@ -37,15 +46,27 @@ rm -rf "$XDG_CACHE_HOME/rill/artifacts/refs/kill/e5" "$XDG_CACHE_HOME/rill/artif
 t0=$(date +%s%N)
 "$RILL" -C "$P" build --builders 2 all.bst >/dev/null 2>&1
 span=$(( ($(date +%s%N) - t0) / 1000000 ))
+rm -rf "$XDG_CACHE_HOME/rill/artifacts/refs/kill/e5" "$XDG_CACHE_HOME/rill/artifacts/refs/kill/e6" \
+	"$XDG_CACHE_HOME/rill/artifacts/refs/kill/e7"
 kills=0
 bad=0
 round=0
 while [ $round -lt 30 ]; do
 	"$RILL" -C "$P" build --builders 2 all.bst >/dev/null 2>&1 &
+	fe=$!
 	delay=$(awk -v s="$round$$" -v span="$span" 'BEGIN { srand(s); printf "%.3f", 0.01 + rand() * span / 1000 }')
 	sleep "$delay"
-	# the backend runs in its own session and each job in its own process group: kill them all
-	pkill -9 -f -- "$P" 2>/dev/null && kills=$((kills + 1))
+	# the backend (the frontend's child, in a session of its own) and its jobs (each in a
+	# process group of its own), found by PID: stopped first so that no new job starts, then
+	# every process of the tree killed
+	be=$(pgrep -P "$fe")
+	if [ -n "$be" ]; then
+		kill -STOP "$be" 2>/dev/null
+		tree=$(descendants "$be")
+		kill -KILL "$be" $tree 2>/dev/null
+		kills=$((kills + 1))
+	fi
+	kill -KILL "$fe" 2>/dev/null
 	wait 2>/dev/null
 	out=$("$RILL" -C "$P" artifact fsck 2>&1)
 	if [ "$out" != "0 broken artifacts" ]; then

@@ -317,7 +317,9 @@ EOF
 pane
 keys "$RILL build long2.bst" Enter
 expect_screen "killed frontend case: job running" "build:long2.bst"
-pkill -KILL -f -x "$RILL build long2.bst"
+# the frontend: the pane's shell's child (found by PID, never by name)
+fe=$(pgrep -P "$(tm display-message -p -t "$PANE" '#{pane_pid}')" | head -1)
+[ -n "$fe" ] && kill -KILL "$fe" || fail "killed frontend case: the frontend's pid" "no child of the pane's shell"
 sleep 5
 run_rill build --frontend plain long2.bst
 expect_contains "a killed frontend leaves the build running to completion" "$ERR" "Build Queue:   processed 0, skipped 2, failed 0"

@@ -177,7 +177,10 @@ sleep 0.3
 run_rill attach
 [ "$RC" -eq 1 ] && expect_contains "attach reports a dead backend" "$ERR" "died" || fail "attach reports a dead backend" "rc=$RC $ERR"
 expect_contains "attach names the job that was running" "$ERR" "build:doomed.bst (pid"
-pkill -KILL -f 'sleep 20.25'
+# the dead backend's job, by the pid and process group the table recorded for it
+for jp in $(printf '%s' "$ERR" | sed -n 's/.*build:doomed.bst (pid \([0-9]*\)).*/\1/p'); do
+	kill -KILL -- "-$jp" 2>/dev/null || kill -KILL "$jp" 2>/dev/null
+done
 
 # ---- the process boundary: frontends link only the reader library
 if ldd "$TOP/rill" | grep -q 'libyaml\|libarchive\|libcurl\|libcrypto'; then
