@@ -56,7 +56,7 @@ FUZZ_REGRESS := $(patsubst %,tests/fuzz/regress-%,$(FUZZ_NAMES))
 FUZZ_BINS := $(patsubst %,tests/fuzz/fuzz-%,$(FUZZ_NAMES))
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -O1 -g -Wall -fsanitize=fuzzer-no-link,address,undefined \
+FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -DRILL_ARENA_MALLOC -O1 -g -Wall -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CORE_OBJS := $(patsubst %.c,tests/fuzz/obj/%.o,$(CORE_SRCS) $(READER_SRCS))
 # Benchmark tools (`make bench`); nothing else depends on them.
