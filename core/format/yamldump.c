@@ -167,7 +167,18 @@ static void emit(const struct node *n, struct buf *out, int ind)
 	if (n->type == NODE_MAP) {
 		for (i = 0; i < n->u.map.n; i++) {
 			indent(out, ind);
-			inline_scalar(out, n->u.map.entries[i].key);
+			struct buf key = BUF_INIT;
+			inline_scalar(&key, n->u.map.entries[i].key);
+			if (key.len > 1000) {
+				/* YAML allows an implicit key of at most 1024 characters: an explicit one */
+				buf_adds(out, "? ");
+				buf_add(out, key.data, key.len);
+				buf_addch(out, '\n');
+				indent(out, ind);
+			} else {
+				buf_add(out, key.data, key.len);
+			}
+			buf_release(&key);
 			buf_addch(out, ':');
 			emit_value(n->u.map.entries[i].value, out, ind);
 		}
