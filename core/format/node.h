@@ -37,9 +37,20 @@ struct node_entry {
 	uint32_t key_col;       /* 0-based column */
 };
 
+/* How a scalar was written in its file (BuildStream's round-trip YAML keeps it, and its dumps
+ * write the scalar the same way): plain (or made by rill), quoted, or a block. */
+enum scalar_style {
+	STYLE_PLAIN = 0,
+	STYLE_SINGLE = 1,
+	STYLE_DOUBLE = 2,
+	STYLE_LITERAL = 3,
+	STYLE_FOLDED = 4,
+};
+
 struct node {
 	uint8_t type;           /* enum node_type */
 	uint8_t kind;           /* enum scalar_kind, scalars only */
+	uint8_t style;          /* enum scalar_style, scalars only */
 	uint32_t line;          /* 1-based; 0 when synthesized with no position */
 	uint32_t col;           /* 0-based, as BuildStream prints it */
 	const struct yfile *file; /* NULL for synthesized nodes */

@@ -232,6 +232,22 @@ static int handle_event(struct loader *l, yaml_event_t *ev)
 			return add_key(l, &l->stack[l->depth - 1], (const char *)ev->data.scalar.value,
 				       ev->data.scalar.length, &ev->start_mark);
 		n = node_new_scalar(l->a, NULL, (const char *)ev->data.scalar.value, ev->data.scalar.length);
+		switch (ev->data.scalar.style) {
+		case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+			n->style = STYLE_SINGLE;
+			break;
+		case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+			n->style = STYLE_DOUBLE;
+			break;
+		case YAML_LITERAL_SCALAR_STYLE:
+			n->style = STYLE_LITERAL;
+			break;
+		case YAML_FOLDED_SCALAR_STYLE:
+			n->style = STYLE_FOLDED;
+			break;
+		default:
+			break;
+		}
 		set_pos(l, n, &ev->start_mark);
 		remember_anchor(l, ev->data.scalar.anchor, n, 1);
 		return add_value(l, n, 1, &ev->start_mark);

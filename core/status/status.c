@@ -963,6 +963,9 @@ void status_close(struct status_writer *w)
 		status_commit(w, &err);         /* nothing left to report it to */
 		error_release(&err);
 	}
+	/* leave no dead reader's slot behind for the next session to find */
+	int dead;
+	mdb_reader_check(w->env, &dead);
 	mdb_env_sync(w->env, 1);
 	writer_free(w);
 }

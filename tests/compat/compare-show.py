@@ -3,6 +3,10 @@
 projects and compares their output element by element. For each project: every .bst of its
 element path is a target; both tools run with --deps none; a project bst refuses must be refused
 by rill too. Prints one line per differing element (with a diff when --diff) and totals.
+bst prints %{vars} in an order that changes from run to run (its dict follows string hashes) and
+with an internal "__bst_provenance_info" entry: the section between "%{vars}" and the next marker
+is compared as the sorted list of its top-level entries (each entry byte for byte), without that
+one; everything else byte for byte.
 Usage: compare-show.py [--format F] [--diff] [--record DIR] PROJECT_DIR...
 SPDX-License-Identifier: Apache-2.0"""
 import argparse
@@ -15,7 +19,24 @@ import tempfile
 
 TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SEP = "=====RILL-COMPARE====="
-DEFAULT_FORMAT = SEP + "%{name}\n%{vars}\n--env--\n%{env}\n--config--\n%{config}\n--public--\n%{public}"
+DEFAULT_FORMAT = SEP + "%{name}\n--vars--\n%{vars}\n--env--\n%{env}\n--config--\n%{config}\n--public--\n%{public}"
+
+
+def normal(body):
+    """The vars section as sorted entries (see above); the rest as it is."""
+    if "--vars--\n" not in body or "\n--env--\n" not in body:
+        return body
+    head, rest = body.split("--vars--\n", 1)
+    vars_text, tail = rest.split("\n--env--\n", 1)
+    entries, cur = [], None
+    for line in vars_text.rstrip("\n").split("\n"):
+        if line and not line.startswith(" "):
+            cur = [line]
+            entries.append(cur)
+        elif cur is not None:
+            cur.append(line)
+    keep = sorted("\n".join(e) for e in entries if not e[0].startswith("__bst_provenance_info:"))
+    return head + "--vars--\n" + "\n".join(keep) + "\n--env--\n" + tail
 
 
 def element_path(proj):
@@ -83,7 +104,8 @@ def main():
                 only_rill_refuses += 1
                 print("ONLY-RILL-REFUSES %s: %s" % (name, rerr.strip().splitlines()[-1][:200] if rerr.strip() else ""))
             continue
-        b, r = split(bout), split(rout)
+        b = {k: normal(v) for k, v in split(bout).items()}
+        r = {k: normal(v) for k, v in split(rout).items()}
         for el in sorted(set(b) | set(r)):
             if b.get(el) == r.get(el):
                 same += 1

@@ -62,7 +62,7 @@ config:
 EOF2
 run_rill show --deps none --format '%{vars}' app.bst
 for want in "mine: /opt/overridden-by-kind/b/a" "bindir: /opt/bin" "element-name: app.bst" \
-	"project-name: fmt" "build-root: /buildstream/fmt/app.bst" "extras: docs" "fast: '0'"; do
+	"project-name: fmt" "build-root: /buildstream/fmt/app.bst" "extras: docs" "fast: 0"; do
 	if printf '%s\n' "$OUT" | grep -qxF "$want"; then pass "variable $want"; else fail "variable $want" "$OUT"; fi
 done
 

@@ -59,7 +59,7 @@ expect_contains "an element includes a subproject's file" "$OUT" "greeting: from
 expect_contains "that file's own include is the subproject's, not the top project's" "$OUT" "more: more-of-subp"
 expect_contains "project.conf includes a subproject's file (second pass)" "$OUT" "conf-var: from-the-junction"
 run_rill show --deps none --format '%{env}' app.bst
-expect_contains "project.conf's junction include sets the environment" "$OUT" "FROM_SUB: 'yes'"
+expect_contains "project.conf's junction include sets the environment" "$OUT" "FROM_SUB: yes"
 
 if command -v bst >/dev/null 2>&1; then
 	run_rill show --bst-keys --deps all --format '%{name} %{full-key}' app.bst sub.bst:pinned.bst

@@ -38,8 +38,8 @@ static const char *C(const char *t, const char *s)
 
 static void dict_merge(void)
 {
-	CHECK_STR(C("a: 1\nb: {c: 2, d: 3}\n", "b: {c: 4}\ne: 5\n"), "a: '1'\nb:\n  c: '4'\n  d: '3'\ne: '5'\n");
-	CHECK_STR(C("a: [1, 2]\n", "a: [3]\n"), "a:\n- '3'\n");
+	CHECK_STR(C("a: 1\nb: {c: 2, d: 3}\n", "b: {c: 4}\ne: 5\n"), "a: 1\nb:\n  c: 4\n  d: 3\ne: 5\n");
+	CHECK_STR(C("a: [1, 2]\n", "a: [3]\n"), "a:\n- 3\n");
 	CHECK(strstr(C("a: {x: 1}\n", "a: str\n"), "ERROR: t.yml [line 1 column 3]: Expected 'dict' type for configuration 'a', instead received 'str'"));
 	CHECK(strstr(C("a: {b: {c: 1}}\n", "a: {b: {c: [1]}}\n"), "List cannot overwrite value at: t.yml"));
 	CHECK(strstr(C("a: {b: x}\n", "a: {b: {c: 1}}\n"), "configuration 'a.b'"));
@@ -88,7 +88,7 @@ static void inputs_unchanged(void)
 	struct buf b = BUF_INIT;
 	CHECK(compose(A, t, s, &r, &err) == 0);
 	yamldump(t, &b);
-	CHECK_STR(buf_str(&b), "a:\n  b: '1'\nl:\n- x\n");
+	CHECK_STR(buf_str(&b), "a:\n  b: 1\nl:\n- x\n");
 	buf_release(&b);
 	error_release(&err);
 }
@@ -129,11 +129,11 @@ static const char *COND(const char *doc)
 
 static void conditionals(void)
 {
-	CHECK_STR(COND("a: 1\n(?):\n- debug:\n    a: 2\n- arch == \"aarch64\":\n    a: 3\n"), "a: '2'\n");
+	CHECK_STR(COND("a: 1\n(?):\n- debug:\n    a: 2\n- arch == \"aarch64\":\n    a: 3\n"), "a: 2\n");
 	CHECK_STR(COND("v:\n  x: 1\n  (?):\n  - not debug:\n      x: 2\n  - arch == 'x86_64' and debug:\n      y: 3\n"),
-		  "v:\n  x: '1'\n  y: '3'\n");
+		  "v:\n  x: 1\n  y: 3\n");
 	/* a fragment may itself hold conditionals (processed until none remain) */
-	CHECK_STR(COND("(?):\n- debug:\n    (?):\n    - arch == 'x86_64':\n        deep: yes\n"), "deep: 'yes'\n");
+	CHECK_STR(COND("(?):\n- debug:\n    (?):\n    - arch == 'x86_64':\n        deep: yes\n"), "deep: yes\n");
 	CHECK(strstr(COND("(?):\n- debug: 1\n"), "Only values of type 'dict' can be composed"));
 	CHECK(strstr(COND("(?):\n- {debug: {a: 1}, arch: {b: 2}}\n"), "Conditional statement has more than one key"));
 	CHECK(strstr(COND("(!): this project needs an option\n"), "t.yml [line 1 column 5]: this project needs an option"));
@@ -194,7 +194,7 @@ static void includes(void)
 {
 	/* later includes override earlier ones; the including file overrides both */
 	CHECK_STR(INC("(@): [one.yml, two.yml]\nc: mine\n"), "a: from-one\nb: from-two\nc: mine\n");
-	CHECK_STR(INC("sub:\n  (@): two.yml\n  x: 1\n"), "sub:\n  b: from-two\n  c: from-two\n  x: '1'\n");
+	CHECK_STR(INC("sub:\n  (@): two.yml\n  x: 1\n"), "sub:\n  b: from-two\n  c: from-two\n  x: 1\n");
 	CHECK(strstr(INC("(@): loop.yml\n"), "trying to recursively include loop.yml"));
 	CHECK(strstr(INC("(@): missing.yml\n"), "Could not find file at missing.yml"));
 	CHECK_STR(INC("(@): cond.yml\n"), "d: debug-on\n");
