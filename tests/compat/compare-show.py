@@ -94,6 +94,33 @@ def main():
         brc, bout, berr = run(["bst", "--no-colors", "-C", proj] + args, env)
         rrc, rout, rerr = run([os.path.join(TOP, "rill"), "-C", proj] + args, env)
         name = os.path.relpath(proj, os.path.commonpath(a.projects) if len(a.projects) > 1 else os.path.dirname(proj))
+        if (brc != 0 or rrc != 0) and len(ts) > 1:
+            # one element that fails stops the whole show: compare element by element
+            for t in ts:
+                args = ["show", "--deps", "none", "--format", a.format, t]
+                brc, bout, berr = run(["bst", "--no-colors", "-C", proj] + args, env)
+                rrc, rout, rerr = run([os.path.join(TOP, "rill"), "-C", proj] + args, env)
+                label = "%s %s" % (name, t)
+                if brc != 0 and rrc != 0:
+                    both_refuse += 1
+                elif brc != 0:
+                    only_bst_refuses += 1
+                    print("ONLY-BST-REFUSES %s: %s" % (label, berr.strip().splitlines()[-1][:200] if berr.strip() else ""))
+                elif rrc != 0:
+                    only_rill_refuses += 1
+                    print("ONLY-RILL-REFUSES %s: %s" % (label, rerr.strip().splitlines()[-1][:200] if rerr.strip() else ""))
+                else:
+                    bo, ro = normal(split(bout).get(t, "")), normal(split(rout).get(t, ""))
+                    if bo == ro:
+                        same += 1
+                    else:
+                        differ += 1
+                        print("DIFF %s" % label)
+                        if a.diff:
+                            for l in difflib.unified_diff(bo.splitlines(), ro.splitlines(), "bst", "rill",
+                                                          lineterm="", n=1):
+                                print("    " + l)
+            continue
         if brc != 0 or rrc != 0:
             if brc != 0 and rrc != 0:
                 both_refuse += 1
@@ -117,7 +144,8 @@ def main():
                                                   "bst", "rill", lineterm="", n=1):
                         print("    " + l)
     total = same + differ
-    print("%d of %d elements identical; projects refused by both: %d, only by bst: %d, only by rill: %d" % (
+    print("%d of %d elements identical; refused by both: %d, only by bst: %d, only by rill: %d "
+          "(projects, or elements of projects that fail as a whole)" % (
         same, total, both_refuse, only_bst_refuses, only_rill_refuses))
     return 0 if differ == 0 and only_bst_refuses == 0 and only_rill_refuses == 0 else 1
 

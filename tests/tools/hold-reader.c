@@ -40,6 +40,7 @@ int main(int argc, char **argv)
 	if (slots) {
 		mdb_reader_list(env, count_stale, NULL);
 		printf("%d\n", stale);
+		mdb_env_close(env);
 		return 0;
 	}
 	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) {
