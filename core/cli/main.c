@@ -138,6 +138,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	int rc = 1, k, bst_keys = 0;
 	char *pdir = NULL;
 	struct cas *cas = NULL;
+	size_t keep = 0;
 
 	for (k = 1; k < argc; k++) {
 		const char *a = argv[k];
@@ -240,15 +241,27 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		p->artifact_cached = show_cached;
 		p->artifact_ctx = cas;
 	}
+	/* as bst: each line and a newline, the newlines that end the report stripped, one printed;
+	 * a symbol's value keeps its own (bst's colour codes protect them): never strip before
+	 * `keep`, the end of the last symbol written */
 	for (i = 0; i < n; i++) {
-		show_format(p, list[i], format, &out);
+		size_t at = show_format(p, list[i], format, &out), w;
+		if (at != SIZE_MAX)
+			keep = at;
 		buf_addch(&out, '\n');
 		if (out.len > 1 << 16) {
-			fwrite(out.data, 1, out.len, stdout);
-			buf_reset(&out);
+			for (w = out.len; w > keep && out.data[w - 1] == '\n'; w--)
+				;
+			fwrite(out.data, 1, w, stdout);
+			memmove(out.data, out.data + w, out.len - w);
+			out.len -= w;
+			keep = 0;
 		}
 	}
-	fwrite(buf_str(&out), 1, out.len, stdout);
+	while (out.len > keep && out.data[out.len - 1] == '\n')
+		out.len--;
+	buf_addch(&out, '\n');
+	fwrite(out.data, 1, out.len, stdout);
 	if (fflush(stdout) != 0) {
 		error_set(&err, "cannot write output: %s", strerror(errno));
 		goto fail;

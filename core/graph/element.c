@@ -78,6 +78,10 @@ static int resolve_variables(struct project *p, struct resolver *r, struct eleme
 		if (b)
 			variables_set(e->vars, "max-jobs", "1");
 	}
+	/* as in bst, a junction's variables are not all checked: it is loaded with the first pass
+	 * of project.conf, whose variables may refer to what an include through it defines */
+	if (strcmp(e->kind, "junction") == 0)
+		return 0;
 	return variables_check(e->vars, err);
 }
 

@@ -141,10 +141,11 @@ static void dep_names(struct project *p, struct element *const *deps, size_t n, 
 	yamldump(l, v);
 }
 
-void show_format(struct project *p, struct element *e, const char *fmt, struct buf *out)
+size_t show_format(struct project *p, struct element *e, const char *fmt, struct buf *out)
 {
 	const char *s = fmt;
 	struct buf v = BUF_INIT;
+	size_t after = SIZE_MAX;
 	while (*s) {
 		char name[64];
 		struct spec sp;
@@ -201,7 +202,9 @@ void show_format(struct project *p, struct element *e, const char *fmt, struct b
 		    strcmp(name, "env") && strcmp(name, "public"))
 			v.data[--v.len] = '\0';
 		pad(out, buf_str(&v), &sp);
+		after = out->len;
 		s += n;
 	}
 	buf_release(&v);
+	return after;
 }
