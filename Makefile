@@ -154,6 +154,17 @@ fuzz: fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
+# Re-record what bst 1.6.8 prints (keys, show formats, YAML dumps) into the tests' expected files
+# (git diff shows what changed), and with BST_TESTS=DIR (BuildStream's tests/ directory) compare
+# show's vars/env/config/public on every project there, element by element.
+check-bst: all
+	@command -v bst >/dev/null || { echo "make check-bst needs bst 1.6.8: sudo apt-get install buildstream" >&2; exit 2; }
+	sh tests/e2e/projects/keys/regen.sh
+	sh tests/e2e/projects/keys/record-show.sh
+	/usr/bin/python3 tests/unit/yamldump_ref.py 2000 1 >tests/unit/yamldump-cases.txt
+	@if [ -n "$(BST_TESTS)" ]; then /usr/bin/python3 tests/compat/compare-show.py \
+	  $$(find $(BST_TESTS) -name project.conf | xargs -n1 dirname | sort); fi
+
 # Damaged copies of BuildStream's own test projects (a checkout's tests/ directory, e.g. of the
 # bst-1 branch): every run answers within 10 s and 1 GiB, exit 0 or 1, errors naming a file.
 check-mutate: all
@@ -190,5 +201,5 @@ clean:
 	rm -rf tests/fuzz/obj
 
 .SECONDARY: $(FUZZ_CORE_OBJS)
-.PHONY: all check check-mutate check-integration bench demo install clean fuzz fuzz-deps
+.PHONY: all check check-bst check-mutate check-integration bench demo install clean fuzz fuzz-deps
 .SUFFIXES:

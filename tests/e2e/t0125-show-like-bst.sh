@@ -16,7 +16,7 @@ while IFS= read -r line; do
 	fmt=$(printf '%s' "${line#* }" | sed 's/\\n/\n/g')
 	"$RILL" -C "$K" show --bst-keys --deps "$deps" --format "$fmt" all.bst >"$TMP/out.$n" 2>"$TMP/err.$n"
 	rc=$?
-	label=$(printf '%s' "${line#* }" | cut -c1-40)
+	label=$(printf '%s' "${line#* }" | sed 's/\\n/ NL /g' | cut -c1-44)
 	case "$fmt" in
 	*%\{vars\}*) python3 "$TOP/tests/compat/vars-entries.py" <"$TMP/out.$n" >"$TMP/norm.$n" && mv "$TMP/norm.$n" "$TMP/out.$n" ;;
 	esac
