@@ -159,6 +159,7 @@ static struct archive *open_read(const char *path, struct error *err)
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_zip(a);
+	archive_read_support_format_ar(a);     /* a .deb (the deb source takes its data.tar out) */
 	if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK) {
 		error_set(err, "%s: cannot open archive: %s", path, archive_error_string(a));
 		archive_read_free(a);

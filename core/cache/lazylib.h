@@ -53,6 +53,7 @@ int lazylib_archive(struct error *err);
 	X(archive_read_open_filename) \
 	X(archive_read_support_filter_all) \
 	X(archive_read_support_format_gnutar) \
+	X(archive_read_support_format_ar) \
 	X(archive_read_support_format_tar) \
 	X(archive_read_support_format_zip) \
 	X(archive_write_close) \
@@ -144,6 +145,8 @@ LAZYLIB_ARCHIVE_FUNCS(LAZYLIB_DECLARE)
 #define archive_read_open_filename (*lazy_archive_read_open_filename)
 #undef archive_read_support_filter_all
 #define archive_read_support_filter_all (*lazy_archive_read_support_filter_all)
+#undef archive_read_support_format_ar
+#define archive_read_support_format_ar (*lazy_archive_read_support_format_ar)
 #undef archive_read_support_format_gnutar
 #define archive_read_support_format_gnutar (*lazy_archive_read_support_format_gnutar)
 #undef archive_read_support_format_tar
