@@ -8,8 +8,9 @@ PKG_CONFIG ?= pkg-config
 # Debian packages the build needs (checked, and installed when run as root).
 DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libarchive-dev libcurl4-openssl-dev pkg-config
 # What builds need at run time (bwrap, git sources) and what the tests use (a busybox sysroot,
-# tmux to drive the tty frontend, ps/pgrep, python3 for JSON checks).
-DEB_RUN_PKGS := bubblewrap git busybox-static tmux procps python3
+# tmux to drive the tty frontend, ps/pgrep, python3 for JSON checks, ostree and dpkg-deb for the
+# ostree and deb source tests).
+DEB_RUN_PKGS := bubblewrap git busybox-static tmux procps python3 ostree dpkg
 
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 ifdef SANITIZE
