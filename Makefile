@@ -39,6 +39,9 @@ CORE_OBJS := $(CORE_SRCS:.c=.o)
 # The status reader library (read-only LMDB) that every frontend and external reader links.
 READER_SRCS := frontends/status-reader.c frontends/control-client.c
 READER_LIB := frontends/librillstatus.a
+# ... also as a shared library for programs outside this tree (installed with rillstatus.pc).
+READER_SO := frontends/librillstatus.so.1
+VERSION := 0.1.0
 FRONT_SRCS := $(filter-out $(READER_SRCS),$(wildcard frontends/*.c))
 FRONT_OBJS := $(FRONT_SRCS:.c=.o)
 TEST_TOOLS := $(patsubst %.c,%,$(wildcard tests/tools/*.c))
@@ -63,7 +66,7 @@ FUZZ_CORE_OBJS := $(patsubst %.c,tests/fuzz/obj/%.o,$(CORE_SRCS) $(READER_SRCS))
 # Benchmark tools (`make bench`); nothing else depends on them.
 BENCH_TOOLS := bench/ptydrain
 
-all: rill rill-backend $(PLUGINS)
+all: rill rill-backend $(PLUGINS) $(READER_SO)
 
 $(DEPS_STAMP): Makefile
 	@missing=""; \
@@ -94,6 +97,16 @@ frontends/%.o: frontends/%.c $(wildcard frontends/*.h) core/status/rill-status-s
 
 $(READER_LIB): $(READER_SRCS:.c=.o)
 	rm -f $@ && ar rcs $@ $^
+
+frontends/%.pic.o: frontends/%.c $(wildcard frontends/*.h) core/status/rill-status-schema.h $(DEPS_STAMP) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=default -Icore/status -c -o $@ $<
+
+$(READER_SO): $(READER_SRCS:.c=.pic.o)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,librillstatus.so.1 -o $@ $^ $(LMDB_LIBS)
+
+# Man pages from the binaries' --help (frontends/gen-man.sh): the same text, never out of date.
+man: rill rill-backend
+	@rm -rf frontends/man && sh frontends/gen-man.sh ./rill frontends/man
 
 rill: $(FRONT_OBJS) $(READER_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LMDB_LIBS)
@@ -186,21 +199,35 @@ demo: all
 	./rill -C examples/hello show --deps all hello.bst
 	./rill -C examples/hello -o flavour fancy show --deps none --format '%{name}: %{config}' greeting.bst
 
-install: all
+# bin: rill, rill-backend; lib/rill/plugins; include/rill: the plugin and status-reader headers;
+# lib: librillstatus (static and shared) with pkgconfig/rillstatus.pc; share/man/man1: a page
+# per command; share/bash-completion/completions/rill.
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/rill/plugins/elements \
-		$(DESTDIR)$(PREFIX)/lib/rill/plugins/sources $(DESTDIR)$(PREFIX)/include/rill
+		$(DESTDIR)$(PREFIX)/lib/rill/plugins/sources $(DESTDIR)$(PREFIX)/include/rill \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 rill rill-backend $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(ELEMENT_PLUGINS) plugins/elements/*.yaml $(DESTDIR)$(PREFIX)/lib/rill/plugins/elements/
 	install -m 644 $(SOURCE_PLUGINS) $(DESTDIR)$(PREFIX)/lib/rill/plugins/sources/
-	install -m 644 core/plugin/rill-plugin.h $(DESTDIR)$(PREFIX)/include/rill/
+	install -m 644 core/plugin/rill-plugin.h frontends/rill-status.h core/status/rill-status-schema.h \
+		$(DESTDIR)$(PREFIX)/include/rill/
+	install -m 644 $(READER_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(READER_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf librillstatus.so.1 $(DESTDIR)$(PREFIX)/lib/librillstatus.so
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: rillstatus\nDescription: Read the build status table of rill\nVersion: %s\nLibs: -L$${libdir} -lrillstatus\nLibs.private: $(LMDB_LIBS)\nCflags: -I$${includedir}/rill\n' \
+		'$(PREFIX)' '$(VERSION)' >$(DESTDIR)$(PREFIX)/lib/pkgconfig/rillstatus.pc
+	install -m 644 frontends/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 frontends/rill.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/rill
 
 clean:
-	rm -f rill rill-backend core/*/*.o core/libcore.a frontends/*.o $(READER_LIB) plugins/*/*.so \
+	rm -rf frontends/man
+	rm -f rill rill-backend core/*/*.o core/libcore.a frontends/*.o $(READER_LIB) $(READER_SO) plugins/*/*.so \
 		$(UNIT_BINS) $(TEST_TOOLS) \
 		$(EXAMPLE_PLUGIN) $(READER_PROGS) $(BENCH_TOOLS) $(DEPS_STAMP) $(FLAGS_STAMP) \
 		$(FUZZ_REGRESS) $(FUZZ_BINS)
 	rm -rf tests/fuzz/obj
 
 .SECONDARY: $(FUZZ_CORE_OBJS)
-.PHONY: all check check-bst check-mutate check-integration bench demo install clean fuzz fuzz-deps
+.PHONY: all man check check-bst check-mutate check-integration bench demo install clean fuzz fuzz-deps
 .SUFFIXES:

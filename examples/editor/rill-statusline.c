@@ -4,7 +4,8 @@
  * library (librillstatus, frontends/rill-status.h) and never holds the table open in a read
  * transaction while it prints or sleeps.
  *
- *   cc -Ifrontends examples/editor/rill-statusline.c frontends/librillstatus.a -llmdb
+ *   cc -Ifrontends -Icore/status examples/editor/rill-statusline.c frontends/librillstatus.a -llmdb
+ *   cc rill-statusline.c $(pkg-config --cflags --libs rillstatus)      (after make install)
  *
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
