@@ -10,5 +10,6 @@ int cmd_pipeline(struct cli *c, int argc, char **argv);         /* build, fetch,
 int cmd_artifact(struct cli *c, int argc, char **argv);
 int cmd_source(struct cli *c, int argc, char **argv);
 int cmd_shell(struct cli *c, int argc, char **argv);
+int cmd_init(struct cli *c, int argc, char **argv);          /* init.c */
 
 #endif

@@ -40,6 +40,7 @@ static const char usage_global[] =
 	"  -h, --help              Show this message and exit\n"
 	"\n"
 	"Commands:\n"
+	"  init               Initialize a new BuildStream project (project.conf)\n"
 	"  build              Build elements in a pipeline\n"
 	"  fetch              Fetch sources in a pipeline\n"
 	"  track              Track new source references\n"
@@ -325,6 +326,8 @@ int main(int argc, char **argv)
 		rc = cmd_source(&c, argc - i, argv + i);
 	else if (!strcmp(argv[i], "shell"))
 		rc = cmd_shell(&c, argc - i, argv + i);
+	else if (!strcmp(argv[i], "init"))
+		rc = cmd_init(&c, argc - i, argv + i);
 	else if (!strcmp(argv[i], "help")) {
 		fputs(usage_global, stdout);
 		rc = 0;
