@@ -478,14 +478,7 @@ out:
 
 /* Commands on one element ----------------------------------------------------------------- */
 
-struct one {
-	struct project *p;
-	struct element *e;
-	struct element **roots;
-	struct cas *cas;
-};
-
-static int load_one(struct cli *c, const char *target, struct one *o, struct error *err)
+int load_one(struct cli *c, const char *target, struct one *o, struct error *err)
 {
 	char *cache, *art;
 	memset(o, 0, sizeof(*o));
@@ -502,7 +495,7 @@ static int load_one(struct cli *c, const char *target, struct one *o, struct err
 	return o->cas ? 0 : -1;
 }
 
-static void one_release(struct one *o)
+void one_release(struct one *o)
 {
 	if (o->cas)
 		cas_close(o->cas);

@@ -11,5 +11,17 @@ int cmd_artifact(struct cli *c, int argc, char **argv);
 int cmd_source(struct cli *c, int argc, char **argv);
 int cmd_shell(struct cli *c, int argc, char **argv);
 int cmd_init(struct cli *c, int argc, char **argv);          /* init.c */
+int cmd_checkout(struct cli *c, int argc, char **argv);      /* checkout.c: bst's checkout */
+
+/* One element loaded (with its project) and the artifact cache open, for the commands that
+ * work on one element. */
+struct one {
+	struct project *p;
+	struct element *e;
+	struct element **roots;
+	struct cas *cas;
+};
+int load_one(struct cli *c, const char *target, struct one *o, struct error *err);
+void one_release(struct one *o);
 
 #endif

@@ -46,6 +46,7 @@ static const char usage_global[] =
 	"  track              Track new source references\n"
 	"  show               Show elements in the pipeline\n"
 	"  shell              Run a command (default: an interactive shell) in an element's sandbox\n"
+	"  checkout           Check out an artifact with its runtime dependencies, integrated\n"
 	"  source checkout    Stage an element's sources into a directory\n"
 	"  artifact checkout  Check out an artifact's files (directory, --hardlinks, --tar)\n"
 	"  artifact log       Show the build log of an artifact\n"
@@ -328,6 +329,8 @@ int main(int argc, char **argv)
 		rc = cmd_shell(&c, argc - i, argv + i);
 	else if (!strcmp(argv[i], "init"))
 		rc = cmd_init(&c, argc - i, argv + i);
+	else if (!strcmp(argv[i], "checkout"))
+		rc = cmd_checkout(&c, argc - i, argv + i);
 	else if (!strcmp(argv[i], "help")) {
 		fputs(usage_global, stdout);
 		rc = 0;

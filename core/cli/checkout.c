@@ -1,0 +1,259 @@
+/* checkout — `rill checkout`: bst 1.6's `bst checkout ELEMENT LOCATION`. The element's artifact
+ * and (by default) its runtime dependencies are staged in a temporary directory, their
+ * integration commands run there in the sandbox (--no-integrate: not), and the result is copied
+ * to the directory LOCATION (which must be empty unless --force; --hardlinks: linked to the
+ * cache's read-only files, only without integration) or written as a tar file (--tar; '-' is
+ * standard output). `rill artifact checkout` is the lower-level command without integration.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "cli/commands.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/osutil.h"
+#include "base/util.h"
+#include "build/sandbox.h"
+#include "cache/archive.h"
+#include "cache/cas.h"
+#include "format/variables.h"
+#include "graph/element.h"
+#include "graph/loader.h"
+#include "graph/select.h"
+
+static const char usage_checkout[] =
+	"Usage: rill checkout [OPTIONS] ELEMENT LOCATION\n"
+	"\n"
+	"  Check out an artifact and (by default) its runtime dependencies into the directory\n"
+	"  LOCATION, after running their integration commands in the sandbox, as bst checkout does.\n"
+	"\n"
+	"Options:\n"
+	"  -f, --force             Allow files in LOCATION to be overwritten\n"
+	"  --deps [run|none]       The dependencies to check out (default: run)\n"
+	"  --integrate / --no-integrate\n"
+	"                          Whether to run integration commands (default: integrate)\n"
+	"  --hardlinks             Link the files to the cache's (read-only) files instead of\n"
+	"                          copying them (with --no-integrate: integration needs copies)\n"
+	"  --tar                   Write a tarball to LOCATION instead of a file tree ('-' for\n"
+	"                          standard output)\n"
+	"  -h, --help              Show this message and exit\n";
+
+/* cp -a (with -l: links) of src's contents into dest, existing files replaced. */
+static int copy_into(const char *src, const char *dest, int links, struct error *err)
+{
+	char *from = xasprintf("%s/.", src);
+	const char *argv[] = {"cp", "-a", "--remove-destination", links ? "-l" : "-a", from, dest, NULL};
+	pid_t pid = fork();
+	int status = 0;
+	if (pid == 0) {
+		execvp("cp", (char *const *)argv);
+		_exit(127);
+	}
+	free(from);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return error_set(err, "Failed to checkout files into '%s'", dest);
+	return 0;
+}
+
+/* The integration commands of the staged elements, in order, in one sandbox rooted at root. */
+static int integrate(struct one *o, struct element **list, size_t n, const char *root, struct error *err)
+{
+	const char **cmds = NULL, **env;
+	size_t ncmds = 0, cap = 0, i, j, nenv = 0, failed = 0;
+	struct sandbox sb = {0};
+	int status = 0, rc = -1;
+	for (i = 0; i < n; i++) {
+		const struct node *bst = list[i]->public ? node_map_get(list[i]->public, "bst") : NULL;
+		const struct node *l = bst && bst->type == NODE_MAP ? node_map_get(bst, "integration-commands") : NULL;
+		for (j = 0; l && l->type == NODE_LIST && j < l->u.list.n; j++) {
+			const char *cmd;
+			if (element_resolve(o->p, list[i], err) || variables_expand(list[i]->vars, l->u.list.items[j], &cmd, err))
+				goto out;
+			GROW(cmds, cap, ncmds + 1);
+			cmds[ncmds++] = cmd;
+		}
+	}
+	if (!ncmds)
+		return 0;
+	if (sandbox_check(err))
+		goto out;
+	/* the mount points the sandbox makes (and the device files bwrap binds into /dev) are not
+	 * part of the checkout: those that did not exist before are removed after */
+	static const char *const points[] = {"dev", "proc", "tmp"};
+	int existed[3];
+	for (i = 0; i < 3; i++) {
+		char *pth = xasprintf("%s/%s", root, points[i]);
+		struct stat st;
+		existed[i] = lstat(pth, &st) == 0;
+		free(pth);
+	}
+	env = xmalloc((o->e->environment->u.map.n + 1) * sizeof(*env));
+	for (i = 0; i < o->e->environment->u.map.n; i++)
+		env[nenv++] = xasprintf("%s=%s", o->e->environment->u.map.entries[i].key,
+					node_str(o->e->environment->u.map.entries[i].value));
+	env[nenv] = NULL;
+	sb.root = root;
+	sb.env = env;
+	sb.nenv = nenv;
+	sb.uid = o->e->build_uid;
+	sb.gid = o->e->build_gid;
+	sb.cwd = "/";
+	if (sandbox_run_commands(&sb, cmds, ncmds, 2, NULL, NULL, &failed, &status, err) == 0) {
+		if (failed < ncmds)
+			error_set(err, "Error while staging dependencies into a sandbox: 'Command '%s' failed with exitcode %d'",
+				  cmds[failed], status);
+		else
+			rc = 0;
+	}
+	for (i = 0; i < 3; i++) {
+		if (!existed[i]) {
+			char *pth = xasprintf("%s/%s", root, points[i]);
+			os_rm_rf(pth, NULL);
+			free(pth);
+		}
+	}
+	for (i = 0; i < nenv; i++)
+		free((char *)env[i]);
+	free(env);
+out:
+	free(cmds);
+	return rc;
+}
+
+static int dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *en;
+	int empty = 1;
+	if (!d)
+		return 1;
+	while ((en = readdir(d)))
+		if (strcmp(en->d_name, ".") && strcmp(en->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+int cmd_checkout(struct cli *c, int argc, char **argv)
+{
+	const char *target = NULL, *location = NULL, *deps = "run";
+	int force = 0, integ = 1, hardlinks = 0, tar = 0, k, rc = 1;
+	struct one o;
+	struct error err = ERROR_INIT;
+	struct element **list = NULL;
+	size_t n = 0, cap = 0, i;
+	char *cache = NULL, *tmp = NULL;
+	struct stat st;
+	for (k = 1; k < argc; k++) {
+		const char *a = argv[k];
+		int used = cli_common_option(c, argc, argv, k, "checkout ");
+		if (used < 0)
+			return 2;
+		if (used) {
+			k += used - 1;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage_checkout, stdout);
+			return 0;
+		} else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
+			force = 1;
+		} else if (!strcmp(a, "--integrate") || !strcmp(a, "--no-integrate")) {
+			integ = a[2] == 'i';
+		} else if (!strcmp(a, "--hardlinks")) {
+			hardlinks = 1;
+		} else if (!strcmp(a, "--tar")) {
+			tar = 1;
+		} else if (!strcmp(a, "--deps") || !strncmp(a, "--deps=", 7)) {
+			deps = a[6] == '=' ? a + 7 : k + 1 < argc ? argv[++k] : NULL;
+			if (!deps || (strcmp(deps, "run") && strcmp(deps, "none")))
+				return cli_usage_error("checkout ", "Invalid value for '--deps': '%s' is not one of 'run', 'none'.",
+						       deps ? deps : "");
+		} else if (a[0] == '-' && a[1]) {
+			return cli_usage_error("checkout ", "No such option: %s", a);
+		} else if (!target) {
+			target = a;
+		} else if (!location) {
+			location = a;
+		} else {
+			return cli_usage_error("checkout ", "Got unexpected extra argument (%s)", a);
+		}
+	}
+	if (!target || !location)
+		return cli_usage_error("checkout ", "%s", !target ? "Missing argument 'ELEMENT'." : "Missing argument 'LOCATION'.");
+	/* bst's checks of the location, before anything is staged */
+	if (!tar) {
+		if (os_mkdir_p(location, &err)) {
+			error_prefix(&err, "Failed to create checkout directory");
+			goto fail;
+		}
+		if (access(location, W_OK) != 0) {
+			error_set(&err, "Checkout directory '%s' not writable", location);
+			goto fail;
+		}
+		if (!force && !dir_empty(location)) {
+			error_set(&err, "Checkout directory '%s' not empty", location);
+			goto fail;
+		}
+	} else if (strcmp(location, "-") && stat(location, &st) == 0) {
+		if (access(location, W_OK) != 0) {
+			error_set(&err, "Output file '%s' not writable", location);
+			goto fail;
+		}
+		if (!force) {
+			error_set(&err, "Output file '%s' already exists", location);
+			goto fail;
+		}
+	}
+	if (load_one(c, target, &o, &err))
+		goto fail;
+	loader_walk(o.p, &o.e, 1, !strcmp(deps, "run") ? SCOPE_RUN : SCOPE_NONE, &list, &n, &cap);
+	cache = os_cache_dir();
+	tmp = xasprintf("%s/build/checkout-XXXXXX", cache);
+	*strrchr(tmp, '/') = '\0';
+	if (os_mkdir_p(tmp, &err))
+		goto release;
+	tmp[strlen(tmp)] = '/';
+	if (!mkdtemp(tmp)) {
+		error_set(&err, "cannot create a temporary directory: %s", strerror(errno));
+		goto release;
+	}
+	for (i = 0; i < n; i++) {
+		struct cas_artifact *a;
+		if (cas_artifact_open(o.cas, o.p->name, list[i]->name, list[i]->strict_key, &a, &err)) {
+			error_prefix(&err, "%s is not built: run 'rill build %s'", list[i]->name, o.e->name);
+			goto release;
+		}
+		/* integration changes files: only an unintegrated checkout may link the cache's */
+		rc = cas_artifact_stage(o.cas, a, tmp, hardlinks && !integ, NULL, NULL, NULL, &err);
+		cas_artifact_free(a);
+		if (rc) {
+			rc = 1;
+			goto release;
+		}
+	}
+	rc = 1;
+	if (integ && integrate(&o, list, n, tmp, &err))
+		goto release;
+	if (tar ? archive_write_tar(tmp, location, &err) : copy_into(tmp, location, hardlinks && !integ, &err))
+		goto release;
+	rc = 0;
+release:
+	if (tmp)
+		os_rm_rf(tmp, NULL);
+	one_release(&o);
+	free(list);
+	free(tmp);
+	free(cache);
+	if (rc == 0)
+		return 0;
+fail:
+	fprintf(stderr, "rill: %s\n", err.msg ? err.msg : "checkout failed");
+	error_release(&err);
+	return 1;
+}
