@@ -209,6 +209,38 @@ static void print_file(const char *path, FILE *to)
 	fclose(f);
 }
 
+/* --log-file (RILL_LOG_FILE): a second reader of the session, a plain-log frontend writing
+ * to the file from the session's start while this one shows it (the tty, usually). It ends
+ * with the session; ^C and hang-ups are this frontend's business, not its. -1: none. */
+static pid_t start_log_file(const char *sdir, uint64_t id)
+{
+	const char *path = getenv("RILL_LOG_FILE");
+	pid_t pid;
+	if (!path || !*path)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char err[512];
+		struct follow_opts o;
+		struct rill_status *st;
+		FILE *f = fopen(path, "w");
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGTSTP, SIG_IGN);
+		if (!f) {
+			fprintf(stderr, "rill: cannot write the log file %s: %s\n", path, strerror(errno));
+			_exit(1);
+		}
+		if (!(st = rill_status_open_session(sdir, id, 5000, err, sizeof(err))))
+			_exit(1);
+		memset(&o, 0, sizeof(o));
+		o.dir = sdir;
+		_exit(plain_follow(st, f, &o) < 0 ? 1 : 0);
+	}
+	return pid;
+}
+
 /* Start the backend for a pipeline command and follow it. */
 static int run_pipeline(const char *backend, int argc, char **argv, int cmdi, const char *directory,
 			const char *self)
@@ -296,7 +328,13 @@ static int run_pipeline(const char *backend, int argc, char **argv, int cmdi, co
 		rill_status_close(st);
 		return 0;
 	}
-	rc = follow(st, sdir, pid, 0, &fc, self);
+	{
+		pid_t logger = start_log_file(sdir, id);
+		rc = follow(st, sdir, pid, 0, &fc, self);
+		if (logger > 0 && !frontend_detached)
+			while (waitpid(logger, &ws, 0) < 0 && errno == EINTR)
+				;
+	}
 	rill_status_close(st);
 	/* a finished session's backend is closing its caches: wait, so that the next command does
 	 * not find them busy; a detached frontend leaves the backend running */
@@ -464,11 +502,92 @@ static int cmd_control(int argc, char **argv, int cmd, const char *directory)
 	return rc ? 1 : 0;
 }
 
+/* bst's global options, written before the command. Those of the project (-C, -o, --max-jobs,
+ * --default-mirror) stay where they are; the scheduler's (--fetchers, --builders,
+ * --network-retries, --on-error, --no-colors, --no-interactive) are handed to build, fetch and
+ * track after their name (the command's own options, later, win); --config, --log-file,
+ * --error-lines and --message-lines become environment variables the backend and frontends
+ * read; --pushers, --verbose, --debug and --strict are accepted (rill has no remote cache
+ * yet, logs everything, and builds strictly: --no-strict is refused). Rewrites *argv; returns
+ * 0, or 2 after a usage error. */
+static int global_options(int *argcp, char ***argvp)
+{
+	int argc = *argcp, i = 1, n = 1, m = 0, no_interactive = 0;
+	char **argv = *argvp, **out = calloc((size_t)argc + 4, sizeof(*out)), **moved = calloc((size_t)argc + 4, sizeof(*moved));
+	if (!out || !moved)
+		abort();
+	out[0] = argv[0];
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		int has = i + 1 < argc;
+		if ((!strcmp(a, "-C") || !strcmp(a, "--directory") || !strcmp(a, "--max-jobs") ||
+		     !strcmp(a, "--default-mirror")) && has) {
+			out[n++] = argv[i++];
+			out[n++] = argv[i];
+		} else if ((!strcmp(a, "-o") || !strcmp(a, "--option")) && i + 2 < argc) {
+			out[n++] = argv[i++];
+			out[n++] = argv[i++];
+			out[n++] = argv[i];
+		} else if ((!strcmp(a, "--fetchers") || !strcmp(a, "--builders") || !strcmp(a, "--network-retries") ||
+			    !strcmp(a, "--on-error")) && has) {
+			moved[m++] = argv[i++];
+			moved[m++] = argv[i];
+		} else if (!strcmp(a, "--no-colors")) {
+			setenv("NO_COLOR", "1", 1);
+		} else if (!strcmp(a, "--colors")) {
+			unsetenv("NO_COLOR");
+		} else if (!strcmp(a, "--no-interactive")) {
+			no_interactive = 1;
+		} else if (!strcmp(a, "--config") && has) {
+			setenv("RILL_CONFIG", argv[++i], 1);
+		} else if (!strcmp(a, "--log-file") && has) {
+			setenv("RILL_LOG_FILE", argv[++i], 1);
+		} else if ((!strcmp(a, "--error-lines") || !strcmp(a, "--message-lines")) && has) {
+			char *end;
+			long v = strtol(argv[i + 1], &end, 10);
+			if (*end || v <= 0) {
+				fprintf(stderr, "Usage: rill [OPTIONS] COMMAND [ARGS]...\nTry 'rill --help' for help.\n\n"
+					"Error: Invalid value for '%s': '%s' is not a valid integer.\n", a, argv[i + 1]);
+				return 2;
+			}
+			setenv(a[2] == 'e' ? "RILL_ERROR_LINES" : "RILL_MESSAGE_LINES", argv[++i], 1);
+		} else if (!strcmp(a, "--pushers") && has) {
+			i++;
+		} else if (!strcmp(a, "--verbose") || !strcmp(a, "--no-verbose") || !strcmp(a, "--debug") ||
+			   !strcmp(a, "--no-debug") || !strcmp(a, "--strict")) {
+			;
+		} else if (!strcmp(a, "--no-strict")) {
+			fprintf(stderr, "rill: --no-strict: rill builds in strict mode only\n");
+			return 2;
+		} else {
+			break;  /* --help, --version, or an unknown option: the usual parsing reports it */
+		}
+	}
+	if (i < argc && (!strcmp(argv[i], "build") || !strcmp(argv[i], "fetch") || !strcmp(argv[i], "track"))) {
+		out[n++] = argv[i++];
+		if (no_interactive) {
+			out[n++] = "--on-error";
+			out[n++] = "quit";
+		}
+		for (int k = 0; k < m; k++)
+			out[n++] = moved[k];
+	}
+	for (; i < argc; i++)
+		out[n++] = argv[i];
+	out[n] = NULL;
+	free(moved);
+	*argcp = n;
+	*argvp = out;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char backend[PATH_MAX + 16], self[PATH_MAX];
 	const char *directory = NULL;
 	int i, cmd = 0, help = 0, rc;
+	if (global_options(&argc, &argv))
+		return 2;
 	if (backend_path(backend, sizeof(backend)))
 		return 1;
 	{

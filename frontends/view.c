@@ -277,7 +277,9 @@ void view_summary(struct view *v, struct rill_status *st, struct obuf *out)
 		obuf_printf(out, "\n%sFailure Summary%s\n", view_color(c, VIEW_BOLD), view_reset(c));
 	for (i = 0; i < v->nfailures; i++) {
 		const struct failure *f = &v->failures[i];
-		const char *t = tail_lines(f->log_tail, 10), *p;
+		/* bst's --message-lines (RILL_MESSAGE_LINES): 10 here by default */
+		const char *ml = getenv("RILL_MESSAGE_LINES");
+		const char *t = tail_lines(f->log_tail, ml && atoi(ml) > 0 ? atoi(ml) : 10), *p;
 		obuf_printf(out, "  %s:\n    %s%s %s%s\n", f->element[0] ? f->element : "(session)",
 			    view_color(c, VIEW_RED), f->action, f->text, view_reset(c));
 		for (p = t; *p;) {

@@ -179,18 +179,32 @@ static int pre_checks(struct project *p, const struct node *conf, struct error *
 
 static int load_user_options(struct project *p, struct error *err)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	char *path;
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME"), *given = getenv("RILL_CONFIG");
+	char *path, *dir;
 	struct node *conf, *projects, *mine, *opts;
-	if (xdg && *xdg)
-		path = xasprintf("%s/rill.conf", xdg);
-	else if (home)
-		path = xasprintf("%s/.config/rill.conf", home);
-	else
-		return 0;
-	if (!is_file(path)) {
-		free(path);
-		return 0;
+	/* --config FILE (RILL_CONFIG), else rill.conf, else bst's buildstream.conf, in the user's
+	 * configuration directory */
+	if (given && *given) {
+		if (!is_file(given))
+			return error_set(err, "Error loading user configuration: %s: the file does not exist", given);
+		path = xstrdup(given);
+	} else {
+		if (xdg && *xdg)
+			dir = xstrdup(xdg);
+		else if (home)
+			dir = xasprintf("%s/.config", home);
+		else
+			return 0;
+		path = xasprintf("%s/rill.conf", dir);
+		if (!is_file(path)) {
+			free(path);
+			path = xasprintf("%s/buildstream.conf", dir);
+		}
+		free(dir);
+		if (!is_file(path)) {
+			free(path);
+			return 0;
+		}
 	}
 	conf = yaml_load_file(p->a, path, path, err);
 	free(path);

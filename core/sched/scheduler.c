@@ -518,7 +518,9 @@ static void finish_job(struct sched *s, struct job *j)
 			free(msg);
 			t->state = T_QUEUED;
 		} else {
-			tail = log_tail(j->log_path, 20);
+			/* bst's --error-lines (rill passes it as RILL_ERROR_LINES): 20 by default */
+			tail = log_tail(j->log_path, getenv("RILL_ERROR_LINES") && atoi(getenv("RILL_ERROR_LINES")) > 0
+							     ? atoi(getenv("RILL_ERROR_LINES")) : 20);
 			status_job_end(s->w, j->id, s->terminating ? RILL_JOB_TERMINATED : RILL_JOB_FAILED);
 			status_message(s->w, RILL_MSG_FAILURE, t->id, j->id, q_action[q], elapsed,
 				       s->terminating ? "Terminated" : why, tail);
