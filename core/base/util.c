@@ -491,13 +491,19 @@ size_t max_input_file(void)
 size_t max_elements(void)
 {
 	static size_t max;
-	return env_limit("RILL_MAX_ELEMENTS", 500000, &max);
+	return env_limit("RILL_MAX_ELEMENTS", 250000, &max);
 }
 
 size_t max_dependencies(void)
 {
 	static size_t max;
 	return env_limit("RILL_MAX_DEPENDENCIES", 200000, &max);
+}
+
+size_t max_total_dependencies(void)
+{
+	static size_t max;
+	return env_limit("RILL_MAX_TOTAL_DEPENDENCIES", 3000000, &max);
 }
 
 int ptr_cmp(const void *a, const void *b)

@@ -94,11 +94,14 @@ int read_file_at_max(int dirfd, const char *path, size_t max, struct buf *out, s
 /* The most bytes a YAML file (element, project.conf, include) may have: RILL_MAX_FILE_SIZE,
  * else 256 MiB. */
 size_t max_input_file(void);
-/* The most elements a load may have (a project and its subprojects), RILL_MAX_ELEMENTS, and the
- * most dependencies one element may list, RILL_MAX_DEPENDENCIES: 500,000 and 200,000 by
- * default (Debian as a project is 64,000 elements, its widest stack 63,000 dependencies). */
+/* The most elements a load may have (a project and its subprojects), RILL_MAX_ELEMENTS, the
+ * most dependencies one element may list, RILL_MAX_DEPENDENCIES, and all elements together,
+ * RILL_MAX_TOTAL_DEPENDENCIES: 250,000, 200,000 and 3,000,000 by default (Debian as a project
+ * is 64,000 elements, its widest stack 63,000 dependencies; a load stays within about 10 s and
+ * 1 GB at these sizes). */
 size_t max_elements(void);
 size_t max_dependencies(void);
+size_t max_total_dependencies(void);
 /* A size limit from environment variable name (a positive decimal number of bytes), else dflt;
  * read once into *cache (a static of the caller's, 0 until then). Thread-safe. */
 size_t env_limit(const char *name, size_t dflt, size_t *cache);

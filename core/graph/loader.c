@@ -134,7 +134,11 @@ static int extract_deps(struct project *p, struct element *e, struct error *err)
 		if (total > max_dependencies())
 			return node_error(err, lists[k], "The element has more than %zu dependencies, the limit "
 					  "(RILL_MAX_DEPENDENCIES)", max_dependencies());
+		if (lists[k] && p->ndeps_total + total > max_total_dependencies())
+			return node_error(err, lists[k], "The project lists more than %zu dependencies in all, the "
+					  "limit (RILL_MAX_TOTAL_DEPENDENCIES)", max_total_dependencies());
 	}
+	p->ndeps_total += total;
 	e->deps = arena_alloc(p->a, (total + 1) * sizeof(struct dep));
 	for (k = 0; k < 3; k++)
 		for (i = 0; lists[k] && i < lists[k]->u.list.n; i++)

@@ -240,6 +240,7 @@ struct project {
 	size_t table_size;
 	struct element **elements;      /* load order */
 	size_t nelements, elements_cap;
+	size_t ndeps_total;             /* dependencies listed by all elements (RILL_MAX_TOTAL_DEPENDENCIES) */
 
 	struct node *include_cache;     /* name -> loaded include tree */
 	struct node *empty;             /* an empty map, shared wherever one is needed */

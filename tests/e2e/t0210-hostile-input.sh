@@ -141,7 +141,9 @@ expect_error "more elements than RILL_MAX_ELEMENTS is an error" "The project has
 printf '%s' "$ERR" | grep -q 'elements/many/e[0-9]*.bst \[line 1 column 0\]' && pass "the element limit names the file over it" || fail "the element limit names the file over it" "$ERR"
 RILL_MAX_DEPENDENCIES=29 run_rill show wide30.bst
 expect_error "more dependencies than RILL_MAX_DEPENDENCIES is an error" "elements/wide30.bst [line 3 column 0]: The element has more than 29 dependencies, the limit (RILL_MAX_DEPENDENCIES)"
-RILL_MAX_ELEMENTS=31 RILL_MAX_DEPENDENCIES=30 run_rill show --deps all --format '%{name}' wide30.bst
+RILL_MAX_TOTAL_DEPENDENCIES=29 run_rill show wide30.bst
+expect_error "more dependencies in all than RILL_MAX_TOTAL_DEPENDENCIES is an error" "elements/wide30.bst [line 3 column 0]: The project lists more than 29 dependencies in all, the limit (RILL_MAX_TOTAL_DEPENDENCIES)"
+RILL_MAX_ELEMENTS=31 RILL_MAX_DEPENDENCIES=30 RILL_MAX_TOTAL_DEPENDENCIES=30 run_rill show --deps all --format '%{name}' wide30.bst
 [ "$RC" -eq 0 ] && [ "$(printf '%s\n' "$OUT" | wc -l)" -eq 31 ] && pass "at the limits the project loads" || fail "at the limits the project loads" "rc $RC: $ERR"
 rm -rf "$P/elements/many" "$P/elements/wide30.bst"
 
