@@ -31,6 +31,7 @@ struct cas {
 	 * (digest -> shared struct cas_artifact) and trees (digest -> struct tree). */
 	struct memo refs_seen, manifests, trees;
 	size_t memo_bytes;
+	int lock_fd;                    /* <root>/lock: commits shared, sweeps exclusive; -1 until used */
 };
 
 struct cas_artifact {
@@ -69,6 +70,8 @@ void cas_memo_put(struct memo *m, const char *key, void *val);
 int cas_load_object(struct cas *c, const char *digest, const char *what, struct buf *out,
 		    struct error *err);
 int cas_manifest_load(struct cas *c, const char *digest, struct cas_artifact **out, struct error *err);
+/* casgc.c: flock(2) op on the cache's lock (opened on first use); 0 or -1 with errno */
+int cas_lock(struct cas *c, int op);
 /* castree.c */
 void cas_tree_release(struct tree *t);
 int cas_tree_load(struct cas *c, const char *digest, struct tree *t, struct error *err);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -716,6 +717,7 @@ struct cas *cas_open(const char *root, struct error *err)
 	c->objects = xasprintf("%s/objects", root);
 	c->refs = xasprintf("%s/refs", root);
 	c->tmp = xasprintf("%s/tmp", root);
+	c->lock_fd = -1;
 	if (os_mkdir_p(c->objects, err) || os_mkdir_p(c->refs, err) || os_mkdir_p(c->tmp, err)) {
 		error_prefix(err, "cannot open the artifact cache at '%s'", root);
 		cas_close(c);
@@ -733,6 +735,8 @@ void cas_close(struct cas *c)
 	free(c->objects);
 	free(c->refs);
 	free(c->tmp);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
 	buf_release(&c->scratch);
 	memo_release(&c->refs_seen, free);
 	memo_release(&c->manifests, cas_free_shared_artifact);
@@ -774,7 +778,7 @@ int cas_commit(struct cas *c, const char *project, const char *element, const ch
 	struct buf shown = BUF_INIT, man = BUF_INIT;
 	char files[65], log[65] = "", pub[65] = "", mdigest[65];
 	char *strong_ref = NULL, *weak_ref = NULL;
-	int fd = -1, rc = -1;
+	int fd = -1, rc = -1, locked = 0;
 	strong_ref = cas_ref_path(c, project, element, m->strong_key ? m->strong_key : "");
 	weak_ref = cas_ref_path(c, project, element, m->weak_key ? m->weak_key : "");
 	if (!strong_ref || !weak_ref) {
@@ -783,6 +787,13 @@ int cas_commit(struct cas *c, const char *project, const char *element, const ch
 			  m->weak_key ? m->weak_key : "");
 		goto out;
 	}
+	/* shared with other commits, exclusive of a sweep (casgc.c), from the first object to the
+	 * ref: an object found present cannot be swept before the ref naming it exists */
+	if (cas_lock(c, LOCK_SH)) {
+		error_set(err, "%s: cannot lock the artifact cache at '%s': %s", element, c->root, strerror(errno));
+		goto out;
+	}
+	locked = 1;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		error_set(err, "%s: cannot open artifact directory '%s': %s", element, dir, strerror(errno));
@@ -821,6 +832,8 @@ int cas_commit(struct cas *c, const char *project, const char *element, const ch
 		goto out;
 	rc = 0;
 out:
+	if (locked)
+		cas_lock(c, LOCK_UN);
 	if (rc && err->msg && !str_has_prefix(err->msg, element))
 		error_prefix(err, "%s", element);
 	if (fd >= 0)

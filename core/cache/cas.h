@@ -133,6 +133,27 @@ void cas_stager_free(struct cas_stager *s);
 int cas_fsck(struct cas *c, int repair, void (*report)(void *ud, const char *msg), void *ud,
 	     struct error *err);
 
+/* The bytes the cache's objects take on disk. */
+int cas_usage(struct cas *c, unsigned long long *bytes, struct error *err);
+/* Remove the ref project/element/key (element: the normal name): 0, 1 when there was none,
+ * -1 with err. Its objects stay until cas_prune(). */
+int cas_delete_ref(struct cas *c, const char *project, const char *element, const char *key, struct error *err);
+/* Remove every object no ref reaches (*freed: the bytes). Holds the cache's lock exclusively,
+ * so it waits for the commits in progress (which hold it shared) and they wait for it. */
+int cas_prune(struct cas *c, unsigned long long *freed, struct error *err);
+/* When the objects take more than quota bytes: remove refs, least recently used first (the
+ * ref's mtime: cas_touch()), but none for which keep() says 1, and prune, until the cache fits
+ * or nothing more may go. */
+struct cas_expiry {
+	unsigned long long before, after;       /* bytes */
+	size_t removed;                         /* refs */
+};
+int cas_expire(struct cas *c, unsigned long long quota,
+	       int (*keep)(void *ud, const char *project, const char *normal_name, const char *key), void *ud,
+	       struct cas_expiry *out, struct error *err);
+/* Mark project/element/key as used now (for expiry's order). */
+void cas_touch(struct cas *c, const char *project, const char *element, const char *key);
+
 /* Call fn for every ref: project, element normal name, key (borrowed for the call). Stops at
  * fn's non-zero return and returns it; else 0, or -1 with err. */
 int cas_list_refs(struct cas *c, int (*fn)(void *ud, const char *project, const char *normal_name,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "base/osutil.h"
@@ -218,6 +219,32 @@ static void send_warnings(struct status_writer *w, const struct project *p)
 			       node_str(p->warnings->u.list.items[i]), NULL);
 }
 
+/* bst's cache quota: bytes with an optional K, M, G or T (powers of 1024), or a percentage of
+ * the size of the filesystem holding the cache. */
+static int parse_quota(const char *text, const char *dir, unsigned long long *out, struct error *err)
+{
+	char *end;
+	double v = strtod(text, &end);
+	static const char units[] = "KMGT";
+	const char *u;
+	if (end == text || v < 0)
+		return error_set(err, "user configuration: cache quota '%s' is not a size (e.g. 10G or 50%%)", text);
+	if (*end == '%' && !end[1]) {
+		struct statvfs fs;
+		if (statvfs(dir, &fs) != 0)
+			return error_set(err, "cannot measure the filesystem of '%s': %s", dir, strerror(errno));
+		*out = (unsigned long long)(v / 100 * (double)fs.f_blocks * (double)fs.f_frsize);
+		return 0;
+	}
+	if (*end && ((u = strchr(units, *end)) == NULL || end[1]))
+		return error_set(err, "user configuration: cache quota '%s' is not a size (e.g. 10G or 50%%)", text);
+	if (*end)
+		for (long k = 0; k <= u - units; k++)
+			v *= 1024;
+	*out = (unsigned long long)v;
+	return 0;
+}
+
 int cmd_pipeline(struct cli *c, int argc, char **argv)
 {
 	const char *cmd = argv[0], *status_dir = NULL;
@@ -405,6 +432,8 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	cas = cas_open(artdir, &err);
 	if (!cas)
 		goto fail;
+	if (p->cache_quota && parse_quota(p->cache_quota, artdir, &sp.quota, &err))
+		goto fail;
 	if (mask) {
 		/* track first; keys depend on refs, so the project is loaded again with the new ones
 		 * before anything is fetched or built (the plan, and so element ids, stay the same) */
@@ -531,7 +560,10 @@ static const char usage_artifact[] =
 	"  list-contents ELEMENT\n"
 	"                  List the files of the artifact\n"
 	"  fsck [--repair] Verify every artifact against its recorded digests; --repair removes\n"
-	"                  broken artifacts so they are rebuilt\n";
+	"                  broken artifacts so they are rebuilt\n"
+	"  delete ELEMENT...\n"
+	"                  Remove the artifacts of the elements (under their current keys) and\n"
+	"                  the files nothing else in the cache uses\n";
 
 static int artifact_checkout(struct one *o, int deps, int hardlinks, const char *dir, const char *tar,
 			     struct error *err)
@@ -591,6 +623,72 @@ out:
 	return rc;
 }
 
+/* `rill artifact delete ELEMENT...`: the artifacts of the elements under their current keys
+ * (strong and weak refs) leave the cache; the objects nothing else uses are removed. */
+static int artifact_delete(struct cli *c, int argc, char **argv)
+{
+	const char **targets = NULL;
+	size_t nt = 0, cap = 0, i;
+	struct element **roots = NULL;
+	struct project *p = NULL;
+	struct cas *cas = NULL;
+	struct error err = ERROR_INIT;
+	char *cache = NULL, *art = NULL;
+	unsigned long long freed = 0;
+	int k, rc = 1, missing = 0;
+	for (k = 1; k < argc; k++) {
+		int used = cli_common_option(c, argc, argv, k, "artifact delete ");
+		if (used < 0)
+			return 2;
+		if (used) {
+			k += used - 1;
+			continue;
+		}
+		if (argv[k][0] == '-')
+			return cli_usage_error("artifact delete ", "No such option: %s", argv[k]);
+		GROW(targets, cap, nt + 1);
+		targets[nt++] = argv[k];
+	}
+	if (!nt)
+		return cli_usage_error("artifact delete ", "%s", "Missing argument 'ELEMENTS...'.");
+	if (!(p = cli_load(c, targets, nt, &roots, &err)))
+		goto fail;
+	cache = os_cache_dir();
+	art = xasprintf("%s/artifacts", cache);
+	if (!(cas = cas_open(art, &err)))
+		goto fail;
+	for (i = 0; i < nt; i++) {
+		struct element *e = roots[i];
+		int r1 = cas_delete_ref(cas, p->name, e->name, e->strict_key, &err), r2 = 0;
+		if (r1 < 0 || (e->weak_key[0] && strcmp(e->weak_key, e->strict_key) &&
+			       (r2 = cas_delete_ref(cas, p->name, e->name, e->weak_key, &err)) < 0))
+			goto fail;
+		if (r1 == 1 && (r2 == 1 || !e->weak_key[0] || !strcmp(e->weak_key, e->strict_key))) {
+			fprintf(stderr, "rill: %s: no artifact with key %s in the cache\n", e->name, e->strict_key);
+			missing = 1;
+		} else {
+			fprintf(stderr, "Removed the artifact of %s (%.8s)\n", e->name, e->strict_key);
+		}
+	}
+	if (cas_prune(cas, &freed, &err))
+		goto fail;
+	fprintf(stderr, "Freed %.1f MB\n", (double)freed / 1e6);
+	rc = missing;
+	goto out;
+fail:
+	fprintf(stderr, "rill: %s\n", err.msg ? err.msg : "artifact delete failed");
+	rc = 1;
+out:
+	error_release(&err);
+	cas_close(cas);
+	project_free(p);
+	free(roots);
+	free(targets);
+	free(cache);
+	free(art);
+	return rc;
+}
+
 int cmd_artifact(struct cli *c, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL, *target = NULL, *dir = NULL, *tar = NULL;
@@ -601,6 +699,8 @@ int cmd_artifact(struct cli *c, int argc, char **argv)
 		fputs(usage_artifact, sub ? stdout : stderr);
 		return sub ? 0 : 2;
 	}
+	if (!strcmp(sub, "delete"))
+		return artifact_delete(c, argc - 1, argv + 1);
 	if (strcmp(sub, "checkout") && strcmp(sub, "log") && strcmp(sub, "list-contents") && strcmp(sub, "fsck"))
 		return cli_usage_error("artifact ", "No such command '%s'.", sub);
 	for (k = 2; k < argc; k++) {

@@ -63,6 +63,7 @@ static const char usage_global[] =
 	"  artifact log       Show the build log of an artifact\n"
 	"  artifact list-contents  List the files of an artifact\n"
 	"  artifact fsck      Verify (and with --repair, fix) the artifact cache\n"
+	"  artifact delete    Remove artifacts from the cache\n"
 	"  status             Show the state of the project's build (--json, --follow)\n"
 	"  attach             Watch the build running in the project (tty or plain frontend)\n"
 	"  control            Ask the running build to quit, terminate, suspend, resume, retry\n"

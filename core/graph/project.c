@@ -210,6 +210,11 @@ static int load_user_options(struct project *p, struct error *err)
 	free(path);
 	if (!conf)
 		return -1;
+	{
+		struct node *cache;
+		if (node_get_map(conf, "cache", &cache, err) || node_get_str(cache, "quota", NULL, &p->cache_quota, err))
+			return -1;
+	}
 	if (node_get_map(conf, "projects", &projects, err) || node_get_map(projects, p->name, &mine, err) ||
 	    node_get_map(mine, "options", &opts, err) ||
 	    node_get_str(mine, "default-mirror", NULL, &p->default_mirror, err))

@@ -216,6 +216,7 @@ struct project {
 	struct node *aliases;
 	struct node *mirrors;           /* the validated `mirrors:` list, NULL when none */
 	const char *default_mirror;     /* name of the mirror tried first, NULL when no mirrors */
+	const char *cache_quota;        /* the user configuration's cache: quota: (bst's syntax), or NULL */
 	struct node *fatal_warnings;    /* sorted list node */
 	struct kind_info *kinds;
 	const char *plugin_dir;

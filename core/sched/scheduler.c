@@ -22,6 +22,9 @@
 
 enum queue_id { Q_TRACK, Q_FETCH, Q_BUILD, NQUEUES };
 
+struct sched;
+static void expire(struct sched *s);
+
 /* At most one status table commit per this interval (the table is written once per tick). */
 #define COMMIT_INTERVAL_NS 10000000LL
 
@@ -503,8 +506,10 @@ static void finish_job(struct sched *s, struct job *j)
 			       q == Q_BUILD ? "Build complete" : q == Q_FETCH ? "Fetch complete" : "Track complete",
 			       NULL);
 		s->processed[q]++;
-		if (q == Q_BUILD)
+		if (q == Q_BUILD) {
 			t->cached = 1;
+			expire(s);
+		}
 		t->state = T_QUEUED;
 		advance(s, t);
 	} else {
@@ -702,6 +707,50 @@ static void send_control(struct sched *s)
 	status_session_control(s->w, flags, s->awaiting_id, map[s->sp->on_error], fe);
 }
 
+/* cas_expire's keep(): the artifacts of the plan (whichever key) are never removed. */
+static int keep_planned(void *ud, const char *project, const char *normal, const char *key)
+{
+	struct sched *s = ud;
+	(void)project;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct element *e = s->tasks[i].e;
+		char *nn;
+		int same;
+		if (strcmp(key, e->strict_key) && strcmp(key, e->weak_key))
+			continue;
+		nn = cas_normal_name(e->name);
+		same = strcmp(nn, normal) == 0;
+		free(nn);
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
+/* Over the quota after a build: remove what the plan does not need, and say so. */
+static void expire(struct sched *s)
+{
+	struct cas_expiry ex;
+	struct error err = ERROR_INIT;
+	char *msg;
+	if (!s->sp->quota)
+		return;
+	if (cas_expire(s->cas, s->sp->quota, keep_planned, s, &ex, &err)) {
+		status_message(s->w, RILL_MSG_WARN, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1,
+			       "Cache expiry failed", err.msg);
+		error_release(&err);
+		return;
+	}
+	if (!ex.removed && ex.before <= s->sp->quota)
+		return;
+	msg = xasprintf("Cache usage %.1f MB of a %.1f MB quota: removed %zu least recently used artifacts (%.1f MB)%s",
+			(double)ex.after / 1e6, (double)s->sp->quota / 1e6, ex.removed,
+			(double)(ex.before - ex.after) / 1e6,
+			ex.after > s->sp->quota ? "; what is left is needed by this build" : "");
+	status_message(s->w, RILL_MSG_INFO, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1, msg, NULL);
+	free(msg);
+}
+
 static int maybe_commit(struct sched *s, int force, struct error *err)
 {
 	int64_t now = os_now_mono_ns();
@@ -755,6 +804,8 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 		t->id = (uint32_t)i;
 		plan[i]->mark = (unsigned)i + 1;
 		t->cached = plan[i]->strict_key[0] && cas_has(cas, p->name, plan[i]->name, plan[i]->strict_key);
+		if (t->cached)
+			cas_touch(cas, p->name, plan[i]->name, plan[i]->strict_key);      /* used now */
 	}
 	for (i = 0; i < n; i++) {
 		struct task *t = &s.tasks[i];

@@ -24,6 +24,8 @@ struct sched_params {
 	enum on_error on_error;
 	const char *log_dir;            /* <logdir>/<project>/<element>/<key>-<action>.<pid>.log */
 	struct control *control;        /* requests from frontends, or NULL */
+	unsigned long long quota;       /* the cache's quota in bytes (0: none): after each build,
+					 * least recently used artifacts outside the plan go */
 };
 
 struct sched_result {
