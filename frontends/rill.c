@@ -510,6 +510,8 @@ static int cmd_control(int argc, char **argv, int cmd, const char *directory)
  * read; --pushers, --verbose, --debug and --strict are accepted (rill has no remote cache
  * yet, logs everything, and builds strictly: --no-strict is refused). Rewrites *argv; returns
  * 0, or 2 after a usage error. */
+static char **rewritten_argv;   /* global_options()' argv, for the rest of the process */
+
 static int global_options(int *argcp, char ***argvp)
 {
 	int argc = *argcp, i = 1, n = 1, m = 0, no_interactive = 0;
@@ -577,7 +579,7 @@ static int global_options(int *argcp, char ***argvp)
 	out[n] = NULL;
 	free(moved);
 	*argcp = n;
-	*argvp = out;
+	*argvp = rewritten_argv = out;
 	return 0;
 }
 

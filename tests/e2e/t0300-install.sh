@@ -43,12 +43,15 @@ all=$(cd "$TMP/hello/$(sed -n 's/^element-path: *//p' "$TMP/hello/project.conf")
 expect_out_eq "completion: element names" "$(comp "$TMP/hello" "$prefix/bin/rill" show "")" "$all"
 expect_out_eq "completion: element names of -C DIR" "$(comp / "$prefix/bin/rill" -C "$TMP/hello" build gr)" "greeting.bst "
 
-# the reader library, outside the tree, through pkg-config (shared, then static)
+# the reader library, outside the tree, through pkg-config (shared, then static); a
+# sanitized build's library needs the program built with the same sanitizers
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+san=
+nm "$TOP/rill-backend" 2>/dev/null | grep -q __asan_init && san="-fsanitize=address,undefined"
 flags=$(pkg-config --cflags --libs rillstatus 2>&1)
 expect_contains "pkg-config knows rillstatus" "$flags" "-lrillstatus"
 cp "$TOP/examples/editor/rill-statusline.c" "$TMP/statusline.c"
-if cc -o "$TMP/statusline" "$TMP/statusline.c" $(pkg-config --cflags --libs rillstatus) 2>"$TMP/cc.log"; then
+if cc $san -o "$TMP/statusline" "$TMP/statusline.c" $(pkg-config --cflags --libs rillstatus) 2>"$TMP/cc.log"; then
 	pass "an out-of-tree program builds with pkg-config --cflags --libs rillstatus"
 else
 	fail "an out-of-tree program builds with pkg-config" "$(cat "$TMP/cc.log")"
@@ -58,7 +61,7 @@ out=$(cd "$TMP/hello" && LD_LIBRARY_PATH="$prefix/lib" "$TMP/statusline" 2>&1)
 expect_contains "it reads the status table through the installed shared library" "$out" "rill:"
 ldd "$TMP/statusline" | grep -q "$prefix/lib/librillstatus.so.1" 2>/dev/null || LD_LIBRARY_PATH="$prefix/lib" ldd "$TMP/statusline" | grep -q "$prefix/lib/librillstatus.so.1" &&
 	pass "it is linked against librillstatus.so.1" || fail "it is linked against librillstatus.so.1" "$(LD_LIBRARY_PATH="$prefix/lib" ldd "$TMP/statusline")"
-if cc -o "$TMP/statusline-static" "$TMP/statusline.c" $(pkg-config --cflags rillstatus) "$prefix/lib/librillstatus.a" \
+if cc $san -o "$TMP/statusline-static" "$TMP/statusline.c" $(pkg-config --cflags rillstatus) "$prefix/lib/librillstatus.a" \
 	$(pkg-config --libs-only-l --static rillstatus | sed 's/-lrillstatus//') 2>"$TMP/cc.log"; then
 	pass "and with the static library"
 else
