@@ -552,6 +552,8 @@ static int global_options(int *argcp, char ***argvp)
 			if (*end || v <= 0) {
 				fprintf(stderr, "Usage: rill [OPTIONS] COMMAND [ARGS]...\nTry 'rill --help' for help.\n\n"
 					"Error: Invalid value for '%s': '%s' is not a valid integer.\n", a, argv[i + 1]);
+				free(out);
+				free(moved);
 				return 2;
 			}
 			setenv(a[2] == 'e' ? "RILL_ERROR_LINES" : "RILL_MESSAGE_LINES", argv[++i], 1);
@@ -562,6 +564,8 @@ static int global_options(int *argcp, char ***argvp)
 			;
 		} else if (!strcmp(a, "--no-strict")) {
 			fprintf(stderr, "rill: --no-strict: rill builds in strict mode only\n");
+			free(out);
+			free(moved);
 			return 2;
 		} else {
 			break;  /* --help, --version, or an unknown option: the usual parsing reports it */
