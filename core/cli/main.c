@@ -59,6 +59,7 @@ static const char usage_global[] =
 	"  shell              Run a command (default: an interactive shell) in an element's sandbox\n"
 	"  checkout           Check out an artifact with its runtime dependencies, integrated\n"
 	"  source checkout    Stage an element's sources into a directory\n"
+	"  source-bundle      A tarball of the sources with scripts that build them without rill\n"
 	"  artifact checkout  Check out an artifact's files (directory, --hardlinks, --tar)\n"
 	"  artifact log       Show the build log of an artifact\n"
 	"  artifact list-contents  List the files of an artifact\n"
@@ -343,6 +344,8 @@ int main(int argc, char **argv)
 		rc = cmd_init(&c, argc - i, argv + i);
 	else if (!strcmp(argv[i], "checkout"))
 		rc = cmd_checkout(&c, argc - i, argv + i);
+	else if (!strcmp(argv[i], "source-bundle"))
+		rc = cmd_source_bundle(&c, argc - i, argv + i);
 	else if (!strcmp(argv[i], "help")) {
 		fputs(usage_global, stdout);
 		rc = 0;
