@@ -172,7 +172,7 @@ fuzz: fuzz-deps
 # (git diff shows what changed), and with BST_TESTS=DIR (BuildStream's tests/ directory) compare
 # show's vars/env/config/public on every project there, element by element.
 check-bst: all
-	@command -v bst >/dev/null || { echo "make check-bst needs bst 1.6.8: sudo apt-get install buildstream" >&2; exit 2; }
+	@command -v bst >/dev/null && /usr/bin/python3 -c "import arpy" 2>/dev/null || { echo "make check-bst needs bst 1.6.8 and arpy (for the deb source): sudo apt-get install buildstream python3-arpy" >&2; exit 2; }
 	sh tests/e2e/projects/keys/regen.sh
 	sh tests/e2e/projects/keys/record-show.sh
 	/usr/bin/python3 tests/unit/yamldump_ref.py 2000 1 >tests/unit/yamldump-cases.txt
