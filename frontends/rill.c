@@ -567,6 +567,14 @@ static int global_options(int *argcp, char ***argvp)
 			free(out);
 			free(moved);
 			return 2;
+		} else if (!has && (!strcmp(a, "--fetchers") || !strcmp(a, "--builders") || !strcmp(a, "--network-retries") ||
+				    !strcmp(a, "--on-error") || !strcmp(a, "--config") || !strcmp(a, "--log-file") ||
+				    !strcmp(a, "--error-lines") || !strcmp(a, "--message-lines") || !strcmp(a, "--pushers"))) {
+			fprintf(stderr, "Usage: rill [OPTIONS] COMMAND [ARGS]...\nTry 'rill --help' for help.\n\n"
+				"Error: Option '%s' requires an argument.\n", a);
+			free(out);
+			free(moved);
+			return 2;
 		} else {
 			break;  /* --help, --version, or an unknown option: the usual parsing reports it */
 		}

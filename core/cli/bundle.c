@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,23 @@ int cmd_source_bundle(struct cli *c, int argc, char **argv)
 	if (!force && stat(tarpath, &st) == 0) {
 		error_set(&err, "Cannot write to %s: File exists", tarpath);
 		goto fail;
+	}
+	/* as bst: find out now, before fetching, whether the tarball can be written (the
+	 * directory is made first, which bst does not) */
+	if (os_mkdir_p(dir, &err)) {
+		error_prefix(&err, "Cannot write to %s", tarpath);
+		goto fail;
+	}
+	{
+		int fd = open(tarpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST) {
+			error_set(&err, "Cannot write to %s: %s", tarpath, strerror(errno));
+			goto fail;
+		}
+		if (fd >= 0) {
+			close(fd);
+			unlink(tarpath);
+		}
 	}
 	fprintf(stderr, "Bundling sources for target %s\n", roots[0]->name);
 	if ((track && pipeline(c, "track", list, n)) || pipeline(c, "fetch", list, n)) {
