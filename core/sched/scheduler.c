@@ -23,7 +23,7 @@
 enum queue_id { Q_TRACK, Q_FETCH, Q_BUILD, NQUEUES };
 
 struct sched;
-static void expire(struct sched *s);
+static void expire(struct sched *s, int now);
 
 /* At most one status table commit per this interval (the table is written once per tick). */
 #define COMMIT_INTERVAL_NS 10000000LL
@@ -82,7 +82,18 @@ struct sched {
 	int had_frontend;               /* an interactive frontend was connected at some point */
 	unsigned nfailed;
 	int64_t last_commit, last_lines;
+	/* cache expiry: the plan's (key, normal name) pairs sorted by key, made on first use */
+	struct planned {
+		const char *key;
+		char *normal;
+	} *planned;
+	size_t nplanned;
+	int expire_due;                 /* a build finished since the last expiry */
+	int64_t last_expire;
 };
+
+/* Expiry measures the whole cache: after a build, at most this often (and at the end). */
+#define EXPIRE_INTERVAL_NS 2000000000LL
 
 #define CONTROL_POLLFDS 65               /* the listener and its connections */
 #define ASK_GRACE_NS 10000000000LL      /* on-error ask: wait this long for a first frontend */
@@ -508,7 +519,8 @@ static void finish_job(struct sched *s, struct job *j)
 		s->processed[q]++;
 		if (q == Q_BUILD) {
 			t->cached = 1;
-			expire(s);
+			s->expire_due = 1;
+			expire(s, 0);
 		}
 		t->state = T_QUEUED;
 		advance(s, t);
@@ -707,34 +719,59 @@ static void send_control(struct sched *s)
 	status_session_control(s->w, flags, s->awaiting_id, map[s->sp->on_error], fe);
 }
 
+static int cmp_planned(const void *a, const void *b)
+{
+	return strcmp(((const struct planned *)a)->key, ((const struct planned *)b)->key);
+}
+
+static void make_planned(struct sched *s)
+{
+	size_t i;
+	s->planned = xmalloc((2 * s->ntasks + 1) * sizeof(*s->planned));
+	for (i = 0; i < s->ntasks; i++) {
+		struct element *e = s->tasks[i].e;
+		char *nn = cas_normal_name(e->name);
+		s->planned[s->nplanned++] = (struct planned){e->strict_key, nn};
+		if (e->weak_key[0] && strcmp(e->weak_key, e->strict_key))
+			s->planned[s->nplanned++] = (struct planned){e->weak_key, xstrdup(nn)};
+	}
+	qsort(s->planned, s->nplanned, sizeof(*s->planned), cmp_planned);
+}
+
 /* cas_expire's keep(): the artifacts of the plan (whichever key) are never removed. */
 static int keep_planned(void *ud, const char *project, const char *normal, const char *key)
 {
 	struct sched *s = ud;
+	size_t lo = 0, hi = s->nplanned;
 	(void)project;
-	for (size_t i = 0; i < s->ntasks; i++) {
-		struct element *e = s->tasks[i].e;
-		char *nn;
-		int same;
-		if (strcmp(key, e->strict_key) && strcmp(key, e->weak_key))
-			continue;
-		nn = cas_normal_name(e->name);
-		same = strcmp(nn, normal) == 0;
-		free(nn);
-		if (same)
-			return 1;
+	while (lo < hi) {               /* the first entry with a key >= key */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(s->planned[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	for (; lo < s->nplanned && !strcmp(s->planned[lo].key, key); lo++)
+		if (!strcmp(s->planned[lo].normal, normal))
+			return 1;
 	return 0;
 }
 
-/* Over the quota after a build: remove what the plan does not need, and say so. */
-static void expire(struct sched *s)
+/* Over the quota after builds: remove what the plan does not need, and say so. Measuring the
+ * cache reads every object's size, so not after every build of a big plan: at most every
+ * EXPIRE_INTERVAL_NS, and with now at the end of the run. */
+static void expire(struct sched *s, int now)
 {
 	struct cas_expiry ex;
 	struct error err = ERROR_INIT;
 	char *msg;
-	if (!s->sp->quota)
+	int64_t t = os_now_mono_ns();
+	if (!s->sp->quota || !s->expire_due || (!now && t - s->last_expire < EXPIRE_INTERVAL_NS))
 		return;
+	s->expire_due = 0;
+	s->last_expire = t;
+	if (!s->planned)
+		make_planned(s);
 	if (cas_expire(s->cas, s->sp->quota, keep_planned, s, &ex, &err)) {
 		status_message(s->w, RILL_MSG_WARN, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1,
 			       "Cache expiry failed", err.msg);
@@ -889,6 +926,7 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 		if (s.tasks[i].state == T_QUEUED)
 			set_state(&s, &s.tasks[i], RILL_ELEMENT_SKIPPED);
 	send_queues(&s);
+	expire(&s, 1);
 	res->failed = s.nfailed;
 	res->next_job_id = s.next_job;
 	res->terminated = res->terminated || s.terminating;
@@ -905,6 +943,9 @@ out:
 			free(s.tasks[i].refs[k]);
 		free(s.tasks[i].refs);
 	}
+	for (i = 0; i < s.nplanned; i++)
+		free(s.planned[i].normal);
+	free(s.planned);
 	free(s.jobs);
 	free(s.tasks);
 	free(pfds);
