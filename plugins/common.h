@@ -5,6 +5,7 @@
 #define RILL_PLUGINS_COMMON_H
 
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -872,5 +873,36 @@ static inline int common_archive_stage(const struct rill_host *host, struct rill
 		.stage = common_archive_stage,                                                            \
 		.track = common_downloadable_track,                                                       \
 	}
+
+/* ---------------------------------------------------------------------------------------------
+ * Scratch directories of sources that unpack in steps (deb, ostree). */
+
+/* A new directory dir/.rill-<what>-XXXXXX (heap; free it), or NULL after host->error(). */
+static inline char *common_mkdtemp_in(const struct rill_host *host, struct rill_ctx *ctx, const char *dir,
+				      const char *what)
+{
+	size_t n = strlen(dir) + strlen(what) + 16;
+	char *tmp = malloc(n);
+	if (tmp)
+		snprintf(tmp, n, "%s/.rill-%s-XXXXXX", dir, what);
+	if (!tmp || !mkdtemp(tmp)) {
+		free(tmp);
+		host->error(ctx, NULL, "Failed to create a directory in '%s': %s", dir, strerror(errno));
+		return NULL;
+	}
+	return tmp;
+}
+
+static inline int common_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* Remove path and everything below it (best effort). */
+static inline void common_rm_rf(const char *path)
+{
+	nftw(path, common_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 #endif

@@ -5,7 +5,6 @@
 #include "../common.h"
 
 #include <dirent.h>
-#include <ftw.h>
 #include <stdlib.h>
 
 static const char *const config_keys[] = {COMMON_DOWNLOADABLE_CONFIG_KEYS, "base-dir", NULL};
@@ -26,16 +25,10 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx, const s
 	return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int stage(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *node,
 		 const char *dir, const char *dest)
 {
-	const char *base_dir, *file, *tmpl, *data = NULL, *url, *ref;
+	const char *base_dir, *file, *data = NULL, *url, *ref;
 	char *tmp, magic[8] = "";
 	DIR *d;
 	struct dirent *en;
@@ -43,8 +36,7 @@ static int stage(const struct rill_host *host, struct rill_ctx *ctx, const struc
 	int rc = -1;
 	if (common_get_str(host, ctx, node, "base-dir", 0, NULL, &base_dir, NULL) != 0 ||
 	    common_downloadable_read(host, ctx, node, &url, &ref) != 0 ||
-	    !(file = common_fmt(host, ctx, "%s/file", dir)) ||
-	    !(tmpl = common_fmt(host, ctx, "%s/.rill-deb-XXXXXX", dest)))
+	    !(file = common_fmt(host, ctx, "%s/file", dir)))
 		return -1;
 	/* a .deb is an ar archive */
 	if ((f = fopen(file, "rb"))) {
@@ -54,10 +46,8 @@ static int stage(const struct rill_host *host, struct rill_ctx *ctx, const struc
 	}
 	if (memcmp(magic, "!<arch>\n", 8) != 0)
 		return host->error(ctx, node, "%s is not a Debian package (not an ar archive)", url);
-	if (!(tmp = strdup(tmpl)) || !mkdtemp(tmp)) {
-		free(tmp);
-		return host->error(ctx, NULL, "Failed to create a directory in '%s': %s", dest, strerror(errno));
-	}
+	if (!(tmp = common_mkdtemp_in(host, ctx, dest, "deb")))
+		return -1;
 	host->status(ctx, "Staging %s", file);
 	/* the package's members (debian-binary, control.tar.*, data.tar.*) first */
 	if (host->extract(ctx, file, tmp, NULL) != 0)
@@ -74,7 +64,7 @@ static int stage(const struct rill_host *host, struct rill_ctx *ctx, const struc
 	}
 	rc = host->extract(ctx, data, dest, base_dir && base_dir[0] ? base_dir : NULL);
 out:
-	nftw(tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	common_rm_rf(tmp);
 	free(tmp);
 	return rc;
 }

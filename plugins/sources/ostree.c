@@ -5,7 +5,6 @@
 #include "../common.h"
 
 #include <dirent.h>
-#include <ftw.h>
 #include <stdlib.h>
 
 static const char *const config_keys[] = {"url", "ref", "track", "gpg-key", NULL};
@@ -87,27 +86,17 @@ static int fetch(const struct rill_host *host, struct rill_ctx *ctx, const struc
 	return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int stage(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *node,
 		 const char *dir, const char *dest)
 {
-	const char *url, *ref, *gpg, *repo, *tmpl, *co;
+	const char *url, *ref, *gpg, *repo, *co;
 	char *tmp;
 	DIR *d;
 	struct dirent *en;
 	int rc = -1;
 	if (read_config(host, ctx, node, &url, &ref, &gpg) != 0 || !(repo = common_fmt(host, ctx, "%s/repo", dir)) ||
-	    !(tmpl = common_fmt(host, ctx, "%s/.rill-ostree-XXXXXX", dest)))
+	    !(tmp = common_mkdtemp_in(host, ctx, dest, "ostree")))
 		return -1;
-	if (!(tmp = strdup(tmpl)) || !mkdtemp(tmp)) {
-		free(tmp);
-		return host->error(ctx, NULL, "Failed to create a directory in '%s': %s", dest, strerror(errno));
-	}
 	host->status(ctx, "Staging ref: %s from origin: %s", ref, url);
 	if (!(co = common_fmt(host, ctx, "%s/checkout", tmp)))
 		goto out;
@@ -137,7 +126,7 @@ static int stage(const struct rill_host *host, struct rill_ctx *ctx, const struc
 	}
 	closedir(d);
 out:
-	nftw(tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	common_rm_rf(tmp);
 	free(tmp);
 	return rc;
 }
@@ -145,7 +134,7 @@ out:
 static int track(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *node, const char **ref)
 {
 	const char *url, *cur, *gpg, *branch, *repo, *out;
-	char tmpl[] = "/tmp/rill-ostree-track-XXXXXX";
+	char *tmp;
 	int rc = -1;
 	*ref = NULL;
 	if (read_config(host, ctx, node, &url, &cur, &gpg) != 0 ||
@@ -153,10 +142,10 @@ static int track(const struct rill_host *host, struct rill_ctx *ctx, const struc
 		return -1;
 	if (!branch)
 		return 0;       /* like bst: nothing to follow */
-	if (!mkdtemp(tmpl))
-		return host->error(ctx, NULL, "Failed to create a temporary directory: %s", strerror(errno));
+	if (!(tmp = common_mkdtemp_in(host, ctx, "/tmp", "ostree-track")))
+		return -1;
 	host->status(ctx, "Fetching tracking ref '%s' from origin: %s", branch, url);
-	if (!(repo = common_fmt(host, ctx, "%s/repo", tmpl)) || init_repo(host, ctx, repo, url, gpg) != 0)
+	if (!(repo = common_fmt(host, ctx, "%s/repo", tmp)) || init_repo(host, ctx, repo, url, gpg) != 0)
 		goto out;
 	{
 		const char *pull[] = {"ostree", "pull", "--commit-metadata-only", "--repo", repo, "origin", branch, NULL};
@@ -175,7 +164,8 @@ static int track(const struct rill_host *host, struct rill_ctx *ctx, const struc
 	*ref = out;
 	rc = 0;
 out:
-	nftw(tmpl, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	common_rm_rf(tmp);
+	free(tmp);
 	return rc;
 }
 
