@@ -472,31 +472,44 @@ int build_host_run_commands(struct rill_ctx *c, const char *const *cmds, const c
 	return run_batch(c, cmds, notes, n, flags, cwd);
 }
 
+int build_integration_commands(struct element *const *els, size_t n, const char ***cmds, char ***notes,
+			       size_t *ncmds, struct error *err)
+{
+	size_t i, j, cap = 0, ncap = 0;
+	*cmds = NULL;
+	*ncmds = 0;
+	if (notes)
+		*notes = NULL;
+	for (i = 0; i < n; i++) {
+		const struct node *bst = els[i]->public ? node_map_get(els[i]->public, "bst") : NULL;
+		const struct node *list = bst && bst->type == NODE_MAP ? node_map_get(bst, "integration-commands") : NULL;
+		for (j = 0; list && list->type == NODE_LIST && j < list->u.list.n; j++) {
+			const char *cmd;
+			if (variables_expand(els[i]->vars, list->u.list.items[j], &cmd, err))
+				return -1;
+			GROW(*cmds, cap, *ncmds + 1);
+			(*cmds)[*ncmds] = cmd;
+			if (notes) {
+				GROW(*notes, ncap, *ncmds + 1);
+				(*notes)[*ncmds] = j ? NULL : xasprintf("Running integration commands of %s", els[i]->name);
+			}
+			(*ncmds)++;
+		}
+	}
+	return 0;
+}
+
 /* Every integration command of the staged dependencies, in one sandbox. */
 int build_host_integrate(struct rill_ctx *c)
 {
 	struct build *b = B(c);
 	const char **cmds = NULL;
 	char **notes = NULL;
-	size_t i, j, n = 0, cap = 0, ncap = 0;
-	int rc = 0;
+	size_t i, n = 0;
+	int rc;
 	if (!b)
 		return error_set(c->err, "integration is only possible while assembling");
-	for (i = 0; i < b->nstaged && !rc; i++) {
-		struct element *d = b->staged[i];
-		const struct node *bst = d->public ? node_map_get(d->public, "bst") : NULL;
-		const struct node *list = bst && bst->type == NODE_MAP ? node_map_get(bst, "integration-commands") : NULL;
-		for (j = 0; list && list->type == NODE_LIST && j < list->u.list.n; j++) {
-			const char *cmd;
-			rc = variables_expand(d->vars, list->u.list.items[j], &cmd, c->err);
-			if (rc)
-				break;
-			GROW(cmds, cap, n + 1);
-			GROW(notes, ncap, n + 1);
-			cmds[n] = cmd;
-			notes[n++] = j ? NULL : xasprintf("Running integration commands of %s", d->name);
-		}
-	}
+	rc = build_integration_commands(b->staged, b->nstaged, &cmds, &notes, &n, c->err);
 	if (!rc)
 		rc = run_batch(c, cmds, (const char *const *)notes, n, 0, "/");
 	for (i = 0; i < n; i++)

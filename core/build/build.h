@@ -39,6 +39,12 @@ int build_host_stage_dep(struct rill_ctx *c, const char *element, const char *pa
 int build_host_stage_split(struct rill_ctx *c, const char *element, const struct rill_node *include,
 			   const struct rill_node *exclude, int orphans, const char *path);
 int build_host_integrate(struct rill_ctx *c);
+/* The integration commands (public bst: integration-commands) of els[0..n-1], in order, each
+ * expanded with its element's variables, into *cmds (heap array of arena strings, *ncmds);
+ * notes, when not NULL, gets "Running integration commands of X" (heap) at each element's
+ * first command and NULL elsewhere. 0, or -1 with err. */
+int build_integration_commands(struct element *const *els, size_t n, const char ***cmds, char ***notes,
+			       size_t *ncmds, struct error *err);
 int build_host_stage_sources(struct rill_ctx *c, const char *path);
 int build_host_run(struct rill_ctx *c, const char *cmd, unsigned flags, const char *cwd);
 int build_host_run_commands(struct rill_ctx *c, const char *const *cmds, const char *const *notes,

@@ -164,7 +164,7 @@ int cmd_source_bundle(struct cli *c, int argc, char **argv)
 	struct error err = ERROR_INIT;
 	struct project *p = NULL;
 	struct element **roots = NULL, **list = NULL, **except = NULL;
-	char *tarpath = NULL, *tmp = NULL, *top = NULL, *srcdir = NULL, *cache = NULL, *normal = NULL;
+	char *tarpath = NULL, *tmp = NULL, *top = NULL, *srcdir = NULL, *normal = NULL;
 	struct buf all = BUF_INIT;
 	struct stat st;
 	for (k = 1; k < argc; k++) {
@@ -264,16 +264,8 @@ int cmd_source_bundle(struct cli *c, int argc, char **argv)
 			goto fail;
 		select_except(p, roots[0], roots + 1, nexcept, &list, &n);
 	}
-	cache = os_cache_dir();
-	tmp = xasprintf("%s/build/%s-XXXXXX", cache, normal);
-	*strrchr(tmp, '/') = '\0';
-	if (os_mkdir_p(tmp, &err))
+	if (!(tmp = cli_scratch_dir(normal, &err)))
 		goto fail;
-	tmp[strlen(tmp)] = '/';
-	if (!mkdtemp(tmp)) {
-		error_set(&err, "cannot create a temporary directory: %s", strerror(errno));
-		goto fail;
-	}
 	top = xasprintf("%s/%s", tmp, normal);
 	srcdir = xasprintf("%s/source", top);
 	if (os_mkdir_p(srcdir, &err))
@@ -347,7 +339,7 @@ fail:
 	fprintf(stderr, "rill: %s\n", err.msg ? err.msg : "source-bundle failed");
 	rc = 1;
 out:
-	if (tmp && !strstr(tmp, "XXXXXX"))
+	if (tmp)
 		os_rm_rf(tmp, NULL);
 	error_release(&err);
 	buf_release(&all);
@@ -359,7 +351,6 @@ out:
 	free(tmp);
 	free(top);
 	free(srcdir);
-	free(cache);
 	free(normal);
 	return rc;
 }

@@ -18,10 +18,10 @@
 
 #include "base/osutil.h"
 #include "base/util.h"
+#include "build/build.h"
 #include "build/sandbox.h"
 #include "cache/archive.h"
 #include "cache/cas.h"
-#include "format/variables.h"
 #include "graph/element.h"
 #include "graph/loader.h"
 #include "graph/select.h"
@@ -64,20 +64,14 @@ static int copy_into(const char *src, const char *dest, int links, struct error 
 static int integrate(struct one *o, struct element **list, size_t n, const char *root, struct error *err)
 {
 	const char **cmds = NULL, **env;
-	size_t ncmds = 0, cap = 0, i, j, nenv = 0, failed = 0;
+	size_t ncmds = 0, i, nenv = 0, failed = 0;
 	struct sandbox sb = {0};
 	int status = 0, rc = -1;
-	for (i = 0; i < n; i++) {
-		const struct node *bst = list[i]->public ? node_map_get(list[i]->public, "bst") : NULL;
-		const struct node *l = bst && bst->type == NODE_MAP ? node_map_get(bst, "integration-commands") : NULL;
-		for (j = 0; l && l->type == NODE_LIST && j < l->u.list.n; j++) {
-			const char *cmd;
-			if (element_resolve(o->p, list[i], err) || variables_expand(list[i]->vars, l->u.list.items[j], &cmd, err))
-				goto out;
-			GROW(cmds, cap, ncmds + 1);
-			cmds[ncmds++] = cmd;
-		}
-	}
+	for (i = 0; i < n; i++)
+		if (element_resolve(o->p, list[i], err))
+			goto out;
+	if (build_integration_commands(list, n, &cmds, NULL, &ncmds, err))
+		goto out;
 	if (!ncmds)
 		return 0;
 	if (sandbox_check(err))
@@ -147,7 +141,7 @@ int cmd_checkout(struct cli *c, int argc, char **argv)
 	struct error err = ERROR_INIT;
 	struct element **list = NULL;
 	size_t n = 0, cap = 0, i;
-	char *cache = NULL, *tmp = NULL;
+	char *tmp = NULL;
 	struct stat st;
 	for (k = 1; k < argc; k++) {
 		const char *a = argv[k];
@@ -213,16 +207,8 @@ int cmd_checkout(struct cli *c, int argc, char **argv)
 	if (load_one(c, target, &o, &err))
 		goto fail;
 	loader_walk(o.p, &o.e, 1, !strcmp(deps, "run") ? SCOPE_RUN : SCOPE_NONE, &list, &n, &cap);
-	cache = os_cache_dir();
-	tmp = xasprintf("%s/build/checkout-XXXXXX", cache);
-	*strrchr(tmp, '/') = '\0';
-	if (os_mkdir_p(tmp, &err))
+	if (!(tmp = cli_scratch_dir("checkout", &err)))
 		goto release;
-	tmp[strlen(tmp)] = '/';
-	if (!mkdtemp(tmp)) {
-		error_set(&err, "cannot create a temporary directory: %s", strerror(errno));
-		goto release;
-	}
 	for (i = 0; i < n; i++) {
 		struct cas_artifact *a;
 		if (cas_artifact_open(o.cas, o.p->name, list[i]->name, list[i]->strict_key, &a, &err)) {
@@ -249,7 +235,6 @@ release:
 	one_release(&o);
 	free(list);
 	free(tmp);
-	free(cache);
 	if (rc == 0)
 		return 0;
 fail:

@@ -66,6 +66,24 @@ int cli_common_option(struct cli *c, int argc, char **argv, int i, const char *c
 	return 0;
 }
 
+char *cli_scratch_dir(const char *prefix, struct error *err)
+{
+	char *cache = os_cache_dir(), *parent = xasprintf("%s/build", cache), *dir;
+	free(cache);
+	if (os_mkdir_p(parent, err)) {
+		free(parent);
+		return NULL;
+	}
+	dir = xasprintf("%s/%s-XXXXXX", parent, prefix);
+	free(parent);
+	if (!mkdtemp(dir)) {
+		error_set(err, "cannot create a temporary directory: %s", strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
 char *cli_plugin_dir(void)
 {
 	const char *env = getenv("RILL_PLUGIN_DIR");

@@ -22,6 +22,9 @@ int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
 /* Options accepted before and after the command (-C, -o, --max-jobs, --default-mirror). Returns the number of
  * arguments used, 0 when argv[i] is not one, -1 after a usage error. */
 int cli_common_option(struct cli *c, int argc, char **argv, int i, const char *cmd);
+/* A new directory <cache>/build/<prefix>-XXXXXX for a command's scratch work (heap; the caller
+ * removes it), or NULL with err. */
+char *cli_scratch_dir(const char *prefix, struct error *err);
 /* The core plugin directory. Heap. */
 char *cli_plugin_dir(void);
 /* Load the project and targets with keys resolved. *roots receives the target elements. */

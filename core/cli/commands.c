@@ -574,17 +574,8 @@ static int artifact_checkout(struct one *o, int deps, int hardlinks, const char 
 	int rc = -1;
 	struct stat st;
 	if (tar) {
-		char *cache = os_cache_dir();
-		tmpdir = xasprintf("%s/build/checkout-XXXXXX", cache);
-		free(cache);
-		*strrchr(tmpdir, '/') = '\0';
-		if (os_mkdir_p(tmpdir, err))
+		if (!(tmpdir = cli_scratch_dir("checkout", err)))
 			goto out;
-		tmpdir[strlen(tmpdir)] = '/';
-		if (!mkdtemp(tmpdir)) {
-			error_set(err, "cannot create a temporary directory: %s", strerror(errno));
-			goto out;
-		}
 		dest = xstrdup(tmpdir);
 		hardlinks = 1;
 	} else {
