@@ -6,7 +6,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 # Debian packages the build needs (checked, and installed when run as root).
-DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libarchive-dev libcurl4-openssl-dev pkg-config
+DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libarchive-dev libcurl4-openssl-dev pkg-config libpython3-dev
 # What builds need at run time (bwrap, git sources) and what the tests use (a busybox sysroot,
 # tmux to drive the tty frontend, ps/pgrep, python3 for JSON checks, ostree and dpkg-deb for the
 # ostree and deb source tests).
@@ -48,6 +48,15 @@ TEST_TOOLS := $(patsubst %.c,%,$(wildcard tests/tools/*.c))
 ELEMENT_PLUGINS := $(patsubst %.c,%.so,$(wildcard plugins/elements/*.c))
 SOURCE_PLUGINS := $(patsubst %.c,%.so,$(wildcard plugins/sources/*.c))
 PLUGINS := $(ELEMENT_PLUGINS) $(SOURCE_PLUGINS)
+# The bridge that hosts BuildStream's Python plugins, for Debian's python3 (the one bst runs
+# under, whatever python3 comes first on PATH); rill-backend dlopens it only when a project
+# declares a Python plugin.
+SYS_PYTHON := /usr/bin/python3
+PY_CONFIG := $(SYS_PYTHON)-config
+PY_CFLAGS = $(shell $(PY_CONFIG) --includes 2>/dev/null)
+PY_LIBS = $(shell $(PY_CONFIG) --ldflags --embed 2>/dev/null)
+PY_SONAME = $(shell $(SYS_PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("INSTSONAME"))' 2>/dev/null)
+PY_BRIDGE := plugins/python/rill-python.so
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:.c=)
 EXAMPLE_PLUGIN := examples/plugins/elements/checksum.so
@@ -66,7 +75,7 @@ FUZZ_CORE_OBJS := $(patsubst %.c,tests/fuzz/obj/%.o,$(CORE_SRCS) $(READER_SRCS))
 # Benchmark tools (`make bench`); nothing else depends on them.
 BENCH_TOOLS := bench/ptydrain
 
-all: rill rill-backend $(PLUGINS) $(READER_SO)
+all: rill rill-backend $(PLUGINS) $(PY_BRIDGE) $(READER_SO)
 
 $(DEPS_STAMP): Makefile
 	@missing=""; \
@@ -115,6 +124,10 @@ tests/tools/%: tests/tools/%.c $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(TOOL_LIBS)
 
 tests/tools/hold-reader: TOOL_LIBS = $(LMDB_LIBS)
+
+$(PY_BRIDGE): plugins/python/bridge.c core/plugin/rill-plugin.h core/plugin/rill-bridge.h $(DEPS_STAMP) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -fPIC -shared -Icore $(PY_CFLAGS) \
+		-DRILL_PYTHON_SONAME='"$(PY_SONAME)"' -DRILL_PYTHON_EXE='"$(SYS_PYTHON)"' -o $@ $< $(LDFLAGS) $(PY_LIBS)
 
 plugins/%.so: plugins/%.c core/plugin/rill-plugin.h plugins/common.h $(DEPS_STAMP) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Icore/plugin -o $@ $<
@@ -210,6 +223,9 @@ install: all man
 	install -m 755 rill rill-backend $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(ELEMENT_PLUGINS) plugins/elements/*.yaml $(DESTDIR)$(PREFIX)/lib/rill/plugins/elements/
 	install -m 644 $(SOURCE_PLUGINS) $(DESTDIR)$(PREFIX)/lib/rill/plugins/sources/
+	install -d $(DESTDIR)$(PREFIX)/lib/rill/plugins/python/buildstream
+	install -m 644 $(PY_BRIDGE) $(DESTDIR)$(PREFIX)/lib/rill/plugins/python/
+	install -m 644 plugins/python/buildstream/*.py $(DESTDIR)$(PREFIX)/lib/rill/plugins/python/buildstream/
 	install -m 644 core/plugin/rill-plugin.h frontends/rill-status.h core/status/rill-status-schema.h \
 		$(DESTDIR)$(PREFIX)/include/rill/
 	install -m 644 $(READER_LIB) $(DESTDIR)$(PREFIX)/lib/

@@ -275,6 +275,50 @@ int build_host_stage_deps(struct rill_ctx *c, const char *path)
 	return rc;
 }
 
+/* host->dependencies: BuildStream's Element.dependencies() as names (scope 1 all, 2 build,
+ * 3 run); element NULL is the element being built. */
+static const char *const *build_host_dependencies(struct rill_ctx *c, const char *element, int scope, int recurse,
+						  size_t *n)
+{
+	struct element *e = element ? loader_find(c->p, element) : c->e, **list = NULL;
+	size_t cnt = 0, cap = 0, i;
+	const char **names;
+	*n = 0;
+	if (!e) {
+		error_set(c->err, "no element '%s' in this project", element);
+		return NULL;
+	}
+	if (recurse) {
+		loader_walk(c->p, &e, 1, scope == 2 ? SCOPE_BUILD : scope == 3 ? SCOPE_RUN : SCOPE_ALL, &list, &cnt,
+			    &cap);
+	} else {
+		struct element *const *src = scope == 2 ? e->build_deps : scope == 3 ? e->run_deps : e->kids;
+		size_t ns = scope == 2 ? e->nbuild_deps : scope == 3 ? e->nrun_deps : e->ndeps;
+		list = xmalloc((ns + 1) * sizeof(*list));
+		for (i = 0; i < ns; i++)
+			list[cnt++] = src[i];
+	}
+	names = arena_alloc(c->a, (cnt + 1) * sizeof(*names));
+	for (i = 0; i < cnt; i++)
+		names[i] = list[i]->name;
+	names[cnt] = NULL;
+	*n = cnt;
+	free(list);
+	return names;
+}
+
+static const char *build_host_element_kind(struct rill_ctx *c, const char *element)
+{
+	struct element *e = loader_find(c->p, element);
+	return e ? e->kind : NULL;
+}
+
+static const struct rill_node *build_host_public_of(struct rill_ctx *c, const char *element)
+{
+	struct element *e = loader_find(c->p, element);
+	return e ? (const struct rill_node *)e->public : NULL;
+}
+
 static struct element *find_build_dep(struct rill_ctx *c, const char *name)
 {
 	size_t i;
@@ -396,26 +440,28 @@ static void log_command(void *ud, size_t i)
 	job_report(l->c, RILL_MSG_LOG, "Running: %s", l->cmds[i]);
 }
 
-/* Run cmds in one sandbox (see build_host_run_commands). */
-static int run_batch(struct rill_ctx *c, const char *const *cmds, const char *const *notes, size_t n,
-		     unsigned flags, const char *cwd)
+/* The element's sandbox for running commands: flags as rill-plugin.h's, cwd NULL for the build
+ * root, envv NULL for the element's environment. *env is the caller's to free (sandbox_done). */
+struct run_setup {
+	struct sandbox sb;
+	const char *rw[2];
+	const char **env;
+	size_t nenv;
+};
+
+static int sandbox_setup(struct rill_ctx *c, unsigned flags, const char *cwd, const char *const *envv,
+			 struct run_setup *rs)
 {
 	struct build *b = B(c);
 	struct element *e = c->e;
 	const char *build_root = variables_get(e->vars, "build-root");
 	const char *install_root = variables_get(e->vars, "install-root");
-	const char *rw[2];
-	const char **env = NULL, **scripts;
-	char *sh;
-	size_t nenv = 0, i, failed;
-	struct sandbox sb = {0};
-	struct batch_log log = {c, cmds, notes};
 	struct stat st;
-	int status = 0, rc;
+	size_t i, n;
+	char *sh;
+	memset(rs, 0, sizeof(*rs));
 	if (!b)
 		return error_set(c->err, "commands can only run while assembling");
-	if (!n)
-		return 0;
 	if (!(flags & RILL_RUN_ROOT_READ_ONLY) && delink(c))
 		return -1;
 	sh = xasprintf("%s/bin/sh", b->root);
@@ -424,41 +470,96 @@ static int run_batch(struct rill_ctx *c, const char *const *cmds, const char *co
 		return error_set(c->err, "%s: Staged artifacts do not provide command 'sh'", e->name);
 	}
 	free(sh);
-	rw[0] = build_root ? build_root : "/buildstream/build";
-	rw[1] = install_root ? install_root : "/buildstream-install";
-	env = xmalloc((e->environment->u.map.n + 1) * sizeof(*env));
-	for (i = 0; e->environment && i < e->environment->u.map.n; i++)
-		env[nenv++] = xasprintf("%s=%s", e->environment->u.map.entries[i].key,
-					node_str(e->environment->u.map.entries[i].value));
-	env[nenv] = NULL;
-	sb.root = b->root;
-	sb.rw_dirs = rw;
-	sb.nrw = 2;
-	sb.env = env;
-	sb.nenv = nenv;
-	sb.uid = e->build_uid;
-	sb.gid = e->build_gid;
-	sb.cwd = cwd ? cwd : rw[0];
-	sb.flags = ((flags & RILL_RUN_ROOT_READ_ONLY) ? SANDBOX_ROOT_READ_ONLY : 0) |
-		   ((flags & RILL_RUN_DEV_SHM) ? SANDBOX_DEV_SHM : 0);
-	sb.make_dir = spare_mkdirat;
-	sb.make_dir_ud = &b->spares;
+	rs->rw[0] = build_root ? build_root : "/buildstream/build";
+	rs->rw[1] = install_root ? install_root : "/buildstream-install";
+	if (envv) {
+		for (n = 0; envv[n]; n++)
+			;
+		rs->env = xmalloc((n + 1) * sizeof(*rs->env));
+		for (i = 0; i < n; i++)
+			rs->env[rs->nenv++] = xstrdup(envv[i]);
+	} else {
+		n = e->environment ? e->environment->u.map.n : 0;
+		rs->env = xmalloc((n + 1) * sizeof(*rs->env));
+		for (i = 0; i < n; i++)
+			rs->env[rs->nenv++] = xasprintf("%s=%s", e->environment->u.map.entries[i].key,
+							node_str(e->environment->u.map.entries[i].value));
+	}
+	rs->env[rs->nenv] = NULL;
+	rs->sb.root = b->root;
+	rs->sb.rw_dirs = rs->rw;
+	rs->sb.nrw = 2;
+	rs->sb.env = rs->env;
+	rs->sb.nenv = rs->nenv;
+	rs->sb.uid = e->build_uid;
+	rs->sb.gid = e->build_gid;
+	rs->sb.cwd = cwd ? cwd : rs->rw[0];
+	rs->sb.flags = ((flags & RILL_RUN_ROOT_READ_ONLY) ? SANDBOX_ROOT_READ_ONLY : 0) |
+		       ((flags & RILL_RUN_DEV_SHM) ? SANDBOX_DEV_SHM : 0);
+	rs->sb.make_dir = spare_mkdirat;
+	rs->sb.make_dir_ud = &b->spares;
+	return 0;
+}
+
+static void sandbox_done(struct run_setup *rs)
+{
+	size_t i;
+	for (i = 0; i < rs->nenv; i++)
+		free((char *)rs->env[i]);
+	free(rs->env);
+}
+
+/* Run cmds in one sandbox (see build_host_run_commands). */
+static int run_batch(struct rill_ctx *c, const char *const *cmds, const char *const *notes, size_t n,
+		     unsigned flags, const char *cwd)
+{
+	struct run_setup rs;
+	const char **scripts;
+	size_t i, failed;
+	struct batch_log log = {c, cmds, notes};
+	int status = 0, rc;
+	if (!B(c))
+		return error_set(c->err, "commands can only run while assembling");
+	if (!n)
+		return 0;
+	if (sandbox_setup(c, flags, cwd, NULL, &rs))
+		return -1;
 	/* BuildStream runs each command as `sh -c -e "<cmd>\n"` */
 	scripts = xmalloc(n * sizeof(*scripts));
 	for (i = 0; i < n; i++)
 		scripts[i] = xasprintf("%s\n", cmds[i]);
-	rc = sandbox_run_commands(&sb, scripts, n, c->log_fd, log_command, &log, &failed, &status, c->err);
+	rc = sandbox_run_commands(&rs.sb, scripts, n, c->log_fd, log_command, &log, &failed, &status, c->err);
 	for (i = 0; i < n; i++)
 		free((char *)scripts[i]);
 	free(scripts);
-	for (i = 0; i < nenv; i++)
-		free((char *)env[i]);
-	free(env);
+	sandbox_done(&rs);
 	if (rc)
 		return -1;
 	if (status)
 		return error_set(c->err, "Command '%s' failed with exitcode %d", cmds[failed], status);
 	return 0;
+}
+
+/* host->run_argv: one command as given (BuildStream's Sandbox.run); its status is returned. */
+static int build_host_run_argv(struct rill_ctx *c, const char *const *argv, unsigned flags, const char *cwd,
+			       const char *const *envv, int *status)
+{
+	struct run_setup rs;
+	struct buf line = BUF_INIT;
+	size_t i;
+	int rc;
+	*status = -1;
+	if (!argv || !argv[0])
+		return error_set(c->err, "%s: Sandbox.run() needs a command", c->e->name);
+	if (sandbox_setup(c, flags, cwd, envv, &rs))
+		return -1;
+	for (i = 0; argv[i]; i++)
+		buf_addf(&line, "%s%s", i ? " " : "", argv[i]);
+	job_report(c, RILL_MSG_LOG, "Running: %s", buf_str(&line));
+	buf_release(&line);
+	rc = sandbox_run(&rs.sb, argv, c->log_fd, status, c->err);
+	sandbox_done(&rs);
+	return rc;
 }
 
 int build_host_run(struct rill_ctx *c, const char *cmd, unsigned flags, const char *cwd)
@@ -665,6 +766,7 @@ int build_element(struct project *p, struct element *e, struct cas *cas, const s
 	b.overlaps = overlaps_new();
 	job_ctx_init(&c, p, e, io, err);
 	c.b = &b;
+	c.pl = d;
 	b.collect = xstrdup(variables_get(e->vars, "install-root") ? variables_get(e->vars, "install-root")
 								   : "/buildstream-install");
 	if (d->assemble && d->assemble(build_host(), &c, (const struct rill_node *)e->config)) {
@@ -774,6 +876,10 @@ static void build_host_init(void)
 	h->host_path = build_host_path;
 	h->collect = build_host_collect;
 	h->run_commands = build_host_run_commands;
+	h->run_argv = build_host_run_argv;
+	h->dependencies = build_host_dependencies;
+	h->element_kind = build_host_element_kind;
+	h->public_of = build_host_public_of;
 }
 
 const struct rill_host *build_host(void)

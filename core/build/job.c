@@ -136,6 +136,7 @@ static int fresh_dir(const char *path, struct error *err)
 static int source_hook(struct rill_ctx *c, struct source *s, const char *tmp, const char **ref)
 {
 	const struct rill_node *node = (const struct rill_node *)s->node;
+	c->pl = s->plugin->desc;
 	if (ref)
 		return s->plugin->desc->track(job_host(), c, node, ref);
 	return s->plugin->desc->fetch(job_host(), c, node, tmp);
@@ -289,7 +290,12 @@ int job_stage_sources(struct rill_ctx *c, const char *dest)
 				return -1;
 			}
 		}
-		rc = s->plugin->desc->stage(job_host(), c, (const struct rill_node *)s->node, dir, to);
+		{
+			const struct rill_plugin *was = c->pl;
+			c->pl = s->plugin->desc;
+			rc = s->plugin->desc->stage(job_host(), c, (const struct rill_node *)s->node, dir, to);
+			c->pl = was;
+		}
 		if (rc && !c->err->msg)
 			error_set(c->err, "%s: staging source %zu (%s) failed", e->name, i + 1, s->kind);
 		free(dir);
@@ -325,6 +331,22 @@ void job_host_status(struct rill_ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* host->message in a job: the plugin's message with its detail, in the log and the table. */
+static void job_host_message(struct rill_ctx *c, const char *kind, const char *text, const char *detail)
+{
+	enum rill_message_type t = RILL_MSG_INFO;
+	if (strcmp(kind, "debug") == 0)
+		t = RILL_MSG_DEBUG;
+	else if (strcmp(kind, "status") == 0)
+		t = RILL_MSG_STATUS;
+	else if (strcmp(kind, "log") == 0)
+		t = RILL_MSG_LOG;
+	if (detail && *detail)
+		job_report(c, t, "%s\n\n%s", text, detail);
+	else
+		job_report(c, t, "%s", text);
+}
+
 /* The host functions plugins get in a job: those of load time (graph/plugin.c), messages and
  * host operations (downloads, archives, host commands); build_host() adds the build's. */
 static struct rill_host job_host_table;
@@ -339,6 +361,7 @@ static void job_host_init(void)
 	h->extract = hostops_extract;
 	h->run_host = hostops_run_host;
 	h->copy_tree = hostops_copy_tree;
+	h->message = job_host_message;
 }
 
 const struct rill_host *job_host(void)

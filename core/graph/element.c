@@ -552,7 +552,8 @@ size_t element_resolve_parallel(struct project *p, struct element *const *list, 
 	struct error kerr = ERROR_INIT;
 	pthread_t thread;
 	size_t limit, i, a, b, failed;
-	if (p->threads < 2 || n < RESOLVE_PARALLEL_MIN)
+	/* Python plugins are called from one thread only (the interpreter's) */
+	if (p->threads < 2 || n < RESOLVE_PARALLEL_MIN || p->python_plugins)
 		return 0;
 	/* what the threads share, made now: kinds (and their variables' snapshots) */
 	for (limit = 0; limit < n; limit++) {

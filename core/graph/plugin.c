@@ -2,6 +2,8 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "graph/plugin.h"
 
+#include "plugin/rill-bridge.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -276,6 +278,71 @@ static int h_translate_url(struct rill_ctx *c, const struct rill_node *at, const
 	return 0;
 }
 
+static const struct rill_plugin *h_plugin(struct rill_ctx *c)
+{
+	return c->pl;
+}
+
+static const char *h_element_name(struct rill_ctx *c)
+{
+	return c->e ? c->e->name : "";
+}
+
+static const char *h_provenance(struct rill_ctx *c, const struct rill_node *n)
+{
+	struct buf b = BUF_INIT;
+	const char *s;
+	if (!n || !N(n)->file)
+		return "";
+	node_format_provenance(&b, N(n));
+	s = arena_strndup(c->a, buf_str(&b), b.len);
+	buf_release(&b);
+	return s;
+}
+
+static int h_is_null(const struct rill_node *n)
+{
+	return n && N(n)->type == NODE_SCALAR && N(n)->kind == SCALAR_NULL;
+}
+
+static const char *h_cache_dir(struct rill_ctx *c)
+{
+	return c->p->cache_dir ? c->p->cache_dir : "";
+}
+
+static void h_message(struct rill_ctx *c, const char *kind, const char *text, const char *detail)
+{
+	/* at load time a plugin's messages are not shown (BuildStream's are silenced too) */
+	(void)c;
+	(void)kind;
+	(void)text;
+	(void)detail;
+}
+
+static const struct rill_node *h_element_public(struct rill_ctx *c)
+{
+	return c->e ? (const struct rill_node *)c->e->public : NULL;
+}
+
+static const struct rill_node *h_element_environment(struct rill_ctx *c)
+{
+	return c->e ? (const struct rill_node *)c->e->environment : NULL;
+}
+
+static const char *h_last_error(struct rill_ctx *c)
+{
+	return c->err ? c->err->msg : NULL;
+}
+
+static void h_clear_error(struct rill_ctx *c)
+{
+	if (c->err) {
+		free(c->err->msg);
+		c->err->msg = NULL;
+	}
+	c->failed = 0;
+}
+
 static const struct rill_host host = {
 	.abi_version = RILL_PLUGIN_ABI_VERSION,
 	.type = h_type,
@@ -306,6 +373,16 @@ static const struct rill_host host = {
 	.subst_str = h_subst_str,
 	.translate_url = h_translate_url,
 	.warn = h_warn,
+	.plugin = h_plugin,
+	.element_name = h_element_name,
+	.provenance = h_provenance,
+	.is_null = h_is_null,
+	.cache_dir = h_cache_dir,
+	.message = h_message,
+	.element_public = h_element_public,
+	.element_environment = h_element_environment,
+	.last_error = h_last_error,
+	.clear_error = h_clear_error,
 	/* the functions of job time are the build subsystem's: job_host() adds them */
 };
 
@@ -323,6 +400,18 @@ static int file_exists(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0;
+}
+
+static struct plugin *new_plugin(struct project *p, const struct rill_plugin *d, void *h, const char *path)
+{
+	struct plugin *pl = arena_alloc(p->a, sizeof(*pl));
+	pl->desc = d;
+	pl->handle = h;
+	pl->path = arena_strdup(p->a, path);
+	pl->next = p->plugins;
+	p->plugins = pl;
+	p->unload_plugins = plugin_unload_all;
+	return pl;
 }
 
 static struct plugin *open_plugin(struct project *p, const char *so, const char *yaml_path,
@@ -352,10 +441,7 @@ static struct plugin *open_plugin(struct project *p, const char *so, const char 
 			  type == RILL_PLUGIN_SOURCE ? "source" : "element", kind);
 		goto fail;
 	}
-	pl = arena_alloc(p->a, sizeof(*pl));
-	pl->desc = d;
-	pl->handle = h;
-	pl->path = arena_strdup(p->a, so);
+	pl = new_plugin(p, d, h, so);
 	if (yaml_path && file_exists(yaml_path)) {
 		pl->defaults = yaml_load_file(p->a, yaml_path, yaml_name, err);
 		if (!pl->defaults) {
@@ -364,9 +450,6 @@ static struct plugin *open_plugin(struct project *p, const char *so, const char 
 		}
 		/* plugin defaults carry no user provenance (protected variable checks) */
 	}
-	pl->next = p->plugins;
-	p->plugins = pl;
-	p->unload_plugins = plugin_unload_all;
 	return pl;
 fail:
 	dlclose(h);
@@ -389,32 +472,133 @@ const struct plugin *plugin_load(struct project *p, enum rill_plugin_type type, 
 	return pl;
 }
 
+/* The bridge that hosts Python plugins: loaded once per process, on first use. */
+static const struct rill_bridge *bridge;
+static int bridge_failed;
+
+static const struct rill_bridge *bridge_open(struct project *p, struct error *err)
+{
+	char *so, *dir, msg[512] = "";
+	void *h;
+	if (bridge)
+		return bridge;
+	dir = xasprintf("%s/python", p->plugin_dir);
+	so = xasprintf("%s/rill-python.so", dir);
+	if (bridge_failed) {
+		error_set(err, "Python plugins are unavailable (the bridge failed to start earlier)");
+		goto out;
+	}
+	h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		error_set(err, "Python plugins need rill's Python bridge, which failed to load: %s", dlerror());
+		bridge_failed = 1;
+		goto out;
+	}
+	bridge = dlsym(h, RILL_BRIDGE_SYMBOL);
+	if (!bridge || bridge->abi_version != RILL_BRIDGE_ABI_VERSION) {
+		error_set(err, "%s: not a rill bridge of this version", so);
+		bridge = NULL;
+		bridge_failed = 1;
+		goto out;
+	}
+	if (bridge->init(&host, dir, msg, sizeof(msg))) {
+		error_set(err, "The Python bridge failed to start: %s", msg);
+		bridge = NULL;
+		bridge_failed = 1;
+	}
+out:
+	free(so);
+	free(dir);
+	return bridge;
+}
+
+void plugin_before_fork(void)
+{
+	if (bridge)
+		bridge->before_fork();
+}
+
+void plugin_after_fork(int child)
+{
+	if (bridge)
+		bridge->after_fork(child);
+}
+
+/* A kind from a Python module: origin local (dir) or pip (package). */
+static struct plugin *open_python(struct project *p, enum rill_plugin_type type, const char *kind,
+				  const char *origin, const char *where, const struct node *at, struct error *err)
+{
+	struct rill_bridge_request req = {.type = type, .kind = kind, .origin = origin, .where = where,
+					  .project_dir = p->dir};
+	const struct rill_bridge *br = bridge_open(p, err);
+	const struct rill_plugin *d;
+	const char *defaults = NULL;
+	struct plugin *pl;
+	char msg[2048] = "";
+	if (!br)
+		return NULL;
+	d = br->load(&req, &defaults, msg, sizeof(msg));
+	if (!d) {
+		(void)at;
+		error_set(err, "%s", msg);
+		return NULL;
+	}
+	pl = new_plugin(p, d, NULL, where);
+	if (type == RILL_PLUGIN_ELEMENT && defaults && file_exists(defaults)) {
+		const char *base = strrchr(defaults, '/');
+		pl->defaults = yaml_load_file(p->a, defaults, base ? base + 1 : defaults, err);
+		if (!pl->defaults)
+			return NULL;
+	}
+	return pl;
+}
+
 static const struct plugin *plugin_load_locked(struct project *p, enum rill_plugin_type type,
 					       const char *kind, const struct node *at, struct error *err)
 {
 	const char *sub = type == RILL_PLUGIN_SOURCE ? "sources" : "elements";
-	struct plugin *pl;
+	struct plugin *pl = NULL;
 	size_t i;
 	char *so = NULL, *yml = NULL, *yname = NULL;
 	int local = 0;
+	long required = 0;
 	for (pl = p->plugins; pl; pl = pl->next)
 		if (pl->desc->type == type && strcmp(pl->desc->kind, kind) == 0)
 			return pl;
-	/* project-local plugins declared for this kind */
+	/* the first listing of the kind decides its origin (BuildStream: origins before core) */
 	for (i = 0; p->local_plugins && i < p->local_plugins->u.list.n; i++) {
 		const struct node *decl = p->local_plugins->u.list.items[i];
 		const struct node *kinds = node_map_get(decl, sub);
-		if (kinds && node_map_get(kinds, kind)) {
+		const char *origin = node_str(node_map_get(decl, "origin"));
+		if (!kinds || !node_map_get(kinds, kind))
+			continue;
+		node_get_int(kinds, kind, 0, &required, NULL);
+		if (strcmp(origin, "core") == 0)
+			break;
+		if (strcmp(origin, "pip") == 0) {
+			pl = open_python(p, type, kind, "pip", node_str(node_map_get(decl, "package-name")), at, err);
+			goto found;
+		}
+		{
 			const char *path = node_str(node_map_get(decl, "path"));
 			so = xasprintf("%s/%s/%s.so", p->dir, path, kind);
 			yml = xasprintf("%s/%s/%s.yaml", p->dir, path, kind);
 			yname = xasprintf("%s/%s.yaml", path, kind);
 			local = 1;
 			if (!file_exists(so)) {
-				node_error(err, node_map_get(kinds, kind),
-					   "Local plugin '%s' not found: %s/%s.so does not exist (build it first)", kind,
-					   path, kind);
-				goto out;
+				char *py = xasprintf("%s/%s/%s.py", p->dir, path, kind);
+				char *dir = xasprintf("%s/%s", p->dir, path);
+				if (file_exists(py)) {
+					pl = open_python(p, type, kind, "local", dir, at, err);
+				} else {
+					node_error(err, node_map_get(kinds, kind),
+						   "Failed to load %s plugin '%s': No module named '%s' (neither %s/%s.py nor %s/%s.so exists)",
+						   type == RILL_PLUGIN_SOURCE ? "Source" : "Element", kind, kind, path, kind,
+						   path, kind);
+				}
+				free(py);
+				free(dir);
+				goto found;
 			}
 			break;
 		}
@@ -424,14 +608,17 @@ static const struct plugin *plugin_load_locked(struct project *p, enum rill_plug
 		yml = xasprintf("%s/%s/%s.yaml", p->plugin_dir, sub, kind);
 		yname = xasprintf("%s.yaml", kind);
 		if (strchr(kind, '/') || !file_exists(so)) {
-			node_error(err, at, "No %s plugin registered for kind '%s'",
+			node_error(err, at, "No %s type registered for kind '%s'",
 				   type == RILL_PLUGIN_SOURCE ? "Source" : "Element", kind);
 			goto out;
 		}
 	}
 	pl = open_plugin(p, so, type == RILL_PLUGIN_ELEMENT ? yml : NULL, yname, type, kind, err);
-	if (pl)
+found:
+	if (pl) {
 		pl->local = local;
+		pl->required_version = required;
+	}
 out:
 	free(so);
 	free(yml);
@@ -442,7 +629,8 @@ out:
 void plugin_unload_all(struct plugin *list)
 {
 	for (; list; list = list->next)
-		dlclose(list->handle);
+		if (list->handle)
+			dlclose(list->handle);
 }
 
 static const char *key_json(struct arena *a, const struct rill_node *key)
@@ -455,12 +643,25 @@ static const char *key_json(struct arena *a, const struct rill_node *key)
 	return s;
 }
 
+/* BuildStream's check of a listing's `kind: N` against the plugin's BST_FORMAT_VERSION. */
+static int format_check(const struct plugin *pl, const char *tag, const struct node *at, struct error *err)
+{
+	struct buf b = BUF_INIT;
+	if (pl->required_version <= pl->desc->format_version)
+		return 0;
+	node_format_provenance(&b, at);
+	error_set(err, "%s %s at %s: Format version %d is too old for requested version %ld", pl->desc->kind, tag,
+		  buf_str(&b), pl->desc->format_version, pl->required_version);
+	buf_release(&b);
+	return -1;
+}
+
 int plugin_configure_element(struct project *p, struct resolver *r, struct element *e, struct buf *json,
 			     struct error *err)
 {
 	const struct rill_plugin *d = e->ki->plugin->desc;
 	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = r->scratch,
-			     .keep = r->a, .res = r};
+			     .keep = r->a, .res = r, .pl = d};
 	struct rill_configured out = {0};
 	if (d->config_keys && node_validate(e->config, d->config_keys, err))
 		return -1;
@@ -469,6 +670,8 @@ int plugin_configure_element(struct project *p, struct resolver *r, struct eleme
 			error_set(err, "%s: the %s plugin failed to configure it", e->name, d->kind);
 		return -1;
 	}
+	if (format_check(e->ki->plugin, "element", e->node, err))
+		return -1;
 	if (!out.unique_key)
 		return error_set(err, "%s: the %s plugin returned no unique key", e->name, d->kind);
 	if (json) {
@@ -487,7 +690,7 @@ int plugin_configure_source(struct project *p, struct resolver *r, struct elemen
 	const struct rill_plugin *d = s->plugin->desc;
 	struct rill_ctx c = {.p = p, .e = e, .err = err, .log_fd = -1, .report_fd = -1, .a = r->scratch,
 			     .keep = r->a, .res = r,
-			     .src = s};
+			     .src = s, .pl = d};
 	struct rill_configured out = {0};
 	if (d->config_keys) {
 		/* the core handles kind and directory */
@@ -500,6 +703,8 @@ int plugin_configure_source(struct project *p, struct resolver *r, struct elemen
 			error_set(err, "%s: the %s source plugin failed to configure", e->name, d->kind);
 		return -1;
 	}
+	if (format_check(s->plugin, "source", s->node, err))
+		return -1;
 	s->unique_json = out.unique_key ? key_json(r->a, out.unique_key) : NULL;
 	s->always_cached = out.always_cached;
 	return 0;

@@ -18,6 +18,7 @@ struct plugin {
 	const char *path;               /* the .so that was loaded */
 	struct node *defaults;          /* elements: the default YAML beside the .so (may be NULL) */
 	int local;                      /* loaded from the project's plugins: origin local */
+	long required_version;          /* the format version the project's listing asks for */
 	struct plugin *next;
 };
 
@@ -30,6 +31,10 @@ void plugin_unload_all(struct plugin *list);
 
 /* The host table handed to every plugin call (job-time hooks included). */
 const struct rill_host *plugin_host(void);
+
+/* Around fork() of a job process: keeps a bridge's interpreter sound in both processes. */
+void plugin_before_fork(void);
+void plugin_after_fork(int child);
 
 /* 1 when the project lists token in fatal-warnings. */
 int plugin_is_fatal(const struct project *p, const char *token);

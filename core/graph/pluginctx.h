@@ -14,6 +14,7 @@ struct rill_ctx {
 	struct element *e;      /* the element being configured or built, or owning the source */
 	struct error *err;
 	int failed;
+	const struct rill_plugin *pl;   /* the descriptor being called */
 	/* job time only */
 	struct build *b;        /* the element build (assemble), NULL otherwise */
 	int log_fd;             /* the job's log file, -1 outside jobs */

@@ -251,6 +251,33 @@ static int cmp_nodes(const void *x, const void *y)
 	return strcmp(node_str(*(struct node *const *)x), node_str(*(struct node *const *)y));
 }
 
+/* `elements:` and `sources:` of a plugins listing: kind -> format version (an integer). */
+static int plugin_versions_check(const struct node *m, struct error *err)
+{
+	size_t i;
+	long v;
+	for (i = 0; m && i < m->u.map.n; i++)
+		if (node_get_int(m, m->u.map.entries[i].key, 0, &v, err))
+			return -1;
+	return 0;
+}
+
+/* 1 when a kind listed in m has a Python module (and no shared object) in dir. */
+static int has_python_plugin(const char *dir, const struct node *m)
+{
+	size_t i;
+	for (i = 0; m && i < m->u.map.n; i++) {
+		char *so = xasprintf("%s/%s.so", dir, m->u.map.entries[i].key);
+		char *py = xasprintf("%s/%s.py", dir, m->u.map.entries[i].key);
+		int r = !is_file(so) && is_file(py);
+		free(so);
+		free(py);
+		if (r)
+			return 1;
+	}
+	return 0;
+}
+
 static int load_plugins_list(struct project *p, struct error *err)
 {
 	struct node *list;
@@ -269,20 +296,38 @@ static int load_plugins_list(struct project *p, struct error *err)
 		if (node_validate(pl, keys, err) || node_get_required_str(pl, "origin", &origin, err) ||
 		    node_get_map(pl, "elements", &els, err) || node_get_map(pl, "sources", &srcs, err))
 			return -1;
-		if (strcmp(origin, "core") == 0)
-			continue;
-		if (strcmp(origin, "pip") == 0)
-			return node_error(err, node_map_get(pl, "origin"),
-					  "Plugin origin 'pip' is not supported by rill: build the plugin as a shared object and use origin 'local'");
-		if (strcmp(origin, "local") != 0)
-			return node_error(err, node_map_get(pl, "origin"), "Unknown plugin origin: %s", origin);
-		{
+		if (strcmp(origin, "core") != 0 && strcmp(origin, "local") != 0 && strcmp(origin, "pip") != 0)
+			return node_error(err, node_map_get(pl, "origin"), "Origin '%s' is not one of the allowed types",
+					  origin);
+		if (plugin_versions_check(els, err) || plugin_versions_check(srcs, err))
+			return -1;
+		if (strcmp(origin, "pip") == 0) {
+			const char *pkg;
+			if (node_get_required_str(pl, "package-name", &pkg, err))
+				return -1;
+			p->python_plugins = 1;
+		} else if (strcmp(origin, "local") == 0) {
 			const char *path;
+			struct stat st;
+			char *abs;
 			if (node_get_required_str(pl, "path", &path, err))
 				return -1;
-			if (path[0] == '/' || strstr(path, ".."))
-				return node_error(err, node_map_get(pl, "path"),
-						  "Local plugin path '%s' must be relative and inside the project", path);
+			if (path[0] == '/')
+				return node_error(err, node_map_get(pl, "path"), "Absolute path: '%s' invalid.\nPlease specify a path relative to the project's root.", path);
+			if (strcmp(path, "..") == 0 || strncmp(path, "../", 3) == 0)
+				return node_error(err, node_map_get(pl, "path"), "Specified path '%s' first component must not be '..'", path);
+			abs = xasprintf("%s/%s", p->dir, path);
+			if (stat(abs, &st) != 0) {
+				free(abs);
+				return node_error(err, node_map_get(pl, "path"), "Specified path '%s' does not exist", path);
+			}
+			if (!S_ISDIR(st.st_mode)) {
+				free(abs);
+				return node_error(err, node_map_get(pl, "path"), "Specified path '%s' must be a directory", path);
+			}
+			if (has_python_plugin(abs, els) || has_python_plugin(abs, srcs))
+				p->python_plugins = 1;
+			free(abs);
 		}
 		node_list_push(p->a, p->local_plugins, pl);
 	}
@@ -299,8 +344,8 @@ static int load_plugins_list(struct project *p, struct error *err)
 									       t ? "sources" : "elements");
 						if (node_map_get(mb, ma->u.map.entries[k].key))
 							return node_error(err, node_map_get(mb, ma->u.map.entries[k].key),
-									  "Duplicate plugin '%s' listed",
-									  ma->u.map.entries[k].key);
+									  "Duplicate listing of %s '%s'",
+									  t ? "source" : "element", ma->u.map.entries[k].key);
 					}
 			}
 	}

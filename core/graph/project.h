@@ -221,7 +221,8 @@ struct project {
 	struct kind_info *kinds;
 	const char *plugin_dir;
 	const char *cache_dir;          /* rill's cache (artifacts, sources, logs, builds); set by commands */
-	struct node *local_plugins;     /* list from `plugins:` with origin local */
+	struct node *local_plugins;     /* list from `plugins:` (every origin, in order) */
+	int python_plugins;             /* it declares Python plugins: resolve on one thread */
 	struct plugin *plugins;         /* loaded plugins (linked) */
 	/* project_free() calls these first: set by the loader once it sorts (joins its sorting
 	 * thread) and by the plugin loader once it opens one (closes them) */

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /* Bumped on any incompatible change to the structures below; the loader requires an exact match. */
-#define RILL_PLUGIN_ABI_VERSION 3
+#define RILL_PLUGIN_ABI_VERSION 4
 
 /* The symbol every plugin exports (a const struct rill_plugin). */
 #define RILL_PLUGIN_SYMBOL "rill_plugin"
@@ -167,6 +167,40 @@ struct rill_host {
 	 * cmds[i] starts (e.g. "Running build-commands"). */
 	int (*run_commands)(struct rill_ctx *ctx, const char *const *cmds, const char *const *notes,
 			    size_t n, unsigned flags, const char *cwd);
+
+	/* ---- ABI 4: what plugins hosted by a bridge (plugins/python) need ---- */
+
+	/* The descriptor this call was made through (a bridge serves many kinds). */
+	const struct rill_plugin *(*plugin)(struct rill_ctx *ctx);
+	/* The element being configured or built, e.g. "base/hello.bst". */
+	const char *(*element_name)(struct rill_ctx *ctx);
+	/* BuildStream's provenance of n, "file.bst [line L column C]" ("" when it has none). */
+	const char *(*provenance)(struct rill_ctx *ctx, const struct rill_node *n);
+	/* 1 when n is a scalar written with no value (`key:` or `~`). */
+	int (*is_null)(const struct rill_node *n);
+	/* rill's cache directory (absolute; created). */
+	const char *(*cache_dir)(struct rill_ctx *ctx);
+	/* Run argv in the sandbox (job time, assemble only) in cwd (NULL: as run()) with env
+	 * (NULL-terminated "K=V" strings; NULL: the element's environment); *status receives the
+	 * exit code, which is not an error. */
+	int (*run_argv)(struct rill_ctx *ctx, const char *const *argv, unsigned flags, const char *cwd,
+			const char *const *env, int *status);
+	/* A message of the plugin (kind: "debug", "status", "info", "log") at job or load time. */
+	void (*message)(struct rill_ctx *ctx, const char *kind, const char *text, const char *detail);
+	/* The element's public data, environment (a map of strings) and sandbox configuration. */
+	const struct rill_node *(*element_public)(struct rill_ctx *ctx);
+	const struct rill_node *(*element_environment)(struct rill_ctx *ctx);
+	/* Dependencies of the element (scope: 1 all, 2 build, 3 run; recurse as BuildStream's
+	 * dependencies()), in staging order, as element names; *n receives the count. */
+	const char *const *(*dependencies)(struct rill_ctx *ctx, const char *element, int scope, int recurse,
+					   size_t *n);
+	/* Kind and public data of another element of the build (NULL when unknown). */
+	const char *(*element_kind)(struct rill_ctx *ctx, const char *element);
+	const struct rill_node *(*public_of)(struct rill_ctx *ctx, const char *element);
+	/* The error the last failing host function recorded (NULL: none), and forgetting it (a
+	 * plugin that handles the failure goes on). */
+	const char *(*last_error)(struct rill_ctx *ctx);
+	void (*clear_error)(struct rill_ctx *ctx);
 };
 
 /* What configure() reports back. */
@@ -188,6 +222,10 @@ struct rill_plugin {
 	 * NULL-terminated; checked by the core before configure(). NULL: the core checks nothing
 	 * (the plugin accepts any key, as some BuildStream kinds do). */
 	const char *const *config_keys;
+	/* BuildStream's BST_FORMAT_VERSION: a project may require at least this (plugins: kind: N). */
+	int format_version;
+	/* Opaque to the core: for a bridge's own use (the descriptor is the bridge's). */
+	void *data;
 
 	/* Validate and interpret config (elements: the composed config dict; sources: the
 	 * source dict) and fill out. Returns 0, or -1 after host->error(). */

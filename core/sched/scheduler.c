@@ -281,7 +281,9 @@ static int start_job(struct sched *s, struct task *t, struct error *err)
 	if (q == Q_BUILD)
 		build_prepare(s->p, t->e, s->cas);     /* the job inherits it */
 	fflush(NULL);
+	plugin_before_fork();
 	pid = fork();
+	plugin_after_fork(pid == 0);
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);

@@ -41,7 +41,8 @@ static int configure(const struct rill_host *h, struct rill_ctx *c, const struct
 	return 0;
 }
 RILL_PLUGIN_EXPORT const struct rill_plugin rill_plugin = {
-	RILL_PLUGIN_ABI_VERSION + 1, RILL_PLUGIN_ELEMENT, "oldabi", 0, 0, 0, configure};
+	.abi_version = RILL_PLUGIN_ABI_VERSION + 1, .type = RILL_PLUGIN_ELEMENT, .kind = "oldabi",
+	.configure = configure};
 EOF2
 printf 'int not_a_plugin = 1;\n' >"$TMP/nodesc.c"
 $CC -shared -fPIC -I"$TOP/core/plugin" -o "$P/myplugins/oldabi.so" "$TMP/oldabi.c" &&
@@ -66,7 +67,7 @@ cat >>"$P/project.conf" <<'EOF2'
     notbuilt: 0
 EOF2
 run_rill show missing.bst
-expect_error "declared but missing plugin" "Local plugin 'notbuilt' not found"
+expect_error "declared but missing plugin" "Failed to load Element plugin 'notbuilt': No module named 'notbuilt'"
 
 # every core kind loads and has its defaults
 new_project kinds <<'EOF2'

@@ -96,7 +96,7 @@ src <<'EOF2'
 - kind: nosuch
   url: up:x
 EOF2
-expect_error "unknown source kind" "No Source plugin registered for kind 'nosuch'"
+expect_error "unknown source kind" "No Source type registered for kind 'nosuch'"
 
 # the local source's key follows its content
 src <<'EOF2'

@@ -30,7 +30,7 @@ EOF2
 bad "missing kind" "elements/bad.bst [line 1 column 0]: Dictionary did not contain expected key 'kind'" <<'EOF2'
 description: no kind
 EOF2
-bad "unknown kind" "elements/bad.bst [line 1 column 6]: No Element plugin registered for kind 'nosuch'" <<'EOF2'
+bad "unknown kind" "elements/bad.bst [line 1 column 6]: No Element type registered for kind 'nosuch'" <<'EOF2'
 kind: nosuch
 EOF2
 bad "tab indentation" "elements/bad.bst [line 3 column 0]: Malformed YAML" <<'EOF2'
