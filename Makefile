@@ -6,11 +6,12 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 # Debian packages the build needs (checked, and installed when run as root).
-DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libarchive-dev libcurl4-openssl-dev pkg-config libpython3-dev
+DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libarchive-dev libcurl4-openssl-dev pkg-config python3-dev
 # What builds need at run time (bwrap, git sources) and what the tests use (a busybox sysroot,
 # tmux to drive the tty frontend, ps/pgrep, python3 for JSON checks, ostree and dpkg-deb for the
-# ostree and deb source tests).
-DEB_RUN_PKGS := bubblewrap git busybox-static tmux procps python3 ostree dpkg
+# ostree and deb source tests; setuptools' pkg_resources finds `origin: pip` plugins, and the tests
+# load python3-bst-external's).
+DEB_RUN_PKGS := bubblewrap git busybox-static tmux procps python3 ostree dpkg python3-setuptools python3-bst-external
 
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 ifdef SANITIZE

@@ -744,6 +744,27 @@ static inline int common_build_element_assemble(const struct rill_host *host, st
 		.assemble = common_build_element_assemble,                                                \
 	}
 
+/* ---------------------------------------------------------------------------------------------
+ * Host tools, checked when the source is loaded as BuildStream's preflight() checks them. */
+
+/* 0 when tool is an executable in PATH; else BuildStream's error, for a source of kind at node. */
+static inline int common_host_tool(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *node,
+				   const char *kind, const char *tool)
+{
+	const char *path = getenv("PATH"), *p;
+	char buf[PATH_MAX];
+	for (p = path; p && *p;) {
+		const char *end = strchr(p, ':');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, tool) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return 0;
+		p = end ? end + 1 : p + n;
+	}
+	return host->error(ctx, NULL, "%s source at %s: Did not find '%s' in PATH: %s", kind,
+			   host->provenance(ctx, node), tool, path ? path : "");
+}
+
 /* An archive source (tar, zip): a download with a sha256 ref, staged from base-dir; unique key
  * [url as written, ref, base-dir or null]. */
 static inline int common_archive_configure(const struct rill_host *host, struct rill_ctx *ctx,
@@ -755,6 +776,14 @@ static inline int common_archive_configure(const struct rill_host *host, struct 
 		return -1;
 	if (common_get_str(host, ctx, config, "base-dir", 0, "*", &base_dir, NULL) != 0)
 		return -1;
+	{
+		/* the URL as written ends as the translated one does (an alias stands for a prefix) */
+		const char *kind = host->plugin(ctx)->kind;
+		size_t n = strlen(url);
+		if (strcmp(kind, "tar") == 0 && n >= 3 && strcmp(url + n - 3, ".lz") == 0 &&
+		    common_host_tool(host, ctx, config, kind, "lzip") != 0)
+			return -1;
+	}
 	key = common_downloadable_key(host, ctx, url, ref);
 	if (key) {
 		/* an empty base-dir means "none" (Python's `or None`) */

@@ -71,6 +71,8 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx,
 		return host->error(ctx, ref_format_node, "Unexpected value for ref-format: %s", ref_format);
 	if (!ref && !track)
 		return host->error(ctx, config, "Git sources require a ref and/or track");
+	if (common_host_tool(host, ctx, config, "git", "git") != 0)
+		return -1;
 	if (common_get_bool(host, ctx, config, "checkout-submodules", 0, 1, &checkout_submodules) != 0)
 		return -1;
 	urls = host->new_map(ctx);

@@ -22,6 +22,8 @@ static int configure(const struct rill_host *host, struct rill_ctx *ctx, const s
 		return -1;
 	if (!ref && !track)
 		return host->error(ctx, config, "OSTree sources require a ref and/or track");
+	if (common_host_tool(host, ctx, config, "ostree", "ostree") != 0)
+		return -1;
 	if (gpg && gpg[0] && common_project_path(host, ctx, config, "gpg-key", 1, &gpg) != 0)
 		return -1;
 	if (ref) {

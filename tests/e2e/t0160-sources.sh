@@ -129,4 +129,16 @@ if [ "$RC" -eq 0 ] && grep -q 'file=libyaml' "$TMP/lderr" && ! grep -q 'file=lib
 else
 	fail "show of a tar source loads neither library" "$RC $(grep 'file=' "$TMP/lderr" | head -5)"
 fi
+
+# host tools are checked when a source is loaded, as bst's preflight() does
+element lz.bst <<'EOF2'
+kind: import
+sources:
+- kind: tar
+  url: https://example.com/x.tar.lz
+  ref: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+EOF2
+PATH=/nonexistent "$RILL" -C "$P" show lz.bst >"$TMP/lzout" 2>"$TMP/lzerr"
+RC=$? OUT=$(cat "$TMP/lzout") ERR=$(cat "$TMP/lzerr")
+expect_error "a .lz tarball without lzip on the host" "tar source at elements/lz.bst [line 3 column 2]: Did not find 'lzip' in PATH: /nonexistent"
 finish
