@@ -8,10 +8,11 @@ PKG_CONFIG ?= pkg-config
 # Debian packages the build needs (checked, and installed when run as root).
 DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libarchive-dev libcurl4-openssl-dev pkg-config python3-dev
 # What builds need at run time (bwrap, git sources) and what the tests use (a busybox sysroot,
-# tmux to drive the tty frontend, ps/pgrep, python3 for JSON checks, ostree and dpkg-deb for the
-# ostree and deb source tests; setuptools' pkg_resources finds `origin: pip` plugins, and the tests
-# load python3-bst-external's).
-DEB_RUN_PKGS := bubblewrap git busybox-static tmux procps python3 ostree dpkg python3-setuptools python3-bst-external
+# tmux to drive the tty frontend, ps/pgrep, python3 for JSON checks, ostree, dpkg-deb and brz (bzr)
+# for the ostree, deb and bzr source tests; setuptools' pkg_resources finds `origin: pip` plugins,
+# and the tests load python3-bst-external's; the pip source runs python3 -m pip).
+DEB_RUN_PKGS := bubblewrap git busybox-static tmux procps python3 ostree dpkg python3-setuptools python3-bst-external brz \
+	python3-pip
 
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 ifdef SANITIZE
@@ -155,7 +156,7 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h core/libcore.a $(READER
 tests/unit/test_archive: TEST_LIBS = $(shell $(PKG_CONFIG) --libs libarchive 2>/dev/null || echo -larchive)
 
 check: all $(UNIT_BINS) $(EXAMPLE_PLUGIN) $(TEST_TOOLS) $(READER_PROGS) $(FUZZ_REGRESS)
-	@sh tests/run.sh $(UNIT_BINS) $(FUZZ_REGRESS) tests/e2e/t*.sh
+	@sh tests/run.sh $(UNIT_BINS) $(FUZZ_REGRESS) tests/python/test_*.py tests/e2e/t*.sh
 
 tests/fuzz/regress-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h core/libcore.a $(READER_LIB) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(YAML_CFLAGS) -Icore -Ifrontends -Icore/status -o $@ $< tests/fuzz/driver.c core/libcore.a $(READER_LIB) $(LDFLAGS) $(BACKEND_LIBS)

@@ -11,6 +11,7 @@ for t in "$@"; do
 	out=$(mktemp)
 	case "$t" in
 	*.sh) sh "$t" >"$out" 2>&1 ;;
+	*.py) /usr/bin/python3 "$t" >"$out" 2>&1 ;;
 	*) "./$t" >"$out" 2>&1 ;;
 	esac
 	rc=$?

@@ -43,6 +43,8 @@ struct build {
 	struct element **staged;        /* dependencies staged, in order (for integration) */
 	size_t nstaged, staged_cap;
 	char *collect;                  /* sandbox path collected as the artifact */
+	char **marked;                  /* more writable sandbox directories (mark_directory) */
+	size_t nmarked, marked_cap;
 	struct overlaps *overlaps;      /* files the current staging replaced */
 };
 
@@ -275,50 +277,6 @@ int build_host_stage_deps(struct rill_ctx *c, const char *path)
 	return rc;
 }
 
-/* host->dependencies: BuildStream's Element.dependencies() as names (scope 1 all, 2 build,
- * 3 run); element NULL is the element being built. */
-static const char *const *build_host_dependencies(struct rill_ctx *c, const char *element, int scope, int recurse,
-						  size_t *n)
-{
-	struct element *e = element ? loader_find(c->p, element) : c->e, **list = NULL;
-	size_t cnt = 0, cap = 0, i;
-	const char **names;
-	*n = 0;
-	if (!e) {
-		error_set(c->err, "no element '%s' in this project", element);
-		return NULL;
-	}
-	if (recurse) {
-		loader_walk(c->p, &e, 1, scope == 2 ? SCOPE_BUILD : scope == 3 ? SCOPE_RUN : SCOPE_ALL, &list, &cnt,
-			    &cap);
-	} else {
-		struct element *const *src = scope == 2 ? e->build_deps : scope == 3 ? e->run_deps : e->kids;
-		size_t ns = scope == 2 ? e->nbuild_deps : scope == 3 ? e->nrun_deps : e->ndeps;
-		list = xmalloc((ns + 1) * sizeof(*list));
-		for (i = 0; i < ns; i++)
-			list[cnt++] = src[i];
-	}
-	names = arena_alloc(c->a, (cnt + 1) * sizeof(*names));
-	for (i = 0; i < cnt; i++)
-		names[i] = list[i]->name;
-	names[cnt] = NULL;
-	*n = cnt;
-	free(list);
-	return names;
-}
-
-static const char *build_host_element_kind(struct rill_ctx *c, const char *element)
-{
-	struct element *e = loader_find(c->p, element);
-	return e ? e->kind : NULL;
-}
-
-static const struct rill_node *build_host_public_of(struct rill_ctx *c, const char *element)
-{
-	struct element *e = loader_find(c->p, element);
-	return e ? (const struct rill_node *)e->public : NULL;
-}
-
 static struct element *find_build_dep(struct rill_ctx *c, const char *name)
 {
 	size_t i;
@@ -444,7 +402,7 @@ static void log_command(void *ud, size_t i)
  * root, envv NULL for the element's environment. *env is the caller's to free (sandbox_done). */
 struct run_setup {
 	struct sandbox sb;
-	const char *rw[2];
+	const char **rw;
 	const char **env;
 	size_t nenv;
 };
@@ -470,8 +428,11 @@ static int sandbox_setup(struct rill_ctx *c, unsigned flags, const char *cwd, co
 		return error_set(c->err, "%s: Staged artifacts do not provide command 'sh'", e->name);
 	}
 	free(sh);
+	rs->rw = xmalloc((2 + b->nmarked) * sizeof(*rs->rw));
 	rs->rw[0] = build_root ? build_root : "/buildstream/build";
 	rs->rw[1] = install_root ? install_root : "/buildstream-install";
+	for (i = 0; i < b->nmarked; i++)
+		rs->rw[2 + i] = b->marked[i];
 	if (envv) {
 		for (n = 0; envv[n]; n++)
 			;
@@ -488,7 +449,7 @@ static int sandbox_setup(struct rill_ctx *c, unsigned flags, const char *cwd, co
 	rs->env[rs->nenv] = NULL;
 	rs->sb.root = b->root;
 	rs->sb.rw_dirs = rs->rw;
-	rs->sb.nrw = 2;
+	rs->sb.nrw = 2 + b->nmarked;
 	rs->sb.env = rs->env;
 	rs->sb.nenv = rs->nenv;
 	rs->sb.uid = e->build_uid;
@@ -504,6 +465,7 @@ static int sandbox_setup(struct rill_ctx *c, unsigned flags, const char *cwd, co
 static void sandbox_done(struct run_setup *rs)
 {
 	size_t i;
+	free(rs->rw);
 	for (i = 0; i < rs->nenv; i++)
 		free((char *)rs->env[i]);
 	free(rs->env);
@@ -537,6 +499,17 @@ static int run_batch(struct rill_ctx *c, const char *const *cmds, const char *co
 		return -1;
 	if (status)
 		return error_set(c->err, "Command '%s' failed with exitcode %d", cmds[failed], status);
+	return 0;
+}
+
+static int build_host_mark_directory(struct rill_ctx *c, const char *path)
+{
+	struct build *b = B(c);
+	if (!b)
+		return error_set(c->err, "directories can only be marked while assembling");
+	b->pristine = 0;        /* the plugin writes there itself */
+	GROW(b->marked, b->marked_cap, b->nmarked + 1);
+	b->marked[b->nmarked++] = xstrdup(path);
 	return 0;
 }
 
@@ -804,6 +777,12 @@ out:
 	free(b.dir);
 	free(b.root);
 	free(b.collect);
+	{
+		size_t i;
+		for (i = 0; i < b.nmarked; i++)
+			free(b.marked[i]);
+		free(b.marked);
+	}
 	free(b.staged);
 	overlaps_free(b.overlaps);
 	return rc;
@@ -877,9 +856,7 @@ static void build_host_init(void)
 	h->collect = build_host_collect;
 	h->run_commands = build_host_run_commands;
 	h->run_argv = build_host_run_argv;
-	h->dependencies = build_host_dependencies;
-	h->element_kind = build_host_element_kind;
-	h->public_of = build_host_public_of;
+	h->mark_directory = build_host_mark_directory;
 }
 
 const struct rill_host *build_host(void)

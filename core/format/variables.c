@@ -787,6 +787,26 @@ int variables_expand(struct variables *v, const struct node *n, const char **out
 	return variables_expand_to(v, v->a, n, out, err);
 }
 
+int variables_expand_stripped_to(struct variables *v, struct arena *to, const struct node *n, const char **out,
+				 struct error *err)
+{
+	struct node tmp;
+	const unsigned char *u;
+	size_t b = 0, e, k;
+	if (!n || n->type != NODE_SCALAR)
+		return variables_expand_to(v, to, n, out, err);
+	tmp = *n;
+	u = (const unsigned char *)n->u.scalar.str;
+	e = n->u.scalar.len;
+	while (b < e && (k = space_at(u + b, e - b)) > 0)
+		b += k;
+	while (e > b && (k = space_before(u + b, e - b)) > 0)
+		e -= k;
+	tmp.u.scalar.str = n->u.scalar.str + b;
+	tmp.u.scalar.len = e - b;
+	return variables_expand_to(v, to, &tmp, out, err);
+}
+
 int variables_expand_to(struct variables *v, struct arena *to, const struct node *n, const char **out,
 			struct error *err)
 {

@@ -57,6 +57,10 @@ int variables_check(struct variables *v, struct error *err);
 /* The resolved value of name, or NULL when it is not defined or cannot be resolved. */
 const char *variables_get(struct variables *v, const char *name);
 
+/* As variables_expand_to() after stripping n's text as Python's str.strip() does (BuildStream's
+ * node_subst_member: element environment values). */
+int variables_expand_stripped_to(struct variables *v, struct arena *to, const struct node *n, const char **out,
+				 struct error *err);
 /* Expand the references in scalar n's text, exactly as written (no stripping). n gives the
  * provenance of errors and is not retained (a temporary node is fine). *out is a copy in v's
  * arena. Returns 0, or -1 with err set (also when n is not a scalar). */

@@ -101,7 +101,8 @@ static int resolve_environment(struct project *p, struct resolver *r, struct ele
 		const char *v;
 		if (en->value->type != NODE_SCALAR)
 			return node_error(err, en->value, "Value of '%s' is not of the expected type 'str'", en->key);
-		if (variables_expand_to(e->vars, r->scratch, en->value, &v, err))
+		/* BuildStream reads each value with node_subst_member(): stripped, then expanded */
+		if (variables_expand_stripped_to(e->vars, r->scratch, en->value, &v, err))
 			return -1;
 		node_map_put(r->scratch, out, en->key, node_new_str(r->scratch, en->value, v));
 	}

@@ -159,11 +159,11 @@ static const char *full_name(struct project *top, const struct project *q, const
 	return r;
 }
 
-/* The name errors give an element file: its path from the project, "junction:" before it in a
- * subproject (heap). */
+/* The name errors give an element file, as BuildStream's provenance does: its name within the
+ * element path, "junction:" before it in a subproject (heap). */
 static char *element_display(const struct project *q, const char *name)
 {
-	char *d = strcmp(q->element_path, ".") == 0 ? xstrdup(name) : xasprintf("%s/%s", q->element_path, name);
+	char *d = xstrdup(name);
 	if (q->junction) {
 		char *t = xasprintf("%s:%s", q->junction, d);
 		free(d);

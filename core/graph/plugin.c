@@ -16,6 +16,7 @@
 #include "format/compose.h"
 #include "format/variables.h"
 #include "format/yamlload.h"
+#include "graph/loader.h"
 #include "graph/project.h"
 #include "graph/pluginctx.h"
 
@@ -343,6 +344,56 @@ static void h_clear_error(struct rill_ctx *c)
 	c->failed = 0;
 }
 
+/* host->dependencies: BuildStream's Element.dependencies() as names (scope 1 all, 2 build,
+ * 3 run); element NULL is the element being built. */
+static const char *const *h_dependencies(struct rill_ctx *c, const char *element, int scope, int recurse,
+						  size_t *n)
+{
+	struct element *e = element ? loader_find(c->p, element) : c->e, **list = NULL;
+	size_t cnt = 0, cap = 0, i;
+	const char **names;
+	*n = 0;
+	if (!e) {
+		error_set(c->err, "no element '%s' in this project", element);
+		return NULL;
+	}
+	if (recurse) {
+		loader_walk(c->p, &e, 1, scope == 2 ? SCOPE_BUILD : scope == 3 ? SCOPE_RUN : SCOPE_ALL, &list, &cnt,
+			    &cap);
+	} else {
+		struct element *const *src = scope == 2 ? e->build_deps : scope == 3 ? e->run_deps : e->kids;
+		size_t ns = scope == 2 ? e->nbuild_deps : scope == 3 ? e->nrun_deps : e->ndeps;
+		list = xmalloc((ns + 1) * sizeof(*list));
+		for (i = 0; i < ns; i++)
+			list[cnt++] = src[i];
+	}
+	names = arena_alloc(c->a, (cnt + 1) * sizeof(*names));
+	for (i = 0; i < cnt; i++)
+		names[i] = list[i]->name;
+	names[cnt] = NULL;
+	*n = cnt;
+	free(list);
+	return names;
+}
+
+static const char *h_element_kind(struct rill_ctx *c, const char *element)
+{
+	struct element *e = element ? loader_find(c->p, element) : c->e;
+	return e ? e->kind : NULL;
+}
+
+static const struct rill_node *h_public_of(struct rill_ctx *c, const char *element)
+{
+	struct element *e = element ? loader_find(c->p, element) : c->e;
+	return e ? (const struct rill_node *)e->public : NULL;
+}
+
+static const struct rill_node *h_element_node(struct rill_ctx *c, const char *element)
+{
+	struct element *e = element ? loader_find(c->p, element) : c->e;
+	return e ? (const struct rill_node *)e->node : NULL;
+}
+
 static const struct rill_host host = {
 	.abi_version = RILL_PLUGIN_ABI_VERSION,
 	.type = h_type,
@@ -382,6 +433,10 @@ static const struct rill_host host = {
 	.element_public = h_element_public,
 	.element_environment = h_element_environment,
 	.last_error = h_last_error,
+	.dependencies = h_dependencies,
+	.element_kind = h_element_kind,
+	.public_of = h_public_of,
+	.element_node = h_element_node,
 	.clear_error = h_clear_error,
 	/* the functions of job time are the build subsystem's: job_host() adds them */
 };

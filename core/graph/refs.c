@@ -36,7 +36,11 @@ static int write_inline(struct project *p, struct element *e, size_t index, cons
 	int rc = -1;
 	if (!sn->file || !kind)
 		return error_set(err, "%s: cannot locate source %zu in a file to write its ref", e->name, index + 1);
-	path = xasprintf("%s/%s", p->dir, sn->file->name);
+	/* an element file is named within the element path, an included file from the project */
+	if (e->node && sn->file == e->node->file)
+		path = xasprintf("%s/%s/%s", p->dir, p->element_path, sn->file->name);
+	else
+		path = xasprintf("%s/%s", p->dir, sn->file->name);
 	if (read_file(path, &text, err))
 		goto out;
 	if (old && old->value->line) {

@@ -190,17 +190,23 @@ struct rill_host {
 	/* The element's public data, environment (a map of strings) and sandbox configuration. */
 	const struct rill_node *(*element_public)(struct rill_ctx *ctx);
 	const struct rill_node *(*element_environment)(struct rill_ctx *ctx);
-	/* Dependencies of the element (scope: 1 all, 2 build, 3 run; recurse as BuildStream's
-	 * dependencies()), in staging order, as element names; *n receives the count. */
+	/* Dependencies of element (NULL: the element called for; scope: 1 all, 2 build, 3 run;
+	 * recurse as BuildStream's dependencies()), in staging order, as element names; *n
+	 * receives the count. Load time too. */
 	const char *const *(*dependencies)(struct rill_ctx *ctx, const char *element, int scope, int recurse,
 					   size_t *n);
-	/* Kind and public data of another element of the build (NULL when unknown). */
+	/* Kind, public data and top-level node (its provenance) of an element of the project, or
+	 * of the element being called for when element is NULL (NULL when unknown). */
 	const char *(*element_kind)(struct rill_ctx *ctx, const char *element);
 	const struct rill_node *(*public_of)(struct rill_ctx *ctx, const char *element);
+	const struct rill_node *(*element_node)(struct rill_ctx *ctx, const char *element);
 	/* The error the last failing host function recorded (NULL: none), and forgetting it (a
 	 * plugin that handles the failure goes on). */
 	const char *(*last_error)(struct rill_ctx *ctx);
 	void (*clear_error)(struct rill_ctx *ctx);
+	/* A sandbox directory that the commands of this build may write, besides the build and
+	 * install roots (BuildStream's Sandbox.mark_directory); created (assemble only). */
+	int (*mark_directory)(struct rill_ctx *ctx, const char *path);
 };
 
 /* What configure() reports back. */

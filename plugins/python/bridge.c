@@ -78,8 +78,14 @@ static char *exception_text(void)
 		PyException_SetTraceback(value, tb);
 	if (driver)
 		r = PyObject_CallMethod(driver, "describe_error", "O", value);
-	if (r && PyUnicode_Check(r)) {
-		out = strdup(PyUnicode_AsUTF8(r));
+	if (r && PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 3) {
+		PyObject *msg = PyTuple_GET_ITEM(r, 0), *detail = PyTuple_GET_ITEM(r, 1);
+		const char *m = PyUnicode_Check(msg) ? PyUnicode_AsUTF8(msg) : "error in a Python plugin";
+		const char *d = detail && PyUnicode_Check(detail) ? PyUnicode_AsUTF8(detail) : NULL;
+		size_t n = strlen(m) + (d ? strlen(d) : 0) + 4;
+		out = malloc(n);
+		if (out)
+			snprintf(out, n, "%s%s%s", m, d && *d ? "\n\n" : "", d && *d ? d : "");
 	} else {
 		PyObject *s;
 		PyErr_Clear();
@@ -320,17 +326,14 @@ static PyObject *r_variable(PyObject *self, PyObject *args)
 
 static PyObject *r_warn(PyObject *self, PyObject *args)
 {
-	const char *token, *where, *text;
+	const char *token, *where, *text, *detail = NULL;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "zss", &token, &where, &text) || need_call())
+	if (!PyArg_ParseTuple(args, "zss|z", &token, &where, &text, &detail) || need_call())
 		return NULL;
 	/* where is already text: the warning is reported without a node */
-	if (*where) {
-		if (H->warn(C, NULL, token ? token : "plugin", "%s: %s", where, text))
-			return raise_host_error();
-	} else if (H->warn(C, NULL, token ? token : "plugin", "%s", text)) {
+	if (H->warn(C, NULL, token ? token : "plugin", "%s%s%s%s%s", where, *where ? ": " : "", text,
+		    detail && *detail ? "\n\n" : "", detail && *detail ? detail : ""))
 		return raise_host_error();
-	}
 	Py_RETURN_NONE;
 }
 
@@ -570,6 +573,18 @@ static PyObject *r_host_path(PyObject *self, PyObject *args)
 	return PyUnicode_FromString(out);
 }
 
+static PyObject *r_mark_directory(PyObject *self, PyObject *args)
+{
+	const char *path;
+	int artifact = 0;
+	(void)self;
+	if (!PyArg_ParseTuple(args, "s|p", &path, &artifact) || need_job("Sandbox.mark_directory", (void *)H->mark_directory))
+		return NULL;
+	if (H->mark_directory(C, path))
+		return raise_host_error();
+	Py_RETURN_NONE;
+}
+
 static PyObject *r_collect(PyObject *self, PyObject *args)
 {
 	const char *path;
@@ -588,7 +603,7 @@ static PyObject *r_dependencies(PyObject *self, PyObject *args)
 	const char *const *names;
 	PyObject *l;
 	(void)self;
-	if (!PyArg_ParseTuple(args, "zip", &element, &scope, &recurse) ||
+	if (!PyArg_ParseTuple(args, "ip|z", &scope, &recurse, &element) ||
 	    need_job("dependencies", (void *)H->dependencies))
 		return NULL;
 	names = H->dependencies(C, element, scope, recurse, &n);
@@ -615,7 +630,8 @@ static PyObject *r_element_info(PyObject *self, PyObject *args)
 	pub = node_py(H->public_of(C, element));
 	if (!pub)
 		return NULL;
-	d = Py_BuildValue("{s:s,s:N}", "kind", kind, "public", pub);
+	d = Py_BuildValue("{s:s,s:N,s:s}", "kind", kind, "public", pub, "provenance",
+			  H->provenance(C, H->element_node(C, element)));
 	return d;
 }
 
@@ -646,6 +662,7 @@ static PyMethodDef rill_methods[] = {
 	{"run", r_run, METH_VARARGS, "Run argv in the sandbox; returns the exit code."},
 	{"host_path", r_host_path, METH_VARARGS, "The host path of a sandbox path."},
 	{"collect", r_collect, METH_VARARGS, "The sandbox directory that becomes the artifact."},
+	{"mark_directory", r_mark_directory, METH_VARARGS, "A sandbox directory commands may write."},
 	{"dependencies", r_dependencies, METH_VARARGS, "Names of dependencies in a scope."},
 	{"element_info", r_element_info, METH_VARARGS, "Kind and public data of an element."},
 	{"public", r_public, METH_NOARGS, "The element's public data."},
@@ -701,6 +718,14 @@ static int py_configure(const struct rill_host *host, struct rill_ctx *ctx, cons
 		}
 		Py_DECREF(pub);
 		Py_DECREF(env);
+		{
+			PyObject *pv = PyUnicode_FromString(host->provenance(ctx, host->element_node(ctx, NULL)));
+			if (!pv || PyDict_SetItemString(extra, "provenance", pv)) {
+				Py_XDECREF(pv);
+				goto pyfail;
+			}
+			Py_DECREF(pv);
+		}
 	}
 	h = handle_of(node);
 	r = PyObject_CallMethod(driver, "configure", "ssOOsO", k->type, k->kind, h, pynode, host->element_name(ctx),

@@ -61,5 +61,5 @@ run_rill build missing.bst
 [ "$RC" -ne 0 ] && printf '%s' "$ERR" | grep -q "Failed to fetch ref '0000000000000000000000000000000000000000000000000000000000000000'" &&
 	pass "a ref not in the repository is an error" || fail "a ref not in the repository is an error" "$ERR"
 run_rill show neither.bst
-expect_error "neither ref nor track is an error" "elements/neither.bst [line 3 column 2]: OSTree sources require a ref and/or track"
+expect_error "neither ref nor track is an error" "neither.bst [line 3 column 2]: OSTree sources require a ref and/or track"
 finish

@@ -23,30 +23,30 @@ bad() { # CASE EXPECTED-TEXT: element bad.bst (from stdin) fails to show with EX
 	expect_error "$1" "$2"
 }
 
-bad "unknown element key" "elements/bad.bst [line 2 column 9]: Unexpected key: dependz" <<'EOF2'
+bad "unknown element key" "bad.bst [line 2 column 9]: Unexpected key: dependz" <<'EOF2'
 kind: stack
 dependz: [ok.bst]
 EOF2
-bad "missing kind" "elements/bad.bst [line 1 column 0]: Dictionary did not contain expected key 'kind'" <<'EOF2'
+bad "missing kind" "bad.bst [line 1 column 0]: Dictionary did not contain expected key 'kind'" <<'EOF2'
 description: no kind
 EOF2
-bad "unknown kind" "elements/bad.bst [line 1 column 6]: No Element type registered for kind 'nosuch'" <<'EOF2'
+bad "unknown kind" "bad.bst [line 1 column 6]: No Element type registered for kind 'nosuch'" <<'EOF2'
 kind: nosuch
 EOF2
-bad "tab indentation" "elements/bad.bst [line 3 column 0]: Malformed YAML" <<'EOF2'
+bad "tab indentation" "bad.bst [line 3 column 0]: Malformed YAML" <<'EOF2'
 kind: stack
 depends:
 	- ok.bst
 EOF2
-bad "duplicate key" "elements/bad.bst [line 2 column 0]: Duplicate key 'kind'" <<'EOF2'
+bad "duplicate key" "bad.bst [line 2 column 0]: Duplicate key 'kind'" <<'EOF2'
 kind: stack
 kind: manual
 EOF2
-bad "wrong type" "elements/bad.bst [line 2 column 9]: Value of 'depends' is not of the expected type 'list'" <<'EOF2'
+bad "wrong type" "bad.bst [line 2 column 9]: Value of 'depends' is not of the expected type 'list'" <<'EOF2'
 kind: stack
 depends: {a: b}
 EOF2
-bad "missing dependency" "elements/bad.bst [line 3 column 2]: Could not find element 'missing.bst' in elements directory 'elements'" <<'EOF2'
+bad "missing dependency" "bad.bst [line 3 column 2]: Could not find element 'missing.bst' in elements directory 'elements'" <<'EOF2'
 kind: stack
 depends:
 - missing.bst
@@ -69,7 +69,7 @@ runtime-depends:
 - filename: ok.bst
   strict: true
 EOF2
-bad "undefined variable" "elements/bad.bst [line 4 column 5]: Reference to undefined variable 'nope'" <<'EOF2'
+bad "undefined variable" "bad.bst [line 4 column 5]: Reference to undefined variable 'nope'" <<'EOF2'
 kind: manual
 variables:
   a: x
@@ -81,7 +81,7 @@ variables:
   a: "%{b}"
   b: "%{a}"
 EOF2
-bad "protected variable" "elements/bad.bst [line 3 column 16]: invalid redefinition of protected variable 'element-name'" <<'EOF2'
+bad "protected variable" "bad.bst [line 3 column 16]: invalid redefinition of protected variable 'element-name'" <<'EOF2'
 kind: manual
 variables:
   element-name: x
@@ -97,7 +97,7 @@ kind: manual
 config:
   build-comands: [make]
 EOF2
-bad "assertion" "elements/bad.bst [line 4 column 9]: opt must be b" <<'EOF2'
+bad "assertion" "bad.bst [line 4 column 9]: opt must be b" <<'EOF2'
 kind: manual
 (?):
 - opt == "a":
@@ -112,7 +112,7 @@ EOF2
 bad "empty file" "Dictionary did not contain expected key 'kind'" </dev/null
 printf '\000\001\377garbage\n' >"$P/elements/bad.bst"
 run_rill show bad.bst
-expect_error "binary garbage" "elements/bad.bst"
+expect_error "binary garbage" "bad.bst [line"
 
 # dependency cycles name the elements in the cycle
 element c1.bst <<'EOF2'

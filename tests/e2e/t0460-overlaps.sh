@@ -82,5 +82,5 @@ expect_ok "a fully whitelisted overlap is not fatal"
 # a malformed whitelist is an error naming it
 printf 'kind: import\nsources:\n- kind: local\n  path: files/c\npublic:\n  bst:\n    overlap-whitelist: [[x]]\n' >"$P/elements/c.bst"
 run_rill build comp.bst
-expect_contains "a whitelist item must be a string" "$ERR" "elements/c.bst [line 7 column 24]: Value of 'overlap-whitelist[0]' is not of the expected type 'str'"
+expect_contains "a whitelist item must be a string" "$ERR" "c.bst [line 7 column 24]: Value of 'overlap-whitelist[0]' is not of the expected type 'str'"
 finish

@@ -119,11 +119,11 @@ err_case() { # NAME DEPENDENCY MESSAGE
 	expect_error "$1" "$3"
 }
 err_case "unknown junction" "nosuch.bst:x.bst" \
-	"elements/bad.bst [line 3 column 2]: Could not find element 'nosuch.bst' in elements directory 'elements'"
+	"bad.bst [line 3 column 2]: Could not find element 'nosuch.bst' in elements directory 'elements'"
 err_case "a junction that is not of kind junction" "app.bst:x.bst" "app.bst: Expected junction but element kind is manual"
 err_case "an element missing from the subproject" "sub.bst:nosuch.bst" \
-	"elements/bad.bst [line 3 column 2]: Could not find element 'nosuch.bst' in project referred to by junction element 'sub.bst'"
-err_case "depending on a junction" "sub.bst" "elements/bad.bst [line 3 column 2]: Cannot depend on junction"
+	"bad.bst [line 3 column 2]: Could not find element 'nosuch.bst' in project referred to by junction element 'sub.bst'"
+err_case "depending on a junction" "sub.bst" "bad.bst [line 3 column 2]: Cannot depend on junction"
 err_case "a lookup through two junctions" "a.bst:sub.bst:x.bst" \
 	"Dependency a.bst:sub.bst:x.bst contains multiple \`:\` in its name. Recursive lookups for cross-junction elements is not allowed."
 printf 'kind: stack\ndepends:\n- filename: sub.bst:x.bst\n  junction: sub.bst\n' >"$P/elements/bad.bst"

@@ -83,7 +83,7 @@ sed -i 's/changed/from-subp/' "$P/subp/include/vars.yml"
 # errors, positioned at the include
 printf 'kind: stack\n(@): sub.bst:include/nosuch.yml\n' >"$P/elements/bad.bst"
 run_rill show bad.bst
-expect_error "a missing file in the subproject" "elements/bad.bst [line 2 column 5]"
+expect_error "a missing file in the subproject" "bad.bst [line 2 column 5]"
 expect_contains "the error names the file" "$ERR" "include/nosuch.yml"
 printf 'kind: stack\n(@): nojunction.bst:include/vars.yml\n' >"$P/elements/bad.bst"
 run_rill show bad.bst

@@ -259,13 +259,13 @@ static void cycles(void)
 	element("cycle", "self.bst", "kind: stack\n\ndepends: [self.bst]\n");
 	element("cycle", "top.bst", "kind: stack\ndepends: [b.bst]\n");
 	expect_load_error("cycle", "a.bst",
-			  "elements/c.bst [line 4 column 2]: Circular dependency detected for element: a.bst\n"
+			  "c.bst [line 4 column 2]: Circular dependency detected for element: a.bst\n"
 			  "Dependency chain: a.bst -> b.bst -> c.bst -> a.bst");
 	expect_load_error("cycle", "top.bst",
-			  "elements/a.bst [line 2 column 10]: Circular dependency detected for element: b.bst\n"
+			  "a.bst [line 2 column 10]: Circular dependency detected for element: b.bst\n"
 			  "Dependency chain: b.bst -> c.bst -> a.bst -> b.bst");
 	expect_load_error("cycle", "self.bst",
-			  "elements/self.bst [line 3 column 10]: Circular dependency detected for element: self.bst\n"
+			  "self.bst [line 3 column 10]: Circular dependency detected for element: self.bst\n"
 			  "Dependency chain: self.bst -> self.bst");
 }
 
@@ -280,21 +280,21 @@ static void missing_and_bad(void)
 	element("bad", "dtype.bst", "kind: stack\ndepends:\n- filename: ok.bst\n  type: sometimes\n");
 	element("bad", "deplist.bst", "kind: stack\ndepends: ok.bst\n");
 	expect_load_error("bad", "m.bst",
-			  "elements/m.bst [line 4 column 2]: Could not find element 'nothere.bst' in elements "
+			  "m.bst [line 4 column 2]: Could not find element 'nothere.bst' in elements "
 			  "directory 'elements'");
 	expect_load_error("bad", "absent.bst", "Could not find element 'absent.bst' in elements directory 'elements'");
 	expect_load_error("bad", "nokind.bst",
-			  "elements/nokind.bst [line 1 column 0]: Dictionary did not contain expected key 'kind'");
-	expect_load_error("bad", "extra.bst", "elements/extra.bst [line 2 column 7]: Unexpected key: bogus");
+			  "nokind.bst [line 1 column 0]: Dictionary did not contain expected key 'kind'");
+	expect_load_error("bad", "extra.bst", "extra.bst [line 2 column 7]: Unexpected key: bogus");
 	expect_load_error("bad", "suffix.bst",
-			  "elements/suffix.bst [line 2 column 10]: Element name 'ok.txt' does not end in '.bst'");
+			  "suffix.bst [line 2 column 10]: Element name 'ok.txt' does not end in '.bst'");
 	expect_load_error("bad", "ok", "Element name 'ok' does not end in '.bst'");
 	expect_load_error("bad", "../x.bst", "Element name '../x.bst' must be relative to the element path");
 	expect_load_error("bad", "dtype.bst",
-			  "elements/dtype.bst [line 4 column 8]: Dependency type 'sometimes' is not 'build', "
+			  "dtype.bst [line 4 column 8]: Dependency type 'sometimes' is not 'build', "
 			  "'runtime' or 'all'");
 	expect_load_error("bad", "deplist.bst",
-			  "elements/deplist.bst [line 2 column 9]: Value of 'depends' is not of the expected type 'list'");
+			  "deplist.bst [line 2 column 9]: Value of 'depends' is not of the expected type 'list'");
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -1,0 +1,171 @@
+#!/bin/sh
+# t0170 — Python plugins: BuildStream plugins written in Python, local (.py files of the
+# project, each base class) and python3-bst-external's through origin pip, hosted by the bridge
+# (plugins/python). Keys and states equal bst 1.6.8's (projects/python/expected-keys.txt,
+# recorded by its record.sh); a Python element and a Python source fetch, stage and build in the
+# sandbox; plugin errors are bst's; a project without Python plugins never loads libpython.
+# SPDX-License-Identifier: Apache-2.0
+. "$(dirname "$0")/lib.sh"
+SRC="$TOP/tests/e2e/projects/python"
+
+if ! /usr/bin/python3 -c 'import bst_external' 2>/dev/null; then
+	fail "python3-bst-external is installed (make check installs it as root)"
+	finish
+	exit
+fi
+
+# keys and states, as bst shows them
+"$RILL" -C "$SRC" show --bst-keys --deps all --format '%{name}||%{full-key}||%{state}' all.bst \
+	>"$TMP/keys" 2>"$TMP/keys.err"
+rc=$?
+cut -d'|' -f1,3 "$SRC/expected-keys.txt" >"$TMP/want-keys"
+cut -d'|' -f1,3 "$TMP/keys" >"$TMP/got-keys"
+if [ $rc -eq 0 ] && cmp -s "$TMP/want-keys" "$TMP/got-keys"; then
+	pass "keys of $(wc -l <"$TMP/want-keys") elements with Python plugins equal bst's"
+else
+	fail "keys of elements with Python plugins equal bst's" "rc $rc $(cat "$TMP/keys.err")
+$(diff "$TMP/want-keys" "$TMP/got-keys")"
+fi
+if [ $rc -eq 0 ] && cmp -s "$SRC/expected-keys.txt" "$TMP/keys"; then
+	pass "states equal bst's"
+else
+	fail "states equal bst's" "$(diff "$SRC/expected-keys.txt" "$TMP/keys")"
+fi
+
+# libpython is loaded only for a project that declares Python plugins
+LD_DEBUG=files "$RILL" -C "$SRC" show --deps none --format '%{name}' hello.bst >/dev/null 2>"$TMP/ld.py"
+busybox_project plain
+LD_DEBUG=files "$RILL" -C "$P" show --deps none --format '%{name}' base.bst >/dev/null 2>"$TMP/ld.plain"
+if grep -q 'libpython3' "$TMP/ld.py" && ! grep -q 'libpython3' "$TMP/ld.plain"; then
+	pass "libpython is loaded for Python plugins only"
+else
+	fail "libpython is loaded for Python plugins only" \
+		"python project: $(grep -c libpython3 "$TMP/ld.py"); plain project: $(grep -c libpython3 "$TMP/ld.plain")"
+fi
+
+# a build: the project with a busybox sysroot and its file alias pointing here
+P="$TMP/py"
+cp -r "$SRC" "$P"
+mkdir -p "$P/files/base/bin"
+cp "$(command -v busybox)" "$P/files/base/bin/busybox"
+for a in sh echo cat ls mkdir cp mv rm true test; do ln -s busybox "$P/files/base/bin/$a"; done
+sed -i "s|files: file:///nonexistent/files/|files: file://$P/files/|" "$P/project.conf"
+run_rill build greeting.bst
+expect_ok "a Python source (fileurl) and Python elements (BuildElement subclass, Element) build"
+run_rill checkout hello.bst "$TMP/co-hello"
+if [ "$(cat "$TMP/co-hello/usr/share/hello.txt" 2>/dev/null)" = "hello, world" ] &&
+	[ "$(cat "$TMP/co-hello/usr/share/greeting" 2>/dev/null)" = "from-project-conf" ]; then
+	pass "the BuildElement subclass ran its YAML's commands on the staged Python source"
+else
+	fail "the BuildElement subclass ran its YAML's commands on the staged Python source" "$ERR $(ls -R "$TMP/co-hello" 2>&1 | head)"
+fi
+run_rill checkout greeting.bst "$TMP/co-greet"
+if [ "$(cat "$TMP/co-greet/greeting.txt" 2>/dev/null)" = "hello from greeting.bst
+hello from greeting.bst" ] && [ "$(cat "$TMP/co-greet/copied.txt" 2>/dev/null)" = "hello, world" ] &&
+	[ "$(cat "$TMP/co-greet/deps.txt" 2>/dev/null)" = "base.bst
+hello.bst" ]; then
+	pass "the Element's assemble wrote files, ran a sandboxed command and saw its dependencies"
+else
+	fail "the Element's assemble wrote files, ran a sandboxed command and saw its dependencies" \
+		"$ERR $(cat "$TMP/co-greet/greeting.txt" "$TMP/co-greet/deps.txt" "$TMP/co-greet/copied.txt" 2>&1)"
+fi
+run_rill show --deps none --format '%{state}' greeting.bst
+expect_out "the built element is cached" "cached"
+
+# a fetch that fails: the source's own error, and nothing cached
+printf 'changed\n' >"$P/files/hello/hello.txt"
+rm -rf "$XDG_CACHE_HOME/rill/sources"
+run_rill build --deps none patched.bst >/dev/null 2>&1
+run_rill fetch hello.bst
+if [ "$RC" -ne 0 ] && printf '%s' "$OUT$ERR" | grep -q "expected $(sha256sum "$SRC/files/hello/hello.txt" | cut -d' ' -f1)"; then
+	pass "a Python source's fetch error fails the fetch with its message"
+else
+	fail "a Python source's fetch error fails the fetch with its message" "rc $RC $OUT $ERR"
+fi
+
+# plugin errors, as bst reports them
+err_project() {
+	P="$TMP/err-$1"
+	mkdir -p "$P/elements" "$P/plugins"
+	cat >"$P/project.conf" <<EOC
+name: err
+element-path: elements
+plugins:
+- origin: local
+  path: plugins
+  elements:
+    $1: ${2:-0}
+EOC
+	printf 'kind: %s\n' "$1" >"$P/elements/e.bst"
+	cat >"$P/plugins/$1.py"
+}
+err_project boom <<'EOP'
+from buildstream import Element, ElementError
+class Boom(Element):
+    def configure(self, node):
+        raise ElementError("bad config from plugin")
+def setup():
+    return Boom
+EOP
+run_rill show e.bst
+expect_error "an ElementError in configure() is the load error" "bad config from plugin"
+err_project nosetup <<'EOP'
+from buildstream import Element
+EOP
+run_rill show e.bst
+expect_error "a module without setup()" "Element plugin 'nosetup' did not provide a setup() function"
+err_project notsub <<'EOP'
+class Foo:
+    pass
+def setup():
+    return Foo
+EOP
+run_rill show e.bst
+expect_error "setup() returning a class that is not an Element" "Element plugin 'notsub' returned type 'Foo', which is not a subclass of Element"
+err_project badsyntax <<'EOP'
+def setup(:
+EOP
+run_rill show e.bst
+expect_error "a syntax error in the module" "invalid syntax"
+err_project old 5 <<'EOP'
+from buildstream import Element
+class Old(Element):
+    BST_FORMAT_VERSION = 1
+    def configure(self, node):
+        pass
+    def preflight(self):
+        pass
+    def get_unique_key(self):
+        return {}
+def setup():
+    return Old
+EOP
+run_rill show e.bst
+expect_error "a plugin older than the project asks for" "old element at e.bst [line 1 column 0]: Format version 1 is too old for requested version 5"
+err_project crash <<'EOP'
+from buildstream import Element
+class Crash(Element):
+    def configure(self, node):
+        pass
+    def preflight(self):
+        pass
+    def get_unique_key(self):
+        return {"n": 1}
+    def configure_sandbox(self, sandbox):
+        pass
+    def stage(self, sandbox):
+        pass
+    def assemble(self, sandbox):
+        raise RuntimeError("crash in assemble")
+def setup():
+    return Crash
+EOP
+run_rill build e.bst
+if [ "$RC" -ne 0 ] && printf '%s' "$OUT$ERR" | grep -q "crash in assemble"; then
+	pass "an exception in assemble() fails the build with its message"
+else
+	fail "an exception in assemble() fails the build with its message" "rc $RC $OUT $ERR"
+fi
+run_rill show --deps none --format '%{state}' e.bst
+if [ "$OUT" != cached ]; then pass "nothing is cached for the failed build"; else fail "nothing is cached for the failed build"; fi
+finish
