@@ -15,6 +15,7 @@
 #include "cache/cas.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "graph/plugin-graph.h"
 #include "graph/element.h"
 #include "graph/keys.h"
 #include "graph/loader.h"
@@ -304,6 +305,7 @@ int main(int argc, char **argv)
 {
 	struct cli c = {0};
 	int i, rc;
+	plugin_graph_install();
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int used;

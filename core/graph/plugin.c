@@ -16,7 +16,6 @@
 #include "format/compose.h"
 #include "format/variables.h"
 #include "format/yamlload.h"
-#include "graph/loader.h"
 #include "graph/project.h"
 #include "graph/pluginctx.h"
 
@@ -344,54 +343,38 @@ static void h_clear_error(struct rill_ctx *c)
 	c->failed = 0;
 }
 
-/* host->dependencies: BuildStream's Element.dependencies() as names (scope 1 all, 2 build,
- * 3 run); element NULL is the element being built. */
-static const char *const *h_dependencies(struct rill_ctx *c, const char *element, int scope, int recurse,
-						  size_t *n)
+/* Graph walks for plugins (plugin-graph.c installs them: the loader is above this module). */
+static struct plugin_graph_functions graph_fns;
+
+void plugin_set_graph_functions(const struct plugin_graph_functions *f)
 {
-	struct element *e = element ? loader_find(c->p, element) : c->e, **list = NULL;
-	size_t cnt = 0, cap = 0, i;
-	const char **names;
+	graph_fns = *f;
+}
+
+static const char *const *h_dependencies(struct rill_ctx *c, const char *element, int scope, int recurse,
+					 size_t *n)
+{
 	*n = 0;
-	if (!e) {
-		error_set(c->err, "no element '%s' in this project", element);
+	if (!graph_fns.dependencies) {
+		error_set(c->err, "dependencies are not available here");
 		return NULL;
 	}
-	if (recurse) {
-		loader_walk(c->p, &e, 1, scope == 2 ? SCOPE_BUILD : scope == 3 ? SCOPE_RUN : SCOPE_ALL, &list, &cnt,
-			    &cap);
-	} else {
-		struct element *const *src = scope == 2 ? e->build_deps : scope == 3 ? e->run_deps : e->kids;
-		size_t ns = scope == 2 ? e->nbuild_deps : scope == 3 ? e->nrun_deps : e->ndeps;
-		list = xmalloc((ns + 1) * sizeof(*list));
-		for (i = 0; i < ns; i++)
-			list[cnt++] = src[i];
-	}
-	names = arena_alloc(c->a, (cnt + 1) * sizeof(*names));
-	for (i = 0; i < cnt; i++)
-		names[i] = list[i]->name;
-	names[cnt] = NULL;
-	*n = cnt;
-	free(list);
-	return names;
+	return graph_fns.dependencies(c, element, scope, recurse, n);
 }
 
 static const char *h_element_kind(struct rill_ctx *c, const char *element)
 {
-	struct element *e = element ? loader_find(c->p, element) : c->e;
-	return e ? e->kind : NULL;
+	return graph_fns.element_kind ? graph_fns.element_kind(c, element) : NULL;
 }
 
 static const struct rill_node *h_public_of(struct rill_ctx *c, const char *element)
 {
-	struct element *e = element ? loader_find(c->p, element) : c->e;
-	return e ? (const struct rill_node *)e->public : NULL;
+	return graph_fns.public_of ? graph_fns.public_of(c, element) : NULL;
 }
 
 static const struct rill_node *h_element_node(struct rill_ctx *c, const char *element)
 {
-	struct element *e = element ? loader_find(c->p, element) : c->e;
-	return e ? (const struct rill_node *)e->node : NULL;
+	return graph_fns.element_node ? graph_fns.element_node(c, element) : NULL;
 }
 
 static const struct rill_host host = {

@@ -32,6 +32,16 @@ void plugin_unload_all(struct plugin *list);
 /* The host table handed to every plugin call (job-time hooks included). */
 const struct rill_host *plugin_host(void);
 
+/* What the graph above this module lends the host table (plugin-graph.c). */
+struct plugin_graph_functions {
+	const char *const *(*dependencies)(struct rill_ctx *c, const char *element, int scope, int recurse,
+					   size_t *n);
+	const char *(*element_kind)(struct rill_ctx *c, const char *element);
+	const struct rill_node *(*public_of)(struct rill_ctx *c, const char *element);
+	const struct rill_node *(*element_node)(struct rill_ctx *c, const char *element);
+};
+void plugin_set_graph_functions(const struct plugin_graph_functions *f);
+
 /* Around fork() of a job process: keeps a bridge's interpreter sound in both processes. */
 void plugin_before_fork(void);
 void plugin_after_fork(int child);

@@ -330,7 +330,13 @@ static PyObject *r_warn(PyObject *self, PyObject *args)
 	(void)self;
 	if (!PyArg_ParseTuple(args, "zss|z", &token, &where, &text, &detail) || need_call())
 		return NULL;
-	/* where is already text: the warning is reported without a node */
+	/* where is already text: the warning is reported without a node; the host puts the
+	 * "[token]: " before it that Plugin.warn() put in the text, as bst prints it */
+	if (token) {
+		size_t n = strlen(token);
+		if (text[0] == '[' && strncmp(text + 1, token, n) == 0 && strncmp(text + 1 + n, "]: ", 3) == 0)
+			text += n + 4;
+	}
 	if (H->warn(C, NULL, token ? token : "plugin", "%s%s%s%s%s", where, *where ? ": " : "", text,
 		    detail && *detail ? "\n\n" : "", detail && *detail ? detail : ""))
 		return raise_host_error();
@@ -355,6 +361,17 @@ static PyObject *r_translate_url(PyObject *self, PyObject *args)
 	if (!PyArg_ParseTuple(args, "s|p", &url, &primary) || need_call())
 		return NULL;
 	(void)primary;
+	/* a URL without an alias stays as it is; mark_download_url() warns about it, once */
+	{
+		static const char *const schemes[] = {"http", "https", "ftp", "file", "git", "sftp", "ssh", NULL};
+		const char *colon = strchr(url, ':');
+		size_t i;
+		if (!colon)
+			return PyUnicode_FromString(url);
+		for (i = 0; schemes[i]; i++)
+			if (strlen(schemes[i]) == (size_t)(colon - url) && strncmp(url, schemes[i], (size_t)(colon - url)) == 0)
+				return PyUnicode_FromString(url);
+	}
 	if (H->translate_url(C, NULL, url, &out))
 		return raise_host_error();
 	return PyUnicode_FromString(out);
