@@ -10,9 +10,10 @@ DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libarchive-dev libcurl4-openssl-dev pk
 # What builds need at run time (bwrap, git sources) and what the tests use (a busybox sysroot,
 # tmux to drive the tty frontend, ps/pgrep, python3 for JSON checks, ostree, dpkg-deb and brz (bzr)
 # for the ostree, deb and bzr source tests; setuptools' pkg_resources finds `origin: pip` plugins,
-# and the tests load python3-bst-external's; the pip source runs python3 -m pip).
+# and the tests load python3-bst-external's, whose quilt source needs quilt; the pip source runs
+# python3 -m pip).
 DEB_RUN_PKGS := bubblewrap git busybox-static tmux procps python3 ostree dpkg python3-setuptools python3-bst-external brz \
-	python3-pip
+	python3-pip quilt
 
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 ifdef SANITIZE
@@ -187,9 +188,10 @@ fuzz: fuzz-deps
 # (git diff shows what changed), and with BST_TESTS=DIR (BuildStream's tests/ directory) compare
 # show's vars/env/config/public on every project there, element by element.
 check-bst: all
-	@command -v bst >/dev/null && /usr/bin/python3 -c "import arpy" 2>/dev/null || { echo "make check-bst needs bst 1.6.8 and arpy (for the deb source): sudo apt-get install buildstream python3-arpy" >&2; exit 2; }
+	@command -v bst >/dev/null && /usr/bin/python3 -c "import arpy" 2>/dev/null || { echo "make check-bst needs bst 1.6.8, arpy (for the deb source), bst-external and quilt: sudo apt-get install buildstream python3-arpy python3-bst-external quilt" >&2; exit 2; }
 	sh tests/e2e/projects/keys/regen.sh
 	sh tests/e2e/projects/keys/record-show.sh
+	sh tests/e2e/projects/python/record.sh
 	/usr/bin/python3 tests/unit/yamldump_ref.py 2000 1 >tests/unit/yamldump-cases.txt
 	@if [ -n "$(BST_TESTS)" ]; then /usr/bin/python3 tests/compat/compare-show.py \
 	  $$(find $(BST_TESTS) -name project.conf | xargs -n1 dirname | sort); fi
