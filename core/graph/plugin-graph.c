@@ -60,6 +60,23 @@ static const struct rill_node *pg_element_node(struct rill_ctx *c, const char *e
 	return e ? (const struct rill_node *)e->node : NULL;
 }
 
+static const struct rill_node *pg_sources_of(struct rill_ctx *c, const char *element)
+{
+	struct element *e = element ? loader_find(c->p, element) : c->e;
+	struct node *l;
+	size_t i;
+	if (!e)
+		return NULL;
+	l = node_new_list(c->a, NULL);
+	for (i = 0; i < e->nsources; i++) {
+		struct node *m = node_new_map(c->a, NULL);
+		node_map_put(c->a, m, "kind", node_new_str(c->a, NULL, e->sources[i].kind));
+		node_map_put(c->a, m, "config", (struct node *)e->sources[i].node);
+		node_list_push(c->a, l, m);
+	}
+	return (const struct rill_node *)l;
+}
+
 void plugin_graph_install(void)
 {
 	static const struct plugin_graph_functions f = {
@@ -67,6 +84,7 @@ void plugin_graph_install(void)
 		.element_kind = pg_element_kind,
 		.public_of = pg_public_of,
 		.element_node = pg_element_node,
+		.sources_of = pg_sources_of,
 	};
 	plugin_set_graph_functions(&f);
 }

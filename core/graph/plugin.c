@@ -377,6 +377,11 @@ static const struct rill_node *h_element_node(struct rill_ctx *c, const char *el
 	return graph_fns.element_node ? graph_fns.element_node(c, element) : NULL;
 }
 
+static const struct rill_node *h_sources_of(struct rill_ctx *c, const char *element)
+{
+	return graph_fns.sources_of ? graph_fns.sources_of(c, element) : NULL;
+}
+
 static const struct rill_host host = {
 	.abi_version = RILL_PLUGIN_ABI_VERSION,
 	.type = h_type,
@@ -420,6 +425,7 @@ static const struct rill_host host = {
 	.element_kind = h_element_kind,
 	.public_of = h_public_of,
 	.element_node = h_element_node,
+	.sources_of = h_sources_of,
 	.clear_error = h_clear_error,
 	/* the functions of job time are the build subsystem's: job_host() adds them */
 };

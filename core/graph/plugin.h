@@ -39,6 +39,7 @@ struct plugin_graph_functions {
 	const char *(*element_kind)(struct rill_ctx *c, const char *element);
 	const struct rill_node *(*public_of)(struct rill_ctx *c, const char *element);
 	const struct rill_node *(*element_node)(struct rill_ctx *c, const char *element);
+	const struct rill_node *(*sources_of)(struct rill_ctx *c, const char *element);
 };
 void plugin_set_graph_functions(const struct plugin_graph_functions *f);
 

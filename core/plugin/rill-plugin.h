@@ -207,6 +207,9 @@ struct rill_host {
 	/* A sandbox directory that the commands of this build may write, besides the build and
 	 * install roots (BuildStream's Sandbox.mark_directory); created (assemble only). */
 	int (*mark_directory)(struct rill_ctx *ctx, const char *path);
+	/* The sources of element (NULL: the element called for): a list of maps {kind: KIND,
+	 * config: NODE}, where NODE is the very node the source's configure() received. */
+	const struct rill_node *(*sources_of)(struct rill_ctx *ctx, const char *element);
 };
 
 /* What configure() reports back. */

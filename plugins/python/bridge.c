@@ -292,6 +292,12 @@ static struct rill_node *from_py(PyObject *o)
 	return NULL;
 }
 
+/* The handle of an instance: the node configure() saw, which jobs are given again. */
+static PyObject *handle_of(const struct rill_node *n)
+{
+	return PyLong_FromUnsignedLongLong((unsigned long long)(uintptr_t)n);
+}
+
 /* ---- the _rill module ------------------------------------------------------------------ */
 
 static PyObject *r_subst(PyObject *self, PyObject *args)
@@ -632,6 +638,71 @@ static PyObject *r_dependencies(PyObject *self, PyObject *args)
 	return l;
 }
 
+static int has_alias(const char *url)
+{
+	static const char *const schemes[] = {"http", "https", "ftp", "file", "git", "sftp", "ssh", NULL};
+	const char *colon = strchr(url, ':');
+	size_t i;
+	if (!colon)
+		return 0;
+	for (i = 0; schemes[i]; i++)
+		if (strlen(schemes[i]) == (size_t)(colon - url) && strncmp(url, schemes[i], (size_t)(colon - url)) == 0)
+			return 0;
+	return 1;
+}
+
+/* The sources of element as the proxies of buildstream/element.py see them: a Python source is
+ * its handle; a native one what plugins read of bst's core sources (url, ref, path, mirror). */
+static PyObject *sources_list(const char *element)
+{
+	const struct rill_node *l = H->sources_of(C, element);
+	PyObject *out = PyList_New(0);
+	size_t i;
+	for (i = 0; out && l && i < H->len(l); i++) {
+		const struct rill_node *m = H->at(l, i), *cfg = H->get(m, "config");
+		const char *kind = H->str(H->get(m, "kind"));
+		const char *url = H->str(H->get(cfg, "url")), *ref = H->str(H->get(cfg, "ref"));
+		const char *path = H->str(H->get(cfg, "path")), *translated = url;
+		PyObject *d;
+		if (url && has_alias(url) && H->translate_url(C, NULL, url, &translated)) {
+			H->clear_error(C);
+			translated = url;
+		}
+		d = Py_BuildValue("{s:N,s:s,s:s}", "handle", handle_of(cfg), "kind", kind, "provenance",
+				  H->provenance(C, cfg));
+		if (d && url) {
+			/* git keeps the URL as written (its mirror's); archives the translated one */
+			int git = strcmp(kind, "git") == 0;
+			PyObject *mirror = Py_BuildValue("{s:s,s:z,s:O}", "url", url, "ref", ref, "primary", Py_True);
+			PyObject *u = PyUnicode_FromString(git ? url : translated);
+			if (!mirror || !u || PyDict_SetItemString(d, "mirror", mirror) || PyDict_SetItemString(d, "url", u)) {
+				Py_CLEAR(d);
+			}
+			Py_XDECREF(mirror);
+			Py_XDECREF(u);
+		}
+		if (d && ref) {
+			PyObject *r = PyUnicode_FromString(ref);
+			if (!r || PyDict_SetItemString(d, "ref", r))
+				Py_CLEAR(d);
+			Py_XDECREF(r);
+		}
+		if (d && path) {
+			PyObject *pth = PyUnicode_FromString(path);
+			if (!pth || PyDict_SetItemString(d, "path", pth))
+				Py_CLEAR(d);
+			Py_XDECREF(pth);
+		}
+		if (!d || PyList_Append(out, d)) {
+			Py_XDECREF(d);
+			Py_CLEAR(out);
+			break;
+		}
+		Py_DECREF(d);
+	}
+	return out;
+}
+
 static PyObject *r_element_info(PyObject *self, PyObject *args)
 {
 	const char *element, *kind;
@@ -649,6 +720,15 @@ static PyObject *r_element_info(PyObject *self, PyObject *args)
 		return NULL;
 	d = Py_BuildValue("{s:s,s:N,s:s}", "kind", kind, "public", pub, "provenance",
 			  H->provenance(C, H->element_node(C, element)));
+	if (d) {
+		PyObject *srcs = sources_list(element);
+		if (!srcs || PyDict_SetItemString(d, "sources", srcs)) {
+			Py_XDECREF(srcs);
+			Py_DECREF(d);
+			return NULL;
+		}
+		Py_DECREF(srcs);
+	}
 	return d;
 }
 
@@ -705,12 +785,6 @@ static PyObject *init_rill_module(void)
 /* ---- plugin callbacks ------------------------------------------------------------------ */
 
 #define KIND(c) ((const struct pykind *)H->plugin(c))
-
-/* The handle of an instance: the node configure() saw, which jobs are given again. */
-static PyObject *handle_of(const struct rill_node *n)
-{
-	return PyLong_FromUnsignedLongLong((unsigned long long)(uintptr_t)n);
-}
 
 static int py_configure(const struct rill_host *host, struct rill_ctx *ctx, const struct rill_node *node,
 			struct rill_configured *out)

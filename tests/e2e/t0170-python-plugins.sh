@@ -72,6 +72,61 @@ fi
 run_rill show --deps none --format '%{state}' greeting.bst
 expect_out "the built element is cached" "cached"
 
+# bst-external's git_tag: track a local repository's tag, fetch, and a collect_manifest that
+# reads its dependencies' sources
+mkdir -p "$P/git/repo"
+(cd "$P/git/repo" && git init -q && echo hi >README && git add README &&
+	git -c user.email=t@example.com -c user.name=t commit -qm init && git tag -a v1.2.3 -m v1.2.3) >/dev/null 2>&1
+sed -i "s|gitrepos: file:///nonexistent/git/|gitrepos: file://$P/git/|" "$P/project.conf"
+run_rill track tagged.bst
+commit=$(git -C "$P/git/repo" rev-parse HEAD)
+if [ "$RC" -eq 0 ] && grep -q "ref: v1.2.3-0-g$commit" "$P/elements/tagged.bst"; then
+	pass "git_tag (pip) tracks the tag as bst does (v1.2.3-0-g<commit>)"
+else
+	fail "git_tag (pip) tracks the tag as bst does (v1.2.3-0-g<commit>)" "rc $RC $ERR $(grep ref: "$P/elements/tagged.bst")"
+fi
+run_rill build manifest.bst
+run_rill checkout manifest.bst "$TMP/co-man"
+if [ "$RC" -eq 0 ] && /usr/bin/python3 - "$TMP/co-man/usr/share/manifest.json" "$commit" <<'EOPY'
+import json, sys
+m = {x['name']: x for x in json.load(open(sys.argv[1]))['modules']}
+t = m['tagged.bst']
+assert t['x-cpe'] == {'product': 'tagged', 'version': '1.2.3'}, t
+assert t['sources'] == [{'type': 'git', 'x-bst-kind': 'git_tag', 'url': sys.argv[1][:0] + t['sources'][0]['url'],
+                         'commit': 'v1.2.3-0-g' + sys.argv[2]}], t
+assert t['sources'][0]['url'].endswith('/git/repo'), t
+assert m['hello.bst']['sources'] == [], m
+EOPY
+then
+	pass "collect_manifest (pip) builds and lists the git_tag source with its version"
+else
+	fail "collect_manifest (pip) builds and lists the git_tag source with its version" "$ERR $(cat "$TMP/co-man/usr/share/manifest.json" 2>&1)"
+fi
+
+# more of bst-external and local base classes, built: each artifact holds what the plugin makes
+built() {   # built ELEMENT FILE [TEXT]: ELEMENT builds and its artifact has FILE (containing TEXT)
+	run_rill build "$1"
+	rm -rf "$TMP/co"
+	[ "$RC" -eq 0 ] && "$RILL" -C "$P" checkout "$1" "$TMP/co" >/dev/null 2>&1 && [ -f "$TMP/co/$2" ] &&
+		{ [ -z "${3:-}" ] || grep -qF -- "$3" "$TMP/co/$2"; }
+}
+built tarball.bst hello.tar.gz.tar.gz && tar tzf "$TMP/co/hello.tar.gz.tar.gz" | grep -q usr/share/hello.txt &&
+	pass "tar_element builds a tarball of its dependency" || fail "tar_element builds a tarball of its dependency" "$ERR"
+built flatpak.bst metadata "name = org.example.Hello" && [ -f "$TMP/co/files/share/hello.txt" ] &&
+	pass "flatpak_image builds metadata and files/" || fail "flatpak_image builds metadata and files/" "$ERR"
+built snap.bst meta/snap.yaml "name: hello" && pass "snap_image builds meta/snap.yaml" || fail "snap_image builds meta/snap.yaml" "$ERR"
+built oci.bst index.json "manifests" && [ -f "$TMP/co/oci-layout" ] &&
+	pass "oci builds an image layout (its relative collect path is the sandbox's)" || fail "oci builds an image layout" "$ERR"
+built integration.bst usr/share/integration.sh && pass "collect_integration builds its script" || fail "collect_integration builds its script" "$ERR"
+built forbidden.bst usr/share/hello.txt && pass "check_forbidden passes a graph without the forbidden element" ||
+	fail "check_forbidden passes a graph without the forbidden element" "$ERR"
+built patched.bst usr/share/patched.txt "patched line" && pass "patch_queue (pip) applies its patches" || fail "patch_queue (pip) applies its patches" "$ERR"
+built quilted.bst usr/share/quilted.txt "patched line" && pass "quilt (pip) applies the series" || fail "quilt (pip) applies the series" "$ERR"
+built deployed.bst deployed.txt "from-project-conf" && pass "a local ScriptElement stages its layout and runs its commands" ||
+	fail "a local ScriptElement stages its layout and runs its commands" "$ERR"
+built multi.bst usr/share/multi.txt "NAME=busybox" && pass "a local Source with SourceFetchers fetches each file" ||
+	fail "a local Source with SourceFetchers fetches each file" "$ERR"
+
 # a fetch that fails: the source's own error, and nothing cached
 printf 'changed\n' >"$P/files/hello/hello.txt"
 rm -rf "$XDG_CACHE_HOME/rill/sources"

@@ -403,7 +403,8 @@ def assemble(handle):
     if not os.path.exists(os.path.join(sandbox.get_directory(), collect.lstrip(os.sep))):
         raise ElementError("Directory '{}' was not found inside the sandbox, "
                            "unable to collect artifact contents".format(collect))
-    host_function('collect', 'collecting an artifact')(collect)
+    # bst collects the returned path relative to the sandbox root ('output' is '/output')
+    host_function('collect', 'collecting an artifact')('/' + collect.lstrip(os.sep))
     return instance._rill_public_data()
 
 

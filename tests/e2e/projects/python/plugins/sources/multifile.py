@@ -36,6 +36,8 @@ class MultiFileSource(Source):
             url = self.node_get_member(item, str, 'url')
             sha = self.node_get_member(item, str, 'sha256')
             self.names.append(self.node_get_member(item, str, 'name', os.path.basename(url)))
+            # the source sees every URL while configuring, as bst asserts
+            self.mark_download_url(url, primary=not self.fetchers)
             self.fetchers.append(FileFetcher(self, url, sha))
 
     def preflight(self):
