@@ -83,10 +83,20 @@ void job_report(struct rill_ctx *c, enum rill_message_type type, const char *fmt
 
 void job_report_ref(struct rill_ctx *c, size_t index, const char *ref)
 {
-	char *line = xasprintf("REF\t%zu\t%s\n", index, ref);
+	struct buf line = BUF_INIT;
+	buf_addf(&line, "REF\t%zu\t", index);
+	for (; *ref; ref++) {
+		if (*ref == '\n')
+			buf_adds(&line, "\\n");
+		else if (*ref == '\\')
+			buf_adds(&line, "\\\\");
+		else
+			buf_addch(&line, *ref);
+	}
+	buf_addch(&line, '\n');
 	if (c->report_fd >= 0)
-		os_write_all(c->report_fd, line, strlen(line));
-	free(line);
+		os_write_all(c->report_fd, line.data, line.len);
+	buf_release(&line);
 }
 
 char *job_source_dir(const char *cache_dir, const struct source *s)

@@ -9,8 +9,39 @@
 #include <unistd.h>
 
 #include "base/osutil.h"
+#include "format/cachekey.h"
 #include "format/yamldump.h"
 #include "format/yamlload.h"
+#include "plugin/rill-plugin.h"
+
+/* 1 when ref can be written as a plain YAML scalar that reads back as the same string. */
+static int plain_safe(const char *ref)
+{
+	size_t n = strlen(ref), i;
+	if (!n || strchr("-?:,[]{}#&*!|>'\"%@` \t", ref[0]) || ref[n - 1] == ' ' || ref[n - 1] == ':')
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)ref[i];
+		if (c < 0x20 || c == 0x7f || (c == ':' && ref[i + 1] == ' ') || (c == ' ' && ref[i + 1] == '#'))
+			return 0;
+	}
+	return 1;
+}
+
+/* The text of ref as a YAML value: flow text as it is, a string plain when it can be, else
+ * double-quoted (JSON's escapes are YAML's). */
+static void ref_text(struct buf *out, const char *ref)
+{
+	if (ref[0] == RILL_REF_FLOW)
+		buf_adds(out, ref + 1);
+	else if (plain_safe(ref))
+		buf_adds(out, ref);
+	else {
+		buf_addch(out, '"');
+		cachekey_json_string(out, ref);
+		buf_addch(out, '"');
+	}
+}
 
 /* Offset of the start of line (1-based) in text, or len when past the end. */
 static size_t line_start(const char *text, size_t len, uint32_t line)
@@ -43,7 +74,39 @@ static int write_inline(struct project *p, struct element *e, size_t index, cons
 		path = xasprintf("%s/%s", p->dir, sn->file->name);
 	if (read_file(path, &text, err))
 		goto out;
-	if (old && old->value->line) {
+	if (old && old->value->line &&
+	    (old->value->type != NODE_SCALAR || old->value->style == STYLE_LITERAL ||
+	     old->value->style == STYLE_FOLDED || old->value->line != old->key_line)) {
+		/* a block value (a list or map, a multi-line scalar): `ref:` and every line below it
+		 * indented deeper (or blank) give way to `ref: <value>` */
+		size_t next;
+		off = line_start(text.data, text.len, old->key_line) + old->key_col;
+		if (off > text.len)
+			goto bad;
+		end = off;
+		while (end < text.len && text.data[end] != '\n')
+			end++;
+		for (next = end + 1; next < text.len;) {
+			size_t i = next, indent = 0;
+			while (i < text.len && text.data[i] == ' ')
+				i++, indent++;
+			int content = i < text.len && text.data[i] != '\n' && text.data[i] != '#';
+			/* a block sequence may sit at its key's indentation */
+			int item = old->value->type == NODE_LIST && indent == old->key_col && i + 1 < text.len &&
+				   text.data[i] == '-' && (text.data[i + 1] == ' ' || text.data[i + 1] == '\n');
+			if (content && indent <= old->key_col && !item)
+				break;
+			while (i < text.len && text.data[i] != '\n')
+				i++;
+			if (content)
+				end = i;        /* blank and comment lines only when deeper lines follow */
+			next = i + 1;
+		}
+		buf_add(&out, text.data, off);
+		buf_adds(&out, "ref: ");
+		ref_text(&out, ref);
+		buf_add(&out, text.data + end, text.len - end);
+	} else if (old && old->value->line) {
 		/* replace the value: from its column to the end of its line */
 		off = line_start(text.data, text.len, old->value->line) + old->value->col;
 		end = off;
@@ -52,7 +115,7 @@ static int write_inline(struct project *p, struct element *e, size_t index, cons
 		if (off > text.len)
 			goto bad;
 		buf_add(&out, text.data, off);
-		buf_adds(&out, ref);
+		ref_text(&out, ref);
 		buf_add(&out, text.data + end, text.len - end);
 	} else {
 		/* a new `ref:` line after the kind line, indented like kind */
@@ -67,7 +130,9 @@ static int write_inline(struct project *p, struct element *e, size_t index, cons
 			buf_addch(&out, '\n');
 		else
 			buf_addch(&out, '\n'), end++;
-		buf_addf(&out, "%*sref: %s\n", (int)kind->key_col, "", ref);
+		buf_addf(&out, "%*sref: ", (int)kind->key_col, "");
+		ref_text(&out, ref);
+		buf_addch(&out, '\n');
 		buf_add(&out, text.data + end, text.len - end);
 	}
 	rc = os_write_file_atomic(path, out.data, out.len, err);
@@ -125,7 +190,14 @@ static int write_refs_file(struct project *top, struct element *e, const char *p
 		item = node_new_map(a, NULL);
 		list->u.list.items[index] = item;
 	}
-	node_map_put(a, item, "ref", node_new_str(a, NULL, ref));
+	if (ref[0] == RILL_REF_FLOW) {
+		struct node *v = yaml_load_data(a, ref + 1, strlen(ref + 1), "ref", err);
+		if (!v)
+			goto out;
+		node_map_put(a, item, "ref", v);
+	} else {
+		node_map_put(a, item, "ref", node_new_str(a, NULL, ref));
+	}
 	yamldump(doc, &out);
 	rc = os_write_file_atomic(path, out.data, out.len, err);
 out:

@@ -212,6 +212,10 @@ struct rill_host {
 	const struct rill_node *(*sources_of)(struct rill_ctx *ctx, const char *element);
 };
 
+/* A ref that track() returns starting with this byte is YAML flow text after it (a list or map,
+ * e.g. JSON), written into the element as that structure rather than as a string. */
+#define RILL_REF_FLOW '\x01'
+
 /* What configure() reports back. */
 struct rill_configured {
 	/* The unique key (built with host->new_*), or NULL when it cannot be known yet (a source

@@ -388,6 +388,8 @@ static void read_reports(struct sched *s, struct job *j)
 			} else if (!strcmp(line, "REF")) {
 				char *ref = strchr(tab + 1, '\t');
 				size_t idx = strtoul(tab + 1, NULL, 10);
+				if (ref)
+					unescape(ref + 1);
 				if (ref && idx < j->t->e->nsources) {
 					if (!j->t->refs)
 						j->t->refs = xcalloc(j->t->e->nsources, sizeof(char *));

@@ -898,8 +898,27 @@ static int py_track(const struct rill_host *host, struct rill_ctx *ctx, const st
 			*ref = host->str(host->new_str(ctx, PyUnicode_AsUTF8(r)));
 			rc = 0;
 		} else {
-			host->error(ctx, NULL, "%s: tracking gave a ref that is not a string; rill writes only string refs so far",
-				    KIND(ctx)->kind);
+			/* a list or map (cargo's crates, pypi's suffix and checksum): JSON, which is YAML
+			 * flow text, after the marker */
+			PyObject *json = PyImport_ImportModule("json"), *text = NULL;
+			if (json)
+				text = PyObject_CallMethod(json, "dumps", "O", r);
+			if (text && PyUnicode_Check(text)) {
+				const char *t = PyUnicode_AsUTF8(text);
+				size_t n = strlen(t);
+				char *flow = malloc(n + 2);
+				if (flow) {
+					flow[0] = RILL_REF_FLOW;
+					memcpy(flow + 1, t, n + 1);
+					*ref = host->str(host->new_str(ctx, flow));
+					free(flow);
+					rc = 0;
+				}
+			} else {
+				fail_call();
+			}
+			Py_XDECREF(text);
+			Py_XDECREF(json);
 		}
 	}
 	Py_XDECREF(r);

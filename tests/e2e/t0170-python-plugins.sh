@@ -138,6 +138,75 @@ else
 	fail "a Python source's fetch error fails the fetch with its message" "rc $RC $OUT $ERR"
 fi
 
+# tracking refs that are not plain strings: a list of maps (as cargo's), written as YAML flow
+# text in place of the old block list; a string with a newline, quoted
+P="$TMP/refs"
+mkdir -p "$P/elements" "$P/plugins"
+cat >"$P/project.conf" <<'EOC'
+name: refs
+element-path: elements
+plugins:
+- origin: local
+  path: plugins
+  sources:
+    listref: 0
+EOC
+cat >"$P/plugins/listref.py" <<'EOP'
+import os
+from buildstream import Source, Consistency
+class ListRef(Source):
+    def configure(self, node):
+        self.node_validate(node, ['ref', 'shape'] + Source.COMMON_CONFIG_KEYS)
+        self.ref = self.node_get_member(node, object, 'ref', None) if 'ref' in node else None
+        self.shape = self.node_get_member(node, str, 'shape')
+    def preflight(self):
+        pass
+    def get_unique_key(self):
+        return [self.ref]
+    def get_consistency(self):
+        return Consistency.RESOLVED if self.ref else Consistency.INCONSISTENT
+    def load_ref(self, node):
+        self.ref = node.get('ref')
+    def get_ref(self):
+        return self.ref
+    def set_ref(self, ref, node):
+        node['ref'] = self.ref = ref
+    def track(self):
+        if self.shape == 'list':
+            return [{'name': 'libc', 'version': '0.2.80'}, {'name': 'cfg-if', 'version': '1.0.0'}]
+        return 'a==1.0\nb==2.0'
+    def fetch(self):
+        pass
+    def stage(self, directory):
+        pass
+def setup():
+    return ListRef
+EOP
+cat >"$P/elements/l.bst" <<'EOB'
+kind: import
+sources:
+- kind: listref
+  shape: list
+  ref:
+  - name: old
+    version: '0'
+
+  # a comment after the ref
+EOB
+printf 'kind: import\nsources:\n- kind: listref\n  shape: lines\n' >"$P/elements/s.bst"
+run_rill track l.bst s.bst
+if [ "$RC" -eq 0 ] && grep -q '^  ref: \[{"name": "libc", "version": "0.2.80"}, {"name": "cfg-if", "version": "1.0.0"}\]$' "$P/elements/l.bst" &&
+	grep -q '^  # a comment after the ref' "$P/elements/l.bst" && ! grep -q "name: old" "$P/elements/l.bst" &&
+	grep -q '^  ref: "a==1.0\\nb==2.0"$' "$P/elements/s.bst"; then
+	pass "tracked refs that are lists or multi-line strings are written as YAML that reads back"
+else
+	fail "tracked refs that are lists or multi-line strings are written as YAML that reads back" "rc $RC $ERR
+$(cat "$P/elements/l.bst" "$P/elements/s.bst")"
+fi
+run_rill show --deps none --format '%{state}' l.bst s.bst
+expect_out "the elements with the tracked refs load" "fetch needed
+fetch needed"
+
 # plugin errors, as bst reports them
 err_project() {
 	P="$TMP/err-$1"
