@@ -800,14 +800,12 @@ static int py_configure(const struct rill_host *host, struct rill_ctx *ctx, cons
 	if (!extra)
 		goto pyfail;
 	if (k->desc.type == RILL_PLUGIN_ELEMENT) {
-		PyObject *pub = node_py(host->element_public(ctx)), *env = node_py(host->element_environment(ctx));
-		if (!pub || !env || PyDict_SetItemString(extra, "public", pub) ||
-		    PyDict_SetItemString(extra, "environment", env)) {
-			Py_XDECREF(pub);
+		/* the public data is asked for when a plugin reads it (_rill.public()) */
+		PyObject *env = node_py(host->element_environment(ctx));
+		if (!env || PyDict_SetItemString(extra, "environment", env)) {
 			Py_XDECREF(env);
 			goto pyfail;
 		}
-		Py_DECREF(pub);
 		Py_DECREF(env);
 		{
 			PyObject *pv = PyUnicode_FromString(host->provenance(ctx, host->element_node(ctx, NULL)));

@@ -27,6 +27,8 @@ class Provenance():
     lists the Provenance of a list's items.  str() gives `text`.
     """
 
+    __slots__ = ('text', 'members', 'elements')
+
     def __init__(self, text='', members=None, elements=None):
         self.text = text if text is not None else ''
         self.members = members if members is not None else {}

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from . import _yaml
 from . import utils
 from ._exceptions import ElementError, ImplError, LoadError, LoadErrorReason, PluginError
-from ._rill_node import host, host_function, host_error
+from ._rill_node import host, host_function, host_error, host_has
 from .plugin import Plugin
 from .types import Scope
 
@@ -68,8 +68,10 @@ class Element(Plugin):
         self.normal_name = _normal_name(self.name)
         """The element name without directories separators or the .bst suffix"""
 
-        public = extra.get('public')
-        self.__public = _yaml.node_copy(public if public is not None else {})
+        # the public data is copied when first used: most elements never read it, and its
+        # split rules are big (rill's bridge leaves it out of `extra`: _rill.public() has it)
+        self.__public_given = extra.get('public')
+        self.__public_copy = None
         self.__dynamic_public = None
         self.__environment = dict(extra.get('environment') or {})
         self.__sources = list(extra.get('sources') or [])
@@ -221,6 +223,16 @@ class Element(Plugin):
     #
     # Public data, environment, variables
     #
+    @property
+    def __public(self):
+        if self.__public_copy is None:
+            public = self.__public_given
+            if public is None and host_has('public'):
+                public = host().public()
+            self.__public_copy = _yaml.node_copy(public if public is not None else {})
+            self.__public_given = None
+        return self.__public_copy
+
     def get_public_data(self, domain):
         """A copy of the public data of `domain` (a dict), or None."""
         public = self.__dynamic_public if self.__dynamic_public is not None else self.__public

@@ -224,12 +224,18 @@ def move_atomic(source, destination, *, ensure_parents=True):
         raise
 
 
+_host_tools = {}       # (name, PATH) -> path found (sources ask once each: thousands of times)
+
+
 def get_host_tool(name):
     """The full path of the host program `name` (ProgramNotFoundError if absent)."""
     search_path = os.environ.get('PATH')
-    found = shutil.which(name, path=search_path)
-    if not found:
-        raise ProgramNotFoundError("Did not find '{}' in PATH: {}".format(name, search_path))
+    found = _host_tools.get((name, search_path))
+    if found is None or not os.access(found, os.X_OK):
+        found = shutil.which(name, path=search_path)
+        if not found:
+            raise ProgramNotFoundError("Did not find '{}' in PATH: {}".format(name, search_path))
+        _host_tools[(name, search_path)] = found
     return found
 
 
