@@ -584,6 +584,57 @@ out:
 	return PyLong_FromLong(status);
 }
 
+/* run_commands(cmds, notes, bst_flags, cwd): the commands in one sandbox (host->run_commands);
+ * the first that fails raises Error with "Command '...' failed with exitcode N". */
+static PyObject *r_run_commands(PyObject *self, PyObject *args)
+{
+	PyObject *cmds, *notes, *keep_c = NULL, *keep_n = NULL;
+	const char *cwd, **cv = NULL, **nv = NULL;
+	unsigned bst_flags, flags = 0;
+	size_t n;
+	int rc;
+	(void)self;
+	if (!PyArg_ParseTuple(args, "OOIz", &cmds, &notes, &bst_flags, &cwd) ||
+	    need_job("running commands", (void *)H->run_commands))
+		return NULL;
+	cv = c_strv(cmds, &keep_c);
+	if (!cv)
+		goto out;
+	for (n = 0; cv[n]; n++)
+		;
+	if (notes != Py_None) {
+		PyObject *fast = PySequence_Fast(notes, "notes must be a list");
+		Py_ssize_t i;
+		keep_n = fast;
+		if (!fast || (size_t)PySequence_Fast_GET_SIZE(fast) != n) {
+			if (fast)
+				PyErr_SetString(PyExc_ValueError, "one note per command");
+			goto out;
+		}
+		nv = calloc(n + 1, sizeof(*nv));
+		for (i = 0; i < (Py_ssize_t)n; i++) {
+			PyObject *o = PySequence_Fast_GET_ITEM(fast, i);
+			nv[i] = o == Py_None ? NULL : PyUnicode_AsUTF8(o);
+		}
+	}
+	/* bst's SandboxFlags: ROOT_READ_ONLY 1, CREATE_DEV_SHM 0x10 */
+	if (bst_flags & 1)
+		flags |= RILL_RUN_ROOT_READ_ONLY;
+	if (bst_flags & 0x10)
+		flags |= RILL_RUN_DEV_SHM;
+	rc = H->run_commands(C, cv, nv, n, flags, cwd);
+	if (rc)
+		raise_host_error();
+out:
+	free(cv);
+	free(nv);
+	Py_XDECREF(keep_c);
+	Py_XDECREF(keep_n);
+	if (PyErr_Occurred())
+		return NULL;
+	Py_RETURN_NONE;
+}
+
 static PyObject *r_host_path(PyObject *self, PyObject *args)
 {
 	const char *path, *out;
@@ -757,6 +808,7 @@ static PyMethodDef rill_methods[] = {
 	{"integrate", r_integrate, METH_NOARGS, "Run the staged dependencies' integration commands."},
 	{"stage_sources", r_stage_sources, METH_VARARGS, "Stage the element's sources."},
 	{"run", r_run, METH_VARARGS, "Run argv in the sandbox; returns the exit code."},
+	{"run_commands", r_run_commands, METH_VARARGS, "Run shell commands in one sandbox."},
 	{"host_path", r_host_path, METH_VARARGS, "The host path of a sandbox path."},
 	{"collect", r_collect, METH_VARARGS, "The sandbox directory that becomes the artifact."},
 	{"mark_directory", r_mark_directory, METH_VARARGS, "A sandbox directory commands may write."},

@@ -5,6 +5,7 @@
 
 import os
 
+from ._rill_node import host, host_error, host_has
 from .element import Element, ElementError, Scope
 from .sandbox import SandboxFlags
 
@@ -64,19 +65,23 @@ class BuildElement(Element):
     def prepare(self, sandbox):
         commands = self.__commands['configure-commands']
         if commands:
+            if self.__run_batch(sandbox, ['configure-commands']):
+                return
             with self.timed_activity("Running configure-commands"):
                 for command in commands:
                     self.__run_command(sandbox, command, 'configure-commands')
 
     def assemble(self, sandbox):
-        for step in _COMMAND_STEPS:
-            commands = self.__commands[step]
-            # configure-commands ran in prepare()
-            if not commands or step == 'configure-commands':
-                continue
-            with self.timed_activity("Running {}".format(step)):
-                for command in commands:
-                    self.__run_command(sandbox, command, step)
+        steps = [step for step in _COMMAND_STEPS if step != 'configure-commands']
+        if not self.__run_batch(sandbox, steps):
+            for step in steps:
+                commands = self.__commands[step]
+                # configure-commands ran in prepare()
+                if not commands:
+                    continue
+                with self.timed_activity("Running {}".format(step)):
+                    for command in commands:
+                        self.__run_command(sandbox, command, step)
 
         # bst looks for this path on the host as it is (not under the sandbox root)
         staged_build = os.path.join(self.get_variable('install-root'),
@@ -98,6 +103,29 @@ class BuildElement(Element):
     def __substituted_commands(self, node, step):
         listed = self.node_get_member(node, list, step, [])
         return [self.node_subst_list_element(node, step, [index]) for index in range(len(listed))]
+
+    def __run_batch(self, sandbox, steps):
+        # rill runs a build's commands in one sandbox, as its native build elements do: each
+        # command starts as `sh -c -e CMD` would in a sandbox of its own (same environment,
+        # cwd, read-only root), and the first that fails fails the build with bst's message.
+        # False when the host cannot (then each command gets a sandbox, as in bst).
+        if not host_has('run_commands') or sandbox._rill_environment() not in (None, self.get_environment()):
+            return False
+        commands, notes = [], []
+        for step in steps:
+            for index, command in enumerate(self.__commands[step]):
+                commands.append(command)
+                notes.append("Running {}".format(step) if index == 0 else None)
+        if not commands:
+            return True
+        flags = SandboxFlags.ROOT_READ_ONLY
+        if self.__create_dev_shm:
+            flags |= SandboxFlags.CREATE_DEV_SHM
+        try:
+            host().run_commands(commands, notes, int(flags), sandbox._rill_work_directory())
+        except host_error() as e:
+            raise ElementError(str(e)) from None
+        return True
 
     def __run_command(self, sandbox, command, step):
         self.status("Running {}".format(step), detail=command)

@@ -86,6 +86,13 @@ class Sandbox():
         return run([str(arg) for arg in command], int(flags), cwd,
                    dict(env) if env is not None else None)
 
+    # rill's: what BuildElement's batched commands need to know
+    def _rill_environment(self):
+        return self.__env
+
+    def _rill_work_directory(self):
+        return self.__cwd
+
     #
     # Private, as in bst (some core-facing code and plugins use them)
     #
