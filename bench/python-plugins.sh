@@ -3,11 +3,13 @@
 # in the same run. Two generated projects of N elements that differ only in their plugins:
 # "native" (manual elements, git sources) and "python" (a local BuildElement subclass and
 # bst-external's git_tag source through origin pip). Prints the load times of `show --deps all`
-# (rill and bst), the python/native ratio, the interpreter start and the per-job cost.
-# Usage: bench/python-plugins.sh [N]   (default 600)
+# (rill and bst), the python/native ratio and the interpreter start; then the per-job cost:
+# J builds of a BuildElement subclass against the same J of manual, one builder, busybox sysroot.
+# Usage: bench/python-plugins.sh [N [J]]   (defaults 600 and 30)
 # SPDX-License-Identifier: Apache-2.0
 set -e
 N=${1:-600}
+J=${2:-30}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 RILL="$TOP/rill"
 W=$(mktemp -d)
@@ -92,3 +94,35 @@ if command -v bst >/dev/null; then
 	echo "bst show, Python plugins:   ${bp} s   (rill $(echo "scale=1; $bp / $rp" | bc)x faster)"
 	if cmp -s "$W/bst.txt" "$W/rill.txt"; then echo "keys: identical to bst's"; else echo "keys: DIFFER from bst's"; fi
 fi
+
+# per-job cost: J builds of each kind, one at a time
+for v in native python; do
+	B="$W/jobs-$v"
+	mkdir -p "$B/elements" "$B/plugins" "$B/files/base/bin"
+	cp "$(command -v busybox)" "$B/files/base/bin/"
+	for a in sh echo mkdir cat; do ln -sf busybox "$B/files/base/bin/$a"; done
+	printf 'kind: import\nsources:\n- kind: local\n  path: files/base\n' >"$B/elements/base.bst"
+	k=manual
+	if [ $v = python ]; then
+		k=mybuild
+		cp "$W/python/plugins/mybuild.py" "$W/python/plugins/mybuild.yaml" "$B/plugins/"
+		printf 'name: jobs\nelement-path: elements\nplugins:\n- origin: local\n  path: plugins\n  elements:\n    mybuild: 0\n' >"$B/project.conf"
+	else
+		printf 'name: jobs\nelement-path: elements\n' >"$B/project.conf"
+	fi
+	printf 'kind: stack\ndepends:\n' >"$B/elements/all.bst"
+	i=1
+	while [ $i -le "$J" ]; do
+		printf 'kind: %s\nbuild-depends:\n- base.bst\nvariables:\n  n: "%d"\nconfig:\n  configure-commands: []\n  build-commands:\n  - echo build %%{n}\n  install-commands:\n  - mkdir -p %%{install-root}/usr/share\n  - echo %%{n} > %%{install-root}/usr/share/f%%{n}\n  strip-commands: []\n' \
+			$k $i >"$B/elements/e$i.bst"
+		printf -- '- e%d.bst\n' $i >>"$B/elements/all.bst"
+		i=$((i + 1))
+	done
+	XDG_CACHE_HOME="$B/cache" "$RILL" -C "$B" build base.bst >/dev/null 2>&1
+	s=$(date +%s.%N)
+	XDG_CACHE_HOME="$B/cache" "$RILL" -C "$B" build --builders 1 all.bst >/dev/null 2>&1
+	e=$(date +%s.%N)
+	eval "t_$v=$(echo "$e - $s" | bc)"
+done
+echo "build of $J elements, one builder: native ${t_native} s, Python BuildElement ${t_python} s"
+echo "per-job Python cost: $(echo "scale=1; ($t_python - $t_native) * 1000 / $J" | bc) ms"

@@ -72,6 +72,23 @@ fi
 run_rill show --deps none --format '%{state}' greeting.bst
 expect_out "the built element is cached" "cached"
 
+# a failing command of a Python BuildElement: bst's message, and the build fails
+cat >"$P/elements/fails.bst" <<'EOB'
+kind: mybuild
+build-depends:
+- base.bst
+config:
+  build-commands:
+  - echo before
+  - exit 3
+EOB
+run_rill build fails.bst
+if [ "$RC" -ne 0 ] && printf '%s' "$OUT$ERR" | grep -q "Command 'exit 3' failed with exitcode 3"; then
+	pass "a failing command of a Python BuildElement fails the build with bst's message"
+else
+	fail "a failing command of a Python BuildElement fails the build with bst's message" "rc $RC $ERR"
+fi
+
 # bst-external's git_tag: track a local repository's tag, fetch, and a collect_manifest that
 # reads its dependencies' sources
 mkdir -p "$P/git/repo"
