@@ -35,6 +35,7 @@ struct pykind {
 	struct rill_plugin desc;
 	char *kind;
 	const char *type;               /* "element" or "source" */
+	char *origin, *where;           /* as loaded: a kind may come from several projects */
 };
 
 struct saved {
@@ -848,7 +849,7 @@ static int py_configure(const struct rill_host *host, struct rill_ctx *ctx, cons
 	pynode = node_py(node);
 	if (!pynode)
 		goto pyfail;
-	extra = PyDict_New();
+	extra = Py_BuildValue("{s:s,s:s}", "origin", k->origin, "where", k->where);
 	if (!extra)
 		goto pyfail;
 	if (k->desc.type == RILL_PLUGIN_ELEMENT) {
@@ -1050,6 +1051,8 @@ static const struct rill_plugin *b_load(const struct rill_bridge_request *req, c
 	k = calloc(1, sizeof(*k));
 	k->kind = strdup(req->kind);
 	k->type = type;
+	k->origin = strdup(req->origin);
+	k->where = strdup(req->where);
 	k->desc.abi_version = RILL_PLUGIN_ABI_VERSION;
 	k->desc.type = req->type;
 	k->desc.kind = k->kind;

@@ -224,6 +224,46 @@ run_rill show --deps none --format '%{state}' l.bst s.bst
 expect_out "the elements with the tracked refs load" "fetch needed
 fetch needed"
 
+# a junctioned project's own Python plugin of the same kind as the loading project's: each
+# project's elements get their own project's plugin
+P="$TMP/jtop"
+mkdir -p "$P/elements" "$P/plugins" "$P/sub/elements" "$P/sub/plugins"
+for d in "$P" "$P/sub"; do
+	w=top
+	[ "$d" = "$P/sub" ] && w=sub
+	cat >"$d/plugins/marker.py" <<EOP
+from buildstream import Element
+class Marker(Element):
+    BST_FORBID_SOURCES = True
+    def configure(self, node):
+        pass
+    def preflight(self):
+        pass
+    def get_unique_key(self):
+        return {'from': '$w'}
+def setup():
+    return Marker
+EOP
+	printf 'name: %s\nelement-path: elements\nplugins:\n- origin: local\n  path: plugins\n  elements:\n    marker: 0\n' \
+		"$w" >"$d/project.conf"
+	printf 'kind: marker\n' >"$d/elements/m.bst"
+done
+printf 'kind: junction\nsources:\n- kind: local\n  path: sub\n' >"$P/elements/sub.bst"
+printf 'kind: stack\ndepends:\n- m.bst\n- sub.bst:m.bst\n' >"$P/elements/all.bst"
+run_rill show --bst-keys --deps all --format '%{name} %{full-key}' all.bst
+k_top=$(printf '%s\n' "$OUT" | awk '$1 == "m.bst" {print $2}')
+k_sub=$(printf '%s\n' "$OUT" | awk '$1 == "sub.bst:m.bst" {print $2}')
+if [ "$RC" -eq 0 ] && [ -n "$k_top" ] && [ -n "$k_sub" ] && [ "$k_top" != "$k_sub" ]; then
+	pass "a junctioned project's Python plugin is its own (different keys)"
+else
+	fail "a junctioned project's Python plugin is its own (different keys)" "rc $RC $OUT $ERR"
+fi
+if command -v bst >/dev/null 2>&1; then
+	bst_out=$(cd "$P" && XDG_CACHE_HOME="$TMP/bstcache" bst --no-colors show --deps all --format '%{name} %{full-key}' all.bst 2>/dev/null)
+	if [ "$bst_out" = "$OUT" ]; then pass "and bst shows the same keys"; else fail "and bst shows the same keys" "bst: $bst_out
+rill: $OUT"; fi
+fi
+
 # plugin errors, as bst reports them
 err_project() {
 	P="$TMP/err-$1"
