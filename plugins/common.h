@@ -715,7 +715,8 @@ static inline int common_build_element_assemble(const struct rill_host *host, st
 	cwd = subdir && subdir[0] ? common_join(build_root, subdir) : strdup(build_root);
 	if (!cwd)
 		return host->error(ctx, NULL, "Out of memory");
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && !rc; i++)
+	/* in a workspace, configure-commands run once (bst's prepare()) */
+	for (i = host->workspace_prepared(ctx) ? 1 : 0; i < sizeof(steps) / sizeof(steps[0]) && !rc; i++)
 		rc = common_commands_add_list(host, ctx, &b, config, steps[i]);
 	if (rc == 0)
 		rc = host->run_commands(ctx, b.cmds, b.notes, b.n,

@@ -24,6 +24,7 @@
 #include "cache/spare.h"
 #include "format/variables.h"
 #include "format/yamldump.h"
+#include "graph/keys.h"
 #include "graph/loader.h"
 #include "graph/plugin.h"
 #include "graph/pluginctx.h"
@@ -43,6 +44,7 @@ struct build {
 	struct element **staged;        /* dependencies staged, in order (for integration) */
 	size_t nstaged, staged_cap;
 	char *collect;                  /* sandbox path collected as the artifact */
+	char *ws_at;                    /* the sandbox path the open workspace is mounted at */
 	char **marked;                  /* more writable sandbox directories (mark_directory) */
 	size_t nmarked, marked_cap;
 	struct overlaps *overlaps;      /* files the current staging replaced */
@@ -402,6 +404,7 @@ static void log_command(void *ud, size_t i)
  * root, envv NULL for the element's environment. *env is the caller's to free (sandbox_done). */
 struct run_setup {
 	struct sandbox sb;
+	const char *ws_from, *ws_to;
 	const char **rw;
 	const char **env;
 	size_t nenv;
@@ -450,6 +453,14 @@ static int sandbox_setup(struct rill_ctx *c, unsigned flags, const char *cwd, co
 	rs->sb.root = b->root;
 	rs->sb.rw_dirs = rs->rw;
 	rs->sb.nrw = 2 + b->nmarked;
+	if (b->ws_at) {
+		/* the workspace itself, writable: builds in it are incremental, as in bst */
+		rs->ws_from = e->workspace;
+		rs->ws_to = b->ws_at;
+		rs->sb.bind_from = &rs->ws_from;
+		rs->sb.bind_to = &rs->ws_to;
+		rs->sb.nbind = 1;
+	}
 	rs->sb.env = rs->env;
 	rs->sb.nenv = rs->nenv;
 	rs->sb.uid = e->build_uid;
@@ -500,6 +511,11 @@ static int run_batch(struct rill_ctx *c, const char *const *cmds, const char *co
 	if (status)
 		return error_set(c->err, "Command '%s' failed with exitcode %d", cmds[failed], status);
 	return 0;
+}
+
+static int build_host_workspace_prepared(struct rill_ctx *c)
+{
+	return c->e && c->e->workspace && c->e->workspace_prepared;
 }
 
 static int build_host_mark_directory(struct rill_ctx *c, const char *path)
@@ -603,6 +619,14 @@ int build_host_stage_sources(struct rill_ctx *c, const char *path)
 		return 0;
 	if (!variables_get(c->e->vars, "build-root") || strcmp(path, variables_get(c->e->vars, "build-root")))
 		B(c)->pristine = 0;     /* only the build root is removed as a whole */
+	if (c->e->workspace) {
+		/* the workspace is mounted there when commands run (bst's _set_mount_source) */
+		job_host_status(c, "Using workspace at %s for %s", c->e->workspace, path);
+		free(B(c)->ws_at);
+		B(c)->ws_at = xstrdup(path);
+		B(c)->pristine = 0;
+		return host_dir(c, path, &dest) ? -1 : (free(dest), 0);
+	}
 	job_host_status(c, "Staging sources at %s", path);
 	if (host_dir(c, path, &dest))
 		return -1;
@@ -749,6 +773,10 @@ int build_element(struct project *p, struct element *e, struct cas *cas, const s
 	}
 	if (err->msg)   /* a host function failed but the plugin went on */
 		goto out;
+	/* the build wrote in the workspace: the key is that of what it holds now (bst computes a
+	 * workspaced element's key after its build) */
+	if (e->workspace && keys_workspace_changed(p, e, 0, err))
+		goto out;
 	job_host_status(&c, "Caching artifact");
 	if (commit(&b, log_path, err))
 		goto out;
@@ -777,6 +805,7 @@ out:
 	free(b.dir);
 	free(b.root);
 	free(b.collect);
+	free(b.ws_at);
 	{
 		size_t i;
 		for (i = 0; i < b.nmarked; i++)
@@ -857,6 +886,7 @@ static void build_host_init(void)
 	h->run_commands = build_host_run_commands;
 	h->run_argv = build_host_run_argv;
 	h->mark_directory = build_host_mark_directory;
+	h->workspace_prepared = build_host_workspace_prepared;
 }
 
 const struct rill_host *build_host(void)

@@ -117,6 +117,9 @@ static int launch_start(const struct sandbox *sb, const char *const *argv, int o
 	for (i = 0; i < sb->nrw; i++)
 		if (ensure_dir(sb, sb->rw_dirs[i], &l->made, err))
 			return -1;
+	for (i = 0; i < sb->nbind; i++)
+		if (ensure_dir(sb, sb->bind_to[i], &l->made, err))
+			return -1;
 	if (sb->cwd && ensure_dir(sb, sb->cwd, &l->made, err))
 		return -1;
 
@@ -160,6 +163,11 @@ static int launch_start(const struct sandbox *sb, const char *const *argv, int o
 		add(a, "--bind");
 		add(a, host);
 		add(a, sb->rw_dirs[i]);
+	}
+	for (i = 0; i < sb->nbind; i++) {
+		add(a, "--bind");
+		add(a, sb->bind_from[i]);      /* not below root: launch_release leaves it */
+		add(a, sb->bind_to[i]);
 	}
 	if (sb->flags & SANDBOX_ROOT_READ_ONLY) {
 		add(a, "--remount-ro");

@@ -20,6 +20,10 @@ struct sandbox {
 	const char *root;               /* host directory that becomes / */
 	const char *const *rw_dirs;     /* sandbox paths bound writable (created below root) */
 	size_t nrw;
+	const char *const *bind_from;   /* host directories bound writable at bind_to[i] (after the
+					 * rw dirs: an open workspace at the build root) */
+	const char *const *bind_to;
+	size_t nbind;
 	const char *const *env;         /* "NAME=value" strings: the whole environment */
 	size_t nenv;
 	long uid, gid;                  /* ids inside the sandbox */

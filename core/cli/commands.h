@@ -13,6 +13,7 @@ int cmd_shell(struct cli *c, int argc, char **argv);
 int cmd_init(struct cli *c, int argc, char **argv);          /* init.c */
 int cmd_checkout(struct cli *c, int argc, char **argv);      /* checkout.c: bst's checkout */
 int cmd_source_bundle(struct cli *c, int argc, char **argv); /* bundle.c */
+int cmd_workspace(struct cli *c, int argc, char **argv); /* workspace.c */
 
 /* One element loaded (with its project) and the artifact cache open, for the commands that
  * work on one element. */

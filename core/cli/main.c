@@ -61,6 +61,7 @@ static const char usage_global[] =
 	"  checkout           Check out an artifact with its runtime dependencies, integrated\n"
 	"  source checkout    Stage an element's sources into a directory\n"
 	"  source-bundle      A tarball of the sources with scripts that build them without rill\n"
+	"  workspace          Open, close, reset or list workspaces (an element's sources to edit)\n"
 	"  artifact checkout  Check out an artifact's files (directory, --hardlinks, --tar)\n"
 	"  artifact log       Show the build log of an artifact\n"
 	"  artifact list-contents  List the files of an artifact\n"
@@ -86,7 +87,7 @@ static const char usage_show[] =
 	"                          The dependencies to show (default: all)\n"
 	"  --order [stage|alpha]   Staging or alphabetic ordering of dependencies (default: stage)\n"
 	"  -f, --format FORMAT     Format string for each element (default:\n"
-	"                          '%{state: >12} %{full-key} %{name}')\n"
+	"                          '%{state: >12} %{full-key} %{name} %{workspace-dirs}', as bst)\n"
 	"  -o, --option NAME VALUE Set project option NAME to VALUE (repeatable)\n"
 	"  --bst-keys              Compute cache keys exactly as BuildStream 1.6.8 does, to check a\n"
 	"                          project against bst (slower: quadratic in dependency depth)\n"
@@ -143,7 +144,7 @@ static struct project *volatile kept_project;  /* volatile: a store nobody reads
 
 static int cmd_show(struct cli *c, int argc, char **argv)
 {
-	const char *deps = "all", *order = "stage", *format = "%{state: >12} %{full-key} %{name}";
+	const char *deps = "all", *order = "stage", *format = "%{state: >12} %{full-key} %{name} %{workspace-dirs}";
 	const char **targets = NULL;
 	size_t ntargets = 0, tcap = 0, n = 0, cap = 0, i;
 	struct load_params lp = {0};
@@ -253,7 +254,9 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	}
 	if (!strcmp(order, "alpha"))
 		qsort(list, n, sizeof(*list), cmp_name);
-	if (strstr(format, "%{state") && (cas = show_cas())) {
+	/* the state, and keys that an open workspace leaves unknown until it is built */
+	if ((strstr(format, "%{state") || (p->workspaces && p->workspaces->u.map.n && strstr(format, "key"))) &&
+	    (cas = show_cas())) {
 		p->artifact_cached = show_cached;
 		p->artifact_ctx = cas;
 	}
@@ -357,6 +360,8 @@ int main(int argc, char **argv)
 		rc = cmd_checkout(&c, argc - i, argv + i);
 	else if (!strcmp(argv[i], "source-bundle"))
 		rc = cmd_source_bundle(&c, argc - i, argv + i);
+	else if (!strcmp(argv[i], "workspace"))
+		rc = cmd_workspace(&c, argc - i, argv + i);
 	else if (!strcmp(argv[i], "help")) {
 		fputs(usage_global, stdout);
 		rc = 0;

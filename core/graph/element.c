@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "format/cachekey.h"
 #include "format/compose.h"
 #include "format/variables.h"
 #include "graph/element-internal.h"
 #include "graph/plugin.h"
+#include "graph/workspaces.h"
 
 /* Two key schemes share one key dictionary (BuildStream 1.6.8's):
  * - bst keys (--bst-keys): byte-identical to BuildStream 1.6.8's, whose "dependencies" list
@@ -296,6 +298,31 @@ static int resolve_sources(struct project *p, struct resolver *r, struct element
 		else if (!s->always_cached && e->consistency == CONSISTENCY_CACHED)
 			e->consistency = CONSISTENCY_RESOLVED;
 	}
+	if (e->nsources) {
+		/* an open workspace stands for the sources: cached while its directory is there, and
+		 * its files and their times are in the key instead of the sources' */
+		struct workspace w;
+		int found = workspace_find(p, e->name, &w, err);
+		if (found < 0)
+			return -1;
+		if (found) {
+			struct buf key = BUF_INIT;
+			e->workspace = w.abs;
+			e->workspace_prepared = w.prepared;
+			if (access(w.abs, F_OK) != 0) {
+				e->consistency = CONSISTENCY_INCONSISTENT;
+				e->workspace_key = "\"\"";
+			} else {
+				if (workspace_key_json(w.abs, &key, err)) {
+					buf_release(&key);
+					return -1;
+				}
+				e->consistency = CONSISTENCY_CACHED;
+				e->workspace_key = arena_strndup(r->a, buf_str(&key), key.len);
+				buf_release(&key);
+			}
+		}
+	}
 	return 0;
 }
 
@@ -373,7 +400,7 @@ static int resolve_one_in(struct project *p, struct resolver *r, struct element 
 	if (resolve_public(p, r, e, err) || resolve_sandbox(p, r, e, err) || resolve_sources(p, r, e, err) ||
 	    preflight(e, err))
 		return -1;
-	if (p->bst_keys || p->debug_keys || e->consistency == CONSISTENCY_INCONSISTENT) {
+	if (p->bst_keys || p->debug_keys || e->consistency == CONSISTENCY_INCONSISTENT || e->workspace) {
 		/* the dictionary is hashed whole once the dependencies' keys are known */
 		if (plugin_configure_element(p, r, e, NULL, err))
 			return -1;
@@ -471,12 +498,16 @@ void element_key_parts(struct project *p, struct arena *sa, struct element *e, s
 		} else {
 			buf_adds(tail, "null");
 		}
-		buf_adds(tail, ",\"unique\":");
-		buf_adds(tail, e->sources[i].unique_json);
+		if (!e->workspace) {
+			buf_adds(tail, ",\"unique\":");
+			buf_adds(tail, e->sources[i].unique_json);
+		}
 		buf_addch(tail, '}');
 	}
 	buf_addch(tail, ']');
-	buf_adds(tail, ",\"workspace\":\"\"}");
+	buf_adds(tail, ",\"workspace\":");
+	buf_adds(tail, e->workspace ? e->workspace_key : "\"\"");
+	buf_addch(tail, '}');
 }
 
 /* Hash the key dictionary: head + "dependencies":<deps, JSON text> + tail. */
@@ -553,6 +584,13 @@ size_t element_resolve_parallel(struct project *p, struct element *const *list, 
 	struct error kerr = ERROR_INIT;
 	pthread_t thread;
 	size_t limit, i, a, b, failed;
+	/* the workspaces' state file is read before the threads start */
+	{
+		struct workspace w;
+		struct error werr = ERROR_INIT;
+		workspace_find(p, "", &w, &werr);      /* an error is reported in order, later */
+		error_release(&werr);
+	}
 	/* Python plugins are called from one thread only (the interpreter's) */
 	if (p->threads < 2 || n < RESOLVE_PARALLEL_MIN || p->python_plugins)
 		return 0;
@@ -700,4 +738,47 @@ const char *element_state(struct project *p, const struct element *e)
 		if (!closure_cached(top, e->build_deps[i]))
 			return "waiting";
 	return "buildable";
+}
+
+/* Whether e's key is unknown until a build: an open workspace not built as it is now is in e's
+ * build scope (bst computes a workspaced element's key after building it). memo: per element
+ * index, 1 unknown, 2 known, 3 for the runtime closure of d below (caller zeroes it). */
+static int unstable_run(struct project *top, const struct element *d, unsigned char *memo, unsigned char *run_memo);
+
+static int unstable(struct project *top, const struct element *e, unsigned char *memo, unsigned char *run_memo)
+{
+	size_t i;
+	int r;
+	if (memo[e->index])
+		return memo[e->index] == 1;
+	r = e->workspace && !(top->artifact_cached && is_cached(top, e));
+	for (i = 0; !r && i < e->nbuild_deps; i++)
+		r = unstable_run(top, e->build_deps[i], memo, run_memo);
+	memo[e->index] = r ? 1 : 2;
+	return r;
+}
+
+static int unstable_run(struct project *top, const struct element *d, unsigned char *memo, unsigned char *run_memo)
+{
+	size_t i;
+	int r;
+	if (run_memo[d->index])
+		return run_memo[d->index] == 1;
+	r = unstable(top, d, memo, run_memo);
+	for (i = 0; !r && i < d->nrun_deps; i++)
+		r = unstable_run(top, d->run_deps[i], memo, run_memo);
+	run_memo[d->index] = r ? 1 : 2;
+	return r;
+}
+
+int element_key_unstable(struct project *p, const struct element *e)
+{
+	struct project *top = project_top(p);
+	if (!top->workspaces || !top->workspaces->u.map.n)
+		return 0;
+	if (!top->unstable_memo) {
+		top->unstable_memo = arena_alloc(top->a, 2 * (top->nelements + 1));
+		memset(top->unstable_memo, 0, 2 * (top->nelements + 1));
+	}
+	return unstable(top, e, top->unstable_memo, top->unstable_memo + top->nelements + 1);
 }

@@ -14,5 +14,8 @@ int element_resolve(struct project *p, struct element *e, struct error *err);
  * "fetch needed"; "buildable" when every element of its build scope (the build dependencies
  * and their runtime closures) is cached; else "waiting". */
 const char *element_state(struct project *p, const struct element *e);
+/* 1 when e's key is only known after a build (an open workspace not built as it is now in its
+ * build scope): bst shows it as question marks. */
+int element_key_unstable(struct project *p, const struct element *e);
 
 #endif

@@ -15,6 +15,7 @@
 #include "graph/element.h"
 #include "graph/loader.h"
 #include "graph/plugin.h"
+#include "graph/workspaces.h"
 
 /* Append s as a JSON string to a list being built; index > 0 adds the separating comma. */
 static void buf_addstr_json(struct buf *b, size_t index, const char *s)
@@ -339,5 +340,47 @@ int keys_resolve_all(struct project *p, struct element *const *list, size_t n, s
 				compute_keys(p, p->scratch, list[i], &scratch, &tmp, &cap);
 	free(tmp);
 	buf_release(&scratch);
+	return 0;
+}
+
+int keys_workspace_changed(struct project *p, struct element *e, int dependents, struct error *err)
+{
+	struct buf key = BUF_INIT, scratch = BUF_INIT;
+	struct arena *sa;
+	struct element **tmp = NULL, **list = NULL, *top = e;
+	unsigned char *changed = NULL;
+	size_t cap = 0, lcap = 0, n = 0, i, j;
+	struct project *owner = e->project ? e->project : p;
+	if (!e->workspace)
+		return 0;
+	if (workspace_key_json(e->workspace, &key, err)) {
+		buf_release(&key);
+		return -1;
+	}
+	e->workspace_key = arena_strndup(owner->a, buf_str(&key), key.len);
+	buf_release(&key);
+	sa = arena_new();
+	compute_keys(p, sa, e, &scratch, &tmp, &cap);
+	if (dependents) {
+		/* everything whose key covers e: its dependents, dependencies first */
+		loader_walk(p, p->elements, p->nelements, SCOPE_ALL, &list, &n, &lcap);
+		changed = xcalloc(p->nelements + 1, 1);
+		changed[top->index] = 1;
+		for (i = 0; i < n; i++) {
+			struct element *x = list[i];
+			int hit = 0;
+			for (j = 0; j < x->ndeps && !hit; j++)
+				hit = changed[x->deps[j].element->index];
+			if (hit && x != top) {
+				compute_keys(p, sa, x, &scratch, &tmp, &cap);
+				changed[x->index] = 1;
+			}
+		}
+	}
+	free(changed);
+	free(list);
+	free(tmp);
+	buf_release(&scratch);
+	arena_free(sa);
 	return 0;
 }

@@ -9,4 +9,8 @@
  * with SCOPE_ALL orders them) and compute their cache keys. */
 int keys_resolve_all(struct project *p, struct element *const *list, size_t n, struct error *err);
 
+/* The open workspace of e changed (a build wrote in it): its key part is read again and e's
+ * keys computed again, and with dependents those of everything that depends on e. */
+int keys_workspace_changed(struct project *p, struct element *e, int dependents, struct error *err);
+
 #endif

@@ -153,6 +153,9 @@ struct element {
 	char *key_base;                 /* rill's keys: digest of the dictionary without
 					 * dependencies, made as the element is resolved */
 	enum consistency consistency;
+	const char *workspace;          /* an open workspace's directory (absolute), or NULL */
+	int workspace_prepared;         /* its configure-commands have run */
+	const char *workspace_key;      /* its part of the key dictionary (JSON) */
 
 	/* cache keys, "" when unknown */
 	char weak_key[65];
@@ -223,6 +226,8 @@ struct project {
 	const char *cache_dir;          /* rill's cache (artifacts, sources, logs, builds); set by commands */
 	struct node *local_plugins;     /* list from `plugins:` (every origin, in order) */
 	int python_plugins;             /* it declares Python plugins: resolve on one thread */
+	struct node *workspaces;        /* top project: .bst/workspaces.yml's map, once read */
+	unsigned char *unstable_memo;   /* element_key_unstable()'s, per element index */
 	struct plugin *plugins;         /* loaded plugins (linked) */
 	/* project_free() calls these first: set by the loader once it sorts (joins its sorting
 	 * thread) and by the plugin loader once it opens one (closes them) */

@@ -160,7 +160,7 @@ size_t show_format(struct project *p, struct element *e, const char *fmt, struct
 			buf_adds(&v, e->name);
 		} else if (!strcmp(name, "key") || !strcmp(name, "full-key")) {
 			size_t len = !strcmp(name, "key") ? 8 : 64;
-			if (e->strict_key[0])
+			if (e->strict_key[0] && !element_key_unstable(p, e))
 				buf_add(&v, e->strict_key, len);
 			else
 				while (len--)
@@ -196,8 +196,12 @@ size_t show_format(struct project *p, struct element *e, const char *fmt, struct
 			dep_names(p, e->build_deps, e->nbuild_deps, &v);
 		} else if (!strcmp(name, "runtime-deps")) {
 			dep_names(p, e->run_deps, e->nrun_deps, &v);
+		} else if (!strcmp(name, "workspaced")) {
+			buf_adds(&v, e->workspace ? "(workspaced)" : "");
+		} else if (!strcmp(name, "workspace-dirs")) {
+			if (e->workspace)
+				buf_addf(&v, "Workspace: %s", e->workspace);
 		}
-		/* workspaced, workspace-dirs: rill has no workspaces yet: empty */
 		if (v.len && v.data[v.len - 1] == '\n' && strcmp(name, "config") && strcmp(name, "vars") &&
 		    strcmp(name, "env") && strcmp(name, "public"))
 			v.data[--v.len] = '\0';

@@ -210,6 +210,9 @@ struct rill_host {
 	/* The sources of element (NULL: the element called for): a list of maps {kind: KIND,
 	 * config: NODE}, where NODE is the very node the source's configure() received. */
 	const struct rill_node *(*sources_of)(struct rill_ctx *ctx, const char *element);
+	/* 1 when the element is built in an open workspace whose configure-commands have run
+	 * (BuildStream runs prepare() once per workspace); assemble only. */
+	int (*workspace_prepared)(struct rill_ctx *ctx);
 };
 
 /* A ref that track() returns starting with this byte is YAML flow text after it (a list or map,

@@ -17,8 +17,10 @@
 #include "base/osutil.h"
 #include "build/build.h"
 #include "build/job.h"
-#include "graph/refs.h"
+#include "graph/keys.h"
 #include "graph/plugin.h"
+#include "graph/refs.h"
+#include "graph/workspaces.h"
 
 enum queue_id { Q_TRACK, Q_FETCH, Q_BUILD, NQUEUES };
 
@@ -493,6 +495,20 @@ static void terminate_jobs(struct sched *s)
 	s->awaiting_id = RILL_STATUS_NONE;
 }
 
+/* An element built in its workspace: its key is now that of what the build left there (the
+ * job committed the artifact under it), so are those of its dependents; the workspace is
+ * prepared (configure-commands do not run again) and remembers the build, as bst's does. */
+static void workspace_built(struct sched *s, struct task *t)
+{
+	struct error err = ERROR_INIT;
+	if (keys_workspace_changed(s->p, t->e, 1, &err) ||
+	    workspace_put(s->p, t->e->name, t->e->workspace, 1, t->e->strict_key, &err))
+		status_message(s->w, RILL_MSG_WARN, t->id, -1, "build", 0, err.msg, NULL);
+	else
+		t->e->workspace_prepared = 1;
+	error_release(&err);
+}
+
 static void finish_job(struct sched *s, struct job *j)
 {
 	struct task *t = j->t;
@@ -524,6 +540,8 @@ static void finish_job(struct sched *s, struct job *j)
 		if (q == Q_BUILD) {
 			t->cached = 1;
 			s->expire_due = 1;
+			if (t->e->workspace)
+				workspace_built(s, t);
 			expire(s, 0);
 		}
 		t->state = T_QUEUED;

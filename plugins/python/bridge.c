@@ -636,6 +636,15 @@ out:
 	Py_RETURN_NONE;
 }
 
+static PyObject *r_workspace_prepared(PyObject *self, PyObject *args)
+{
+	(void)self;
+	(void)args;
+	if (need_job("workspaces", (void *)H->workspace_prepared))
+		return NULL;
+	return PyBool_FromLong(H->workspace_prepared(C));
+}
+
 static PyObject *r_host_path(PyObject *self, PyObject *args)
 {
 	const char *path, *out;
@@ -811,6 +820,7 @@ static PyMethodDef rill_methods[] = {
 	{"run", r_run, METH_VARARGS, "Run argv in the sandbox; returns the exit code."},
 	{"run_commands", r_run_commands, METH_VARARGS, "Run shell commands in one sandbox."},
 	{"host_path", r_host_path, METH_VARARGS, "The host path of a sandbox path."},
+	{"workspace_prepared", r_workspace_prepared, METH_NOARGS, "Whether the workspace ran its configure-commands."},
 	{"collect", r_collect, METH_VARARGS, "The sandbox directory that becomes the artifact."},
 	{"mark_directory", r_mark_directory, METH_VARARGS, "A sandbox directory commands may write."},
 	{"dependencies", r_dependencies, METH_VARARGS, "Names of dependencies in a scope."},

@@ -21,7 +21,7 @@ from . import _yaml
 from . import element as _element
 from . import utils
 from ._exceptions import BstError, ElementError, ImplError, SourceError
-from ._rill_node import PROVENANCE_KEY, host_function, node_provenance
+from ._rill_node import PROVENANCE_KEY, host, host_function, host_has, node_provenance
 from .element import Element
 from .sandbox import Sandbox
 from .source import Source
@@ -450,7 +450,9 @@ def assemble(handle):
     instance._rill_begin_assemble()
     instance.configure_sandbox(sandbox)
     instance.stage(sandbox)
-    instance.prepare(sandbox)
+    # in a workspace, prepare() runs once (bst)
+    if not (host_has('workspace_prepared') and host().workspace_prepared()):
+        instance.prepare(sandbox)
     collect = instance.assemble(sandbox)
 
     if not os.path.exists(os.path.join(sandbox.get_directory(), collect.lstrip(os.sep))):
