@@ -872,6 +872,12 @@ int scheduler_run(struct project *p, struct element **plan, size_t n, struct cas
 		t->state = T_QUEUED;
 		status_element(w, t->id, t->e->name, t->e->strict_key,
 			       t->cached ? RILL_ELEMENT_CACHED : RILL_ELEMENT_WAITING);
+		if (t->e->workspace) {
+			/* every frontend shows which elements are built from a workspace */
+			char *msg = xasprintf("%s is built from its workspace: %s", t->e->name, t->e->workspace);
+			status_message(w, RILL_MSG_INFO, t->id, RILL_STATUS_NONE, NULL, -1, msg, NULL);
+			free(msg);
+		}
 		advance(&s, t);
 	}
 	send_queues(&s);

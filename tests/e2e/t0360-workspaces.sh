@@ -32,6 +32,10 @@ depends:
 - hello.bst
 EOF2
 cd "$P" || exit 1
+# a new user's project: made by init
+rm project.conf
+run_rill init --project-name ws --element-path elements
+[ "$RC" -eq 0 ] && grep -q '^name: ws$' project.conf && pass "rill init makes the project" || fail "rill init makes the project" "rc $RC $ERR"
 
 run_rill build top.bst
 expect_ok "the element builds from its local source"
@@ -61,6 +65,7 @@ expect_out "until built, the workspaced element's key and its dependents' are un
 top.bst|$q||"
 
 run_rill build top.bst
+expect_contains "the build log shows the workspaced element" "$ERR" "hello.bst is built from its workspace: $P/ws"
 k1=$(key_of hello.bst)
 if [ "$RC" -eq 0 ] && [ "$(cat ws/configure.log)" = configured ] && [ -f ws/out.txt ] &&
 	[ "${#k1}" -eq 64 ] && [ "$k1" != "$q" ]; then
