@@ -38,6 +38,11 @@ void rill_status_close(struct rill_status *s);
 /* The message of the last failed call on s ("" if none). Owned by s. */
 const char *rill_status_error(const struct rill_status *s);
 
+/* Wait until the table changed (then 1) or timeout_ms passed (0), at no cost while nothing
+ * changes: the backend touches backend.lock once per commit and this waits on it with inotify
+ * (polling every 10 ms where that is unavailable). Returns at once when a change is unread. */
+int rill_status_wait(struct rill_status *s, int timeout_ms);
+
 /* 1 when the backend committed something since this handle last read (any read), else 0.
  * No syscall, no lock: a few nanoseconds; call it every frame. */
 int rill_status_changed(struct rill_status *s);
@@ -77,6 +82,13 @@ struct rill_status_visitor {
 	uint64_t gap;                   /* out: as *gap of rill_status_messages */
 };
 int rill_status_read(struct rill_status *s, struct rill_status_visitor *v, void *ctx);
+
+/* rill_status_read(), but of the elements, jobs and queues only those written after generation
+ * `since` (the session's `generation` when the caller last read it): the cost of a read follows
+ * what changed, not the size of the table. Returns 1, having delivered nothing, when that is
+ * not known (the session changed, or more than RILL_STATUS_CHANGES_KEPT generations passed):
+ * then read everything with rill_status_read(). */
+int rill_status_read_changes(struct rill_status *s, struct rill_status_visitor *v, uint64_t since, void *ctx);
 
 /* 1 when a backend holds <dir>/backend.lock, 0 when none does (no backend running). A session
  * whose state is not final while this returns 0 means the backend died. */

@@ -18,6 +18,8 @@
 #include "status-json.h"
 
 #define POLL_MS 10              /* a change shows within this (plus the backend's commit tick) */
+#define GATHER_MS 20            /* after a change is printed, changes are gathered this long: the
+				 * reads (and lines) of a busy build stay few; latency stays < 50 ms */
 #define LIVENESS_MS 100         /* how often a follower asks whether the backend still runs */
 
 static const char usage[] =
@@ -155,6 +157,8 @@ struct reader {
 	struct json elements, jobs, queues;     /* snapshot: the arrays' text */
 	struct rill_status_session ses; /* from the latest read */
 	uint64_t session_id;            /* the session followed */
+	uint64_t last_gen;              /* the session's generation at the last read */
+	int gen_known;
 	int replaced;                   /* the latest read found another session */
 	struct seen element_seen, job_seen, queue_seen;
 	uint64_t session_hash;
@@ -360,7 +364,15 @@ static int read_state(struct rill_status *st, struct reader *r, int snapshot)
 	r->out = open_memstream(&text, &size);
 	if (!r->out)
 		abort();
-	rc = rill_status_read(st, &v, r);
+	/* after the snapshot, only the records written since the last read (a follower's cost
+	 * follows the build's changes, not the size of the table) */
+	rc = snapshot || !r->gen_known ? 1 : rill_status_read_changes(st, &v, r->last_gen, r);
+	if (rc == 1)
+		rc = rill_status_read(st, &v, r);
+	if (rc == 0) {
+		r->last_gen = r->ses.generation;
+		r->gen_known = 1;
+	}
 	fclose(r->out);
 	r->out = NULL;
 	if (snapshot) {
@@ -669,7 +681,12 @@ static int follow(struct rill_status *st, struct reader *r, enum verdict *out)
 				*out = verdict_of(&r->ses);
 				return 0;
 			}
-		} else if (now_ns(CLOCK_MONOTONIC) >= next_check) {
+			sleep_ms(GATHER_MS);
+			continue;
+		} else if (now_ns(CLOCK_MONOTONIC) < next_check) {
+			rill_status_wait(st, (int)((next_check - now_ns(CLOCK_MONOTONIC)) / 1000000) + 1);
+			continue;
+		} else {
 			next_check = now_ns(CLOCK_MONOTONIC) + LIVENESS_MS * 1000000LL;
 			follow_liveness(st, r);
 			/* lock first, then changes: a backend that finished committed before unlocking */

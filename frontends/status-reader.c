@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <lmdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,8 @@ struct rill_status {
 	MDB_dbi dbi[DB_COUNT];
 	uint64_t seen;                  /* txnid of the last snapshot read */
 	int lock_fd;                    /* <dir>/backend.lock, read-only, -1 until it exists */
+	int tick_fd;                    /* inotify on backend.lock (its times change per commit); -1:
+					 * not set up yet, -2: unavailable (polling) */
 	char err[512];
 	/* Records handed to callbacks (the message one is ~10 KB: not on the caller's stack). */
 	struct rill_status_session ses;
@@ -370,6 +374,17 @@ static void read_end(struct rill_status *s)
 
 typedef int (*visit_fn)(struct rill_status *s, const MDB_val *val, struct rill_status_visitor *v, void *ctx);
 
+static uint32_t *grow_u32(uint32_t *p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return p;
+	*cap = need * 2 + 16;
+	p = realloc(p, *cap * sizeof(*p));
+	if (!p)
+		abort();
+	return p;
+}
+
 /* Walk a whole database in key order; stops when visit returns non-zero. */
 static int walk(struct rill_status *s, int db, visit_fn visit, struct rill_status_visitor *v, void *ctx)
 {
@@ -465,6 +480,95 @@ out:
 	return rc;
 }
 
+/* The ids of one generation's change record: 0 and *ids (elements first), 1 when there is none. */
+static int changes_of(struct rill_status *s, uint64_t gen, struct rill_status_rec_changes *h, const unsigned char **ids)
+{
+	unsigned char k[11] = {'c', 'h', 'g'};
+	MDB_val key = {sizeof(k), k}, val;
+	put_be64(k + 3, gen);
+	if (mdb_get(s->txn, s->dbi[DB_META], &key, &val) || val.mv_size < sizeof(*h))
+		return 1;
+	memcpy(h, val.mv_data, sizeof(*h));
+	if (h->version != RILL_STATUS_SCHEMA_VERSION || h->size != sizeof(*h) ||
+	    val.mv_size != sizeof(*h) + ((size_t)h->nelements + h->njobs) * 4)
+		return 1;
+	*ids = (const unsigned char *)val.mv_data + sizeof(*h);
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Visit the records of db whose ids are in ids[0..n) (sorted, duplicates skipped). */
+static int visit_ids(struct rill_status *s, int db, const uint32_t *ids, size_t n, visit_fn visit,
+		     struct rill_status_visitor *v, void *ctx)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char k[4];
+		MDB_val key = {sizeof(k), k}, val;
+		if (i && ids[i] == ids[i - 1])
+			continue;
+		put_be32(k, ids[i]);
+		int rc = mdb_get(s->txn, s->dbi[db], &key, &val);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc)
+			return FAIL(s, "%s: cannot read %s: %s", s->dir, db_names[db], mdb_strerror(rc));
+		if (visit(s, &val, v, ctx))
+			break;
+	}
+	return 0;
+}
+
+int rill_status_read_changes(struct rill_status *s, struct rill_status_visitor *v, uint64_t since, void *ctx)
+{
+	uint32_t *el = NULL, *jobs = NULL;
+	size_t nel = 0, njob = 0, elcap = 0, jobcap = 0;
+	int rc = 0, queues = 0;
+	struct rill_status_session ses;
+	if (read_begin(s))
+		return -1;
+	if ((rc = read_session(s, &ses)))
+		goto out;
+	if (ses.generation < since || ses.generation - since > RILL_STATUS_CHANGES_KEPT) {
+		rc = 1;
+		goto out;
+	}
+	for (uint64_t g = since + 1; g <= ses.generation; g++) {
+		struct rill_status_rec_changes h;
+		const unsigned char *ids;
+		if (changes_of(s, g, &h, &ids)) {
+			rc = 1;         /* not kept (any more): read everything */
+			goto out;
+		}
+		el = grow_u32(el, &elcap, nel + h.nelements);
+		jobs = grow_u32(jobs, &jobcap, njob + h.njobs);
+		memcpy(el + nel, ids, (size_t)h.nelements * 4);
+		nel += h.nelements;
+		memcpy(jobs + njob, ids + (size_t)h.nelements * 4, (size_t)h.njobs * 4);
+		njob += h.njobs;
+		queues |= h.queues != 0;
+	}
+	qsort(el, nel, sizeof(*el), cmp_u32);
+	qsort(jobs, njob, sizeof(*jobs), cmp_u32);
+	s->ses = ses;
+	if (v->session)
+		v->session(ctx, &s->ses);
+	if ((v->element && (rc = visit_ids(s, DB_ELEMENTS, el, nel, visit_element, v, ctx))) ||
+	    (v->job && (rc = visit_ids(s, DB_JOBS, jobs, njob, visit_job, v, ctx))) ||
+	    (v->queue && queues && (rc = walk(s, DB_QUEUES, visit_queue, v, ctx))) ||
+	    (v->message && (rc = read_messages(s, v, ctx))))
+		goto out;
+out:
+	read_end(s);
+	free(el);
+	free(jobs);
+	return rc;
+}
+
 /* ---- Convenience reads --------------------------------------------------------------------- */
 
 int rill_status_session(struct rill_status *s, struct rill_status_session *out)
@@ -541,6 +645,43 @@ int rill_status_messages(struct rill_status *s, uint64_t after, uint64_t *gap,
 	if (gap)
 		*gap = rc ? 0 : v.gap;
 	return rc;
+}
+
+int rill_status_wait(struct rill_status *s, int timeout_ms)
+{
+	int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	if (s->tick_fd == -1) {
+		char *path = malloc(strlen(s->dir) + 16);
+		int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		s->tick_fd = -2;
+		if (path && fd >= 0) {
+			sprintf(path, "%s/backend.lock", s->dir);
+			if (inotify_add_watch(fd, path, IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF) >= 0)
+				s->tick_fd = fd;
+		}
+		if (s->tick_fd < 0 && fd >= 0)
+			close(fd);
+		free(path);
+	}
+	for (;;) {
+		int64_t left;
+		if (rill_status_changed(s))
+			return 1;
+		left = deadline - mono_ms();
+		if (left <= 0)
+			return 0;
+		if (s->tick_fd >= 0) {
+			struct pollfd pfd = {s->tick_fd, POLLIN, 0};
+			char buf[4096];
+			/* woken by the backend's commit; a bounded wait in case a tick was missed */
+			if (poll(&pfd, 1, left > 100 ? 100 : (int)left) > 0)
+				while (read(s->tick_fd, buf, sizeof(buf)) > 0)
+					;
+		} else {
+			struct timespec ts = {0, 10 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
 }
 
 int rill_status_changed(struct rill_status *s)
@@ -664,6 +805,8 @@ void rill_status_close(struct rill_status *s)
 		mdb_env_close(s->env);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
+	if (s->tick_fd >= 0)
+		close(s->tick_fd);
 	free(s->dir);
 	free(s);
 }
@@ -731,6 +874,7 @@ struct rill_status *rill_status_open(const char *dir, char *errbuf, size_t errsi
 		return NULL;
 	}
 	s->lock_fd = -1;
+	s->tick_fd = -1;
 	s->dir = strdup(dir);
 	if (!s->dir) {
 		fmt(s->err, sizeof(s->err), "%s: out of memory", dir);

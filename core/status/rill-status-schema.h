@@ -153,7 +153,9 @@ int rill_status_dir(const char *project_dir, char *out, size_t size);
 /* ---- On-disk layout (schema version 1) ------------------------------------------------------
  * For the writer and for readers in other languages; C frontends use the functions above.
  * Named databases (keys big-endian so that byte order is numeric order):
- *   "meta"      "schema" -> struct rill_status_rec_schema; "session" -> rec_session + strings
+ *   "meta"      "schema" -> struct rill_status_rec_schema; "session" -> rec_session + strings;
+ *               "chg" ++ u64 generation -> struct rill_status_rec_changes + u32 ids: what that
+ *               write transaction changed (the last RILL_STATUS_CHANGES_KEPT generations)
  *   "elements"  u32 id -> rec_element + strings
  *   "jobs"      u32 id -> rec_job + strings
  *   "queues"    u32 index -> rec_queue + strings
@@ -163,6 +165,17 @@ int rill_status_dir(const char *project_dir, char *out, size_t size);
  * which the listed strings follow, each NUL-terminated, in order. Values are only 2-byte aligned:
  * copy them out with memcpy. Native byte order for the fields (the table never leaves the host). */
 #define RILL_STATUS_DETAIL_CHUNK 1900
+#define RILL_STATUS_CHANGES_KEPT 4096
+
+/* followed by nelements element ids, then njobs job ids (native u32) */
+struct rill_status_rec_changes {
+	uint32_t version;
+	uint32_t size;
+	uint32_t nelements;
+	uint32_t njobs;
+	uint32_t queues;                /* 1 when any queue record changed */
+	uint32_t reserved;
+};
 
 struct rill_status_rec_schema {
 	uint32_t version;

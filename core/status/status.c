@@ -624,6 +624,56 @@ out:
 	return rc;
 }
 
+/* The change record of this transaction (generation w->ses.generation + 1): the ids of the
+ * elements and jobs it writes, so that readers read only those; the one that fell out of the
+ * window goes. After a reset (a new session) the old session's records go too. */
+static int write_changes(struct status_writer *w, MDB_txn *txn)
+{
+	uint64_t gen = w->ses.generation + 1;
+	unsigned char k[11] = {'c', 'h', 'g'};
+	struct rill_status_rec_changes h = {RILL_STATUS_SCHEMA_VERSION, sizeof(h), 0, 0, 0, 0};
+	uint32_t *ids;
+	size_t n = 0;
+	int rc;
+	if (w->reset_pending || gen > RILL_STATUS_CHANGES_KEPT) {
+		MDB_cursor *c;
+		MDB_val key = {3, "chg"}, val;
+		if ((rc = mdb_cursor_open(txn, w->dbi[DB_META], &c)))
+			return rc;
+		for (rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE); rc == 0;
+		     rc = mdb_cursor_get(c, &key, &val, MDB_NEXT)) {
+			if (key.mv_size != 11 || memcmp(key.mv_data, "chg", 3))
+				break;
+			if (!w->reset_pending && get_be64((const unsigned char *)key.mv_data + 3) + RILL_STATUS_CHANGES_KEPT > gen)
+				break;
+			if ((rc = mdb_cursor_del(c, 0)))
+				break;
+		}
+		mdb_cursor_close(c);
+		if (rc && rc != MDB_NOTFOUND)
+			return rc;
+	}
+	ids = malloc((w->ndirty_el + w->ndirty_job + 1) * sizeof(*ids));
+	if (!ids)
+		return ENOMEM;
+	for (size_t i = 0; i < w->ndirty_el; i++)
+		ids[n++] = w->dirty_el[i];
+	h.nelements = (uint32_t)n;
+	for (size_t i = 0; i < w->ndirty_job; i++)
+		if (w->job[w->dirty_job[i]].known)
+			ids[n++] = w->dirty_job[i];
+	h.njobs = (uint32_t)n - h.nelements;
+	for (size_t i = 0; i < w->nqueue; i++)
+		h.queues |= w->queue[i].dirty;
+	buf_reset(&w->scratch);
+	buf_add(&w->scratch, &h, sizeof(h));
+	buf_add(&w->scratch, ids, n * sizeof(*ids));
+	free(ids);
+	put_be64(k + 3, gen);
+	MDB_val key = {sizeof(k), k}, val = {w->scratch.len, w->scratch.data};
+	return mdb_put(txn, w->dbi[DB_META], &key, &val, 0);
+}
+
 /* One write transaction with everything buffered. Changes nothing in memory, so a failed batch
  * (MDB_MAP_FULL) can be redone. Returns an LMDB/errno code. */
 static int write_batch(struct status_writer *w, int64_t now, struct rill_status_rec_session *ses)
@@ -663,6 +713,8 @@ static int write_batch(struct status_writer *w, int64_t now, struct rill_status_
 			goto fail;
 	uint64_t first_seq;
 	if ((rc = write_messages(w, txn, &first_seq)))
+		goto fail;
+	if ((rc = write_changes(w, txn)))
 		goto fail;
 
 	*ses = w->ses;
@@ -731,6 +783,9 @@ int status_commit(struct status_writer *w, struct error *err)
 							    : mdb_strerror(rc));
 	batch_done(w, &ses);
 	w->last_commit_mono = mono;
+	/* the tick readers wait on (inotify on backend.lock: rill_status_wait); one syscall */
+	if (w->lock_fd >= 0)
+		futimens(w->lock_fd, NULL);
 	return 0;
 }
 
