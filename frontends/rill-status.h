@@ -89,6 +89,9 @@ int rill_status_read(struct rill_status *s, struct rill_status_visitor *v, void 
  * not known (the session changed, or more than RILL_STATUS_CHANGES_KEPT generations passed):
  * then read everything with rill_status_read(). */
 int rill_status_read_changes(struct rill_status *s, struct rill_status_visitor *v, uint64_t since, void *ctx);
+/* The seq of the last message committed with generation gen: 0, or 1 when the table no longer
+ * knows that generation (-1 on a read error). */
+int rill_status_generation_seq(struct rill_status *s, uint64_t gen, uint64_t *last_seq);
 
 /* 1 when a backend holds <dir>/backend.lock, 0 when none does (no backend running). A session
  * whose state is not final while this returns 0 means the backend died. */

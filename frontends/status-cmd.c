@@ -35,6 +35,13 @@ static const char usage[] =
 	"  -f, --follow            Print the state, then its changes as they happen, until the build\n"
 	"                          ends or its backend dies; with --json one JSON object per line:\n"
 	"                          a \"snapshot\", then changes, then an \"end\" record\n"
+	"  --since GEN             With --follow --json: no snapshot; first every record changed and\n"
+	"                          every message after generation GEN (the \"generation\" of the last\n"
+	"                          line read before a reconnect), then changes as --follow does\n"
+	"  --element NAME          Only the element, job and message records of element NAME\n"
+	"                          (repeatable)\n"
+	"  --jobs, --messages      Only these kinds of change records (besides element and session\n"
+	"                          records); without either, all of them\n"
 	"  -C, --directory DIR     Project directory (default: the current directory; project.conf\n"
 	"                          is searched upwards from it)\n"
 	"  -h, --help              Show this message and exit\n"
@@ -159,6 +166,10 @@ struct reader {
 	uint64_t session_id;            /* the session followed */
 	uint64_t last_gen;              /* the session's generation at the last read */
 	int gen_known;
+	/* filters (--element, --jobs, --messages) */
+	char **only_elements;
+	size_t nonly, only_cap;
+	int want_jobs, want_messages;   /* both 1 unless --jobs or --messages was given */
 	int replaced;                   /* the latest read found another session */
 	struct seen element_seen, job_seen, queue_seen;
 	uint64_t session_hash;
@@ -188,11 +199,21 @@ static void reader_release(struct reader *r)
 }
 
 /* Print {"type": TYPE, TYPE: <r->rec>} as one line to r->out. */
+static int element_wanted(const struct reader *r, const char *name)
+{
+	for (size_t i = 0; i < r->nonly; i++)
+		if (!strcmp(r->only_elements[i], name))
+			return 1;
+	return r->nonly == 0;
+}
+
 static void emit_change(struct reader *r, const char *type)
 {
 	json_reset(&r->line);
 	json_object_begin(&r->line);
 	json_field_string(&r->line, "type", type);
+	/* the generation of the table this line comes from: resume after it with --since */
+	json_field_int(&r->line, "generation", (int64_t)r->ses.generation);
 	json_key(&r->line, type);
 	json_raw(&r->line, r->rec.buf, r->rec.len);
 	json_object_end(&r->line);
@@ -229,7 +250,7 @@ static int on_element(void *ctx, const struct rill_status_element *e)
 		snprintf(r->failed[r->nfailed].name, sizeof(r->failed[0].name), "%s", e->name);
 		r->failed[r->nfailed++].job_id = e->failed_job_id;
 	}
-	if (!r->json)
+	if (!r->json || !element_wanted(r, e->name))
 		return 0;
 	json_reset(&r->rec);
 	status_json_element(&r->rec, e);
@@ -250,7 +271,7 @@ static int on_job(void *ctx, const struct rill_status_job *j)
 		r->logs[r->nlogs].id = j->id;
 		snprintf(r->logs[r->nlogs++].path, sizeof(r->logs[0].path), "%s", j->log_path);
 	}
-	if (!r->json)
+	if (!r->json || !element_wanted(r, j->element_name) || (!r->snapshot && !r->want_jobs))
 		return 0;
 	json_reset(&r->rec);
 	status_json_job(&r->rec, j);
@@ -326,6 +347,8 @@ static int on_message(void *ctx, const struct rill_status_message *m)
 		print_human_message(r->out, m);
 		return 0;
 	}
+	if (!r->want_messages || !element_wanted(r, m->element_name))
+		return 0;
 	json_reset(&r->rec);
 	status_json_message(&r->rec, m);
 	emit_change(r, "message");
@@ -552,6 +575,7 @@ static void print_snapshot_json(struct reader *r, enum verdict v, const char *pd
 	json_field_string(j, "status", verdict_names[v]);
 	json_field_int(j, "time_ns", now_ns(CLOCK_REALTIME));
 	json_field_string(j, "project_dir", pdir);
+	json_field_int(j, "generation", v == V_NONE ? 0 : (int64_t)r->ses.generation);
 	json_session_or_null(j, r, v);
 	json_key(j, "elements");
 	json_raw(j, v == V_NONE ? "[]" : r->elements.buf, v == V_NONE ? 2 : r->elements.len);
@@ -723,11 +747,38 @@ static struct rill_status *open_table(const char *sdir, int *none)
 	}
 }
 
-static int parse_args(int argc, char **argv, int *json, int *follow_)
+static int parse_args(int argc, char **argv, int *json, int *follow_, struct reader *r, int64_t *since)
 {
+	int jobs = 0, messages = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *msg = "No such option: %s";
+		if (!strcmp(a, "--jobs") || !strcmp(a, "--messages")) {
+			*(a[2] == 'j' ? &jobs : &messages) = 1;
+			continue;
+		}
+		if ((!strcmp(a, "--element") || !strcmp(a, "--since")) && i + 1 < argc) {
+			if (a[2] == 'e') {
+				r->only_elements = grow(r->only_elements, &r->only_cap, r->nonly + 1, sizeof(char *));
+				r->only_elements[r->nonly++] = argv[++i];
+				continue;
+			}
+			char *end;
+			errno = 0;
+			long long g = strtoll(argv[++i], &end, 10);
+			if (!*argv[i] || *end || g < 0 || errno) {
+				fprintf(stderr, "Usage: rill status [OPTIONS]\nTry 'rill status --help' for help.\n\n"
+					"Error: Invalid value for '--since': '%s' is not a generation (a number)\n", argv[i]);
+				return -1;
+			}
+			*since = g;
+			continue;
+		}
+		if (!strcmp(a, "--element") || !strcmp(a, "--since")) {
+			fprintf(stderr, "Usage: rill status [OPTIONS]\nTry 'rill status --help' for help.\n\n"
+				"Error: Option '%s' requires an argument.\n", a);
+			return -1;
+		}
 		if (!strcmp(a, "--json")) {
 			*json = 1;
 			continue;
@@ -751,6 +802,13 @@ static int parse_args(int argc, char **argv, int *json, int *follow_)
 		fputc('\n', stderr);
 		return -1;
 	}
+	r->want_jobs = jobs || !messages;
+	r->want_messages = messages || !jobs;
+	if (*since >= 0 && !(*json && *follow_)) {
+		fprintf(stderr, "Usage: rill status [OPTIONS]\nTry 'rill status --help' for help.\n\n"
+			"Error: --since needs --follow and --json\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -761,12 +819,15 @@ int status_command(int argc, char **argv, const char *directory, int help)
 	struct rill_status *st;
 	enum verdict v = V_NONE;
 	int json = 0, follow_ = 0, none, rc = STATUS_EXIT_ERROR;
+	int64_t since = -1;
 	if (help) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	if (parse_args(argc, argv, &json, &follow_))
+	if (parse_args(argc, argv, &json, &follow_, &r, &since)) {
+		free(r.only_elements);
 		return STATUS_EXIT_ERROR;
+	}
 	if (rill_status_find_project(directory, pdir, sizeof(pdir))) {
 		fprintf(stderr, "rill: no project.conf found in '%s' or any directory above it\n",
 			directory ? directory : ".");
@@ -784,10 +845,36 @@ int status_command(int argc, char **argv, const char *directory, int help)
 		fprintf(stderr, "rill: %s\n", rill_status_error(st));
 		goto out;
 	}
-	if (json)
+	if (since >= 0 && st && v != V_NONE) {
+		/* a reconnect: what changed after generation `since`, then on as a follower */
+		uint64_t seq;
+		struct rill_status_session cur = r.ses;
+		int k = (uint64_t)since == cur.generation ? (seq = cur.last_seq, 0)
+							   : rill_status_generation_seq(st, (uint64_t)since, &seq);
+		if (k) {
+			fprintf(stderr, "rill: generation %lld is not in the status table (another session, or "
+				"more than %d commits ago): follow without --since\n", (long long)since,
+				RILL_STATUS_CHANGES_KEPT);
+			goto out;
+		}
+		seen_clear(&r.element_seen);
+		seen_clear(&r.job_seen);
+		seen_clear(&r.queue_seen);
+		r.last_seq = seq;
+		r.last_gen = (uint64_t)since;
+		r.gen_known = 1;
+		r.session_id = cur.session_id;
+		if (read_state(st, &r, 0)) {
+			fprintf(stderr, "rill: %s\n", rill_status_error(st));
+			goto out;
+		}
+		fflush(stdout);
+		v = rill_session_state_is_final(r.ses.state) ? verdict_of(&r.ses) : v;
+	} else if (json) {
 		print_snapshot_json(&r, v, pdir);
-	else
+	} else {
 		print_summary(stdout, &r, v, pdir);
+	}
 	fflush(stdout);
 	if (follow_ && (v == V_RUNNING || v == V_HUNG)) {
 		r.hung = v == V_HUNG;   /* the snapshot said so already */
@@ -808,5 +895,6 @@ int status_command(int argc, char **argv, const char *directory, int help)
 out:
 	rill_status_close(st);
 	reader_release(&r);
+	free(r.only_elements);
 	return rc;
 }

@@ -523,6 +523,20 @@ static int visit_ids(struct rill_status *s, int db, const uint32_t *ids, size_t 
 	return 0;
 }
 
+int rill_status_generation_seq(struct rill_status *s, uint64_t gen, uint64_t *last_seq)
+{
+	struct rill_status_rec_changes h;
+	const unsigned char *ids;
+	int rc;
+	if (read_begin(s))
+		return -1;
+	rc = changes_of(s, gen, &h, &ids);
+	if (rc == 0)
+		*last_seq = h.last_seq;
+	read_end(s);
+	return rc;
+}
+
 int rill_status_read_changes(struct rill_status *s, struct rill_status_visitor *v, uint64_t since, void *ctx)
 {
 	uint32_t *el = NULL, *jobs = NULL;

@@ -175,6 +175,7 @@ struct rill_status_rec_changes {
 	uint32_t njobs;
 	uint32_t queues;                /* 1 when any queue record changed */
 	uint32_t reserved;
+	uint64_t last_seq;              /* the last message's seq once it committed */
 };
 
 struct rill_status_rec_schema {

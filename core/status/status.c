@@ -631,7 +631,7 @@ static int write_changes(struct status_writer *w, MDB_txn *txn)
 {
 	uint64_t gen = w->ses.generation + 1;
 	unsigned char k[11] = {'c', 'h', 'g'};
-	struct rill_status_rec_changes h = {RILL_STATUS_SCHEMA_VERSION, sizeof(h), 0, 0, 0, 0};
+	struct rill_status_rec_changes h = {RILL_STATUS_SCHEMA_VERSION, sizeof(h), 0, 0, 0, 0, w->next_seq - 1};
 	uint32_t *ids;
 	size_t n = 0;
 	int rc;
