@@ -558,16 +558,22 @@ int rill_status_read_changes(struct rill_status *s, struct rill_status_visitor *
 			rc = 1;         /* not kept (any more): read everything */
 			goto out;
 		}
-		el = grow_u32(el, &elcap, nel + h.nelements);
-		jobs = grow_u32(jobs, &jobcap, njob + h.njobs);
-		memcpy(el + nel, ids, (size_t)h.nelements * 4);
-		nel += h.nelements;
-		memcpy(jobs + njob, ids + (size_t)h.nelements * 4, (size_t)h.njobs * 4);
-		njob += h.njobs;
+		if (h.nelements) {
+			el = grow_u32(el, &elcap, nel + h.nelements);
+			memcpy(el + nel, ids, (size_t)h.nelements * 4);
+			nel += h.nelements;
+		}
+		if (h.njobs) {
+			jobs = grow_u32(jobs, &jobcap, njob + h.njobs);
+			memcpy(jobs + njob, ids + (size_t)h.nelements * 4, (size_t)h.njobs * 4);
+			njob += h.njobs;
+		}
 		queues |= h.queues != 0;
 	}
-	qsort(el, nel, sizeof(*el), cmp_u32);
-	qsort(jobs, njob, sizeof(*jobs), cmp_u32);
+	if (nel)
+		qsort(el, nel, sizeof(*el), cmp_u32);
+	if (njob)
+		qsort(jobs, njob, sizeof(*jobs), cmp_u32);
 	s->ses = ses;
 	if (v->session)
 		v->session(ctx, &s->ses);
