@@ -186,3 +186,17 @@ void os_cloexec(int fd)
 	if (f >= 0)
 		fcntl(fd, F_SETFD, f | FD_CLOEXEC);
 }
+
+int os_dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *en;
+	int empty = 1;
+	if (!d)
+		return 1;
+	while (empty && (en = readdir(d)))
+		if (strcmp(en->d_name, ".") && strcmp(en->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
+}

@@ -21,6 +21,8 @@ void os_spread_subdirs(const char *dir);
 /* rm -rf: removes path (file, symlink or tree; read-only directories made writable first).
  * A missing path is not an error. 0, or -1 with err. */
 int os_rm_rf(const char *path, struct error *err);
+/* 1 when the directory path has no entries (or cannot be read: missing counts as empty). */
+int os_dir_empty(const char *path);
 /* Write data to path atomically (temporary file beside it, then rename). */
 int os_write_file_atomic(const char *path, const void *data, size_t len, struct error *err);
 /* Nanoseconds: monotonic (for elapsed times) and wall clock (for records readers show). */

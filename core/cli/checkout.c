@@ -7,7 +7,6 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "cli/commands.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,20 +118,6 @@ out:
 	return rc;
 }
 
-static int dir_empty(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *en;
-	int empty = 1;
-	if (!d)
-		return 1;
-	while ((en = readdir(d)))
-		if (strcmp(en->d_name, ".") && strcmp(en->d_name, ".."))
-			empty = 0;
-	closedir(d);
-	return empty;
-}
-
 int cmd_checkout(struct cli *c, int argc, char **argv)
 {
 	const char *target = NULL, *location = NULL, *deps = "run";
@@ -190,7 +175,7 @@ int cmd_checkout(struct cli *c, int argc, char **argv)
 			error_set(&err, "Checkout directory '%s' not writable", location);
 			goto fail;
 		}
-		if (!force && !dir_empty(location)) {
+		if (!force && !os_dir_empty(location)) {
 			error_set(&err, "Checkout directory '%s' not empty", location);
 			goto fail;
 		}

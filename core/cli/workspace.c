@@ -5,7 +5,6 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "cli/commands.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,22 +124,6 @@ static int pipeline(struct cli *c, const char *cmd, const char *element)
 	return cmd_pipeline(c, 2, argv);
 }
 
-static int dir_empty(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *en;
-	int empty = 1;
-	if (!d)
-		return 1;
-	while ((en = readdir(d)))
-		if (strcmp(en->d_name, ".") && strcmp(en->d_name, "..")) {
-			empty = 0;
-			break;
-		}
-	closedir(d);
-	return empty;
-}
-
 /* Load the project with element as the target; *e receives it. */
 static struct project *ws_load(struct cli *c, const char *element, struct element **e, struct error *err)
 {
@@ -222,7 +205,7 @@ static int cmd_open(struct cli *c, int argc, char **argv)
 			fprintf(stderr, "Checkout directory is not a directory: %s\n", directory);
 			return 1;
 		}
-		if (!(no_checkout || force) && !dir_empty(directory)) {
+		if (!(no_checkout || force) && !os_dir_empty(directory)) {
 			fprintf(stderr, "Checkout directory is not empty: %s\n", directory);
 			return 1;
 		}
