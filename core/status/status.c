@@ -632,8 +632,6 @@ static int write_changes(struct status_writer *w, MDB_txn *txn)
 	uint64_t gen = w->ses.generation + 1;
 	unsigned char k[11] = {'c', 'h', 'g'};
 	struct rill_status_rec_changes h = {RILL_STATUS_SCHEMA_VERSION, sizeof(h), 0, 0, 0, 0, w->next_seq - 1};
-	uint32_t *ids;
-	size_t n = 0;
 	int rc;
 	if (w->reset_pending || gen > RILL_STATUS_CHANGES_KEPT) {
 		MDB_cursor *c;
@@ -653,22 +651,17 @@ static int write_changes(struct status_writer *w, MDB_txn *txn)
 		if (rc && rc != MDB_NOTFOUND)
 			return rc;
 	}
-	ids = malloc((w->ndirty_el + w->ndirty_job + 1) * sizeof(*ids));
-	if (!ids)
-		return ENOMEM;
-	for (size_t i = 0; i < w->ndirty_el; i++)
-		ids[n++] = w->dirty_el[i];
-	h.nelements = (uint32_t)n;
+	h.nelements = (uint32_t)w->ndirty_el;
 	for (size_t i = 0; i < w->ndirty_job; i++)
-		if (w->job[w->dirty_job[i]].known)
-			ids[n++] = w->dirty_job[i];
-	h.njobs = (uint32_t)n - h.nelements;
+		h.njobs += w->job[w->dirty_job[i]].known;
 	for (size_t i = 0; i < w->nqueue; i++)
 		h.queues |= w->queue[i].dirty;
 	buf_reset(&w->scratch);
 	buf_add(&w->scratch, &h, sizeof(h));
-	buf_add(&w->scratch, ids, n * sizeof(*ids));
-	free(ids);
+	buf_add(&w->scratch, w->dirty_el, w->ndirty_el * sizeof(uint32_t));
+	for (size_t i = 0; i < w->ndirty_job; i++)
+		if (w->job[w->dirty_job[i]].known)
+			buf_add(&w->scratch, &w->dirty_job[i], sizeof(uint32_t));
 	put_be64(k + 3, gen);
 	MDB_val key = {sizeof(k), k}, val = {w->scratch.len, w->scratch.data};
 	return mdb_put(txn, w->dbi[DB_META], &key, &val, 0);
