@@ -126,11 +126,10 @@ static int save(struct project *p, struct error *err)
 	for (i = 0; i < p->workspaces->u.map.n; i++) {
 		const struct node *w = p->workspaces->u.map.entries[i].value;
 		struct node *o = node_new_map(p->a, NULL);
-		const struct node *prepared = node_map_get(w, "prepared"), *last = node_map_get(w, "last_successful");
+		const struct node *last = node_map_get(w, "last_successful");
 		int b = 0;
 		/* bst's order (its node_sanitize sorts the keys) and its booleans */
 		node_get_bool(w, "prepared", 0, &b, NULL);
-		(void)prepared;
 		if (last && node_str(last) && *node_str(last))
 			node_map_put(p->a, o, "last_successful", (struct node *)last);
 		node_map_put(p->a, o, "path", (struct node *)node_map_get(w, "path"));

@@ -360,6 +360,20 @@ static PyObject *r_message(PyObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+/* Whether url starts with a project alias (not one of bst's URI schemes: utils._URI_SCHEMES). */
+static int has_alias(const char *url)
+{
+	static const char *const schemes[] = {"http", "https", "ftp", "file", "git", "sftp", "ssh", NULL};
+	const char *colon = strchr(url, ':');
+	size_t i;
+	if (!colon)
+		return 0;
+	for (i = 0; schemes[i]; i++)
+		if (strlen(schemes[i]) == (size_t)(colon - url) && strncmp(url, schemes[i], (size_t)(colon - url)) == 0)
+			return 0;
+	return 1;
+}
+
 static PyObject *r_translate_url(PyObject *self, PyObject *args)
 {
 	const char *url, *out;
@@ -369,16 +383,8 @@ static PyObject *r_translate_url(PyObject *self, PyObject *args)
 		return NULL;
 	(void)primary;
 	/* a URL without an alias stays as it is; mark_download_url() warns about it, once */
-	{
-		static const char *const schemes[] = {"http", "https", "ftp", "file", "git", "sftp", "ssh", NULL};
-		const char *colon = strchr(url, ':');
-		size_t i;
-		if (!colon)
-			return PyUnicode_FromString(url);
-		for (i = 0; schemes[i]; i++)
-			if (strlen(schemes[i]) == (size_t)(colon - url) && strncmp(url, schemes[i], (size_t)(colon - url)) == 0)
-				return PyUnicode_FromString(url);
-	}
+	if (!has_alias(url))
+		return PyUnicode_FromString(url);
 	if (H->translate_url(C, NULL, url, &out))
 		return raise_host_error();
 	return PyUnicode_FromString(out);
@@ -699,18 +705,6 @@ static PyObject *r_dependencies(PyObject *self, PyObject *args)
 	return l;
 }
 
-static int has_alias(const char *url)
-{
-	static const char *const schemes[] = {"http", "https", "ftp", "file", "git", "sftp", "ssh", NULL};
-	const char *colon = strchr(url, ':');
-	size_t i;
-	if (!colon)
-		return 0;
-	for (i = 0; schemes[i]; i++)
-		if (strlen(schemes[i]) == (size_t)(colon - url) && strncmp(url, schemes[i], (size_t)(colon - url)) == 0)
-			return 0;
-	return 1;
-}
 
 /* The sources of element as the proxies of buildstream/element.py see them: a Python source is
  * its handle; a native one what plugins read of bst's core sources (url, ref, path, mirror). */
