@@ -48,12 +48,34 @@ static struct node *state(struct project *p, struct error *err)
 	}
 	if (node_get_int(doc, "format-version", 0, &version, err))
 		return NULL;
-	if (version < 3) {
-		/* bst reads older versions; what rill writes is 3 */
-		node_error(err, doc, "Workspace configuration format version %ld is not supported by rill: open the workspaces again",
-			   version);
-		return NULL;
+	if (version == 0) {
+		/* bst's format before versions: ELEMENT: PATH, or ELEMENT: {SOURCE-INDEX: PATH} for
+		 * one source (an empty file is no workspace at all) */
+		size_t i;
+		ws = node_new_map(p->a, NULL);
+		for (i = 0; i < doc->u.map.n; i++) {
+			const char *element = doc->u.map.entries[i].key;
+			const struct node *v = doc->u.map.entries[i].value;
+			struct node *w = node_new_map(p->a, NULL);
+			if (v->type == NODE_MAP) {
+				if (v->u.map.n > 1) {
+					node_error(err, v, "There are multiple workspaces open for '%s'.\nThis is not supported anymore.\nPlease remove this element from '%s/.bst/workspaces.yml'.",
+						   element, p->dir);
+					return NULL;
+				}
+				v = v->u.map.n ? v->u.map.entries[0].value : NULL;
+			}
+			if (!v || v->type != NODE_SCALAR) {
+				node_error(err, doc->u.map.entries[i].value, "Workspace config is in unexpected format.");
+				return NULL;
+			}
+			node_map_put(p->a, w, "path", (struct node *)v);
+			node_map_put(p->a, ws, element, w);
+		}
+		p->workspaces = ws;
+		return ws;
 	}
+	/* versions 1 to 3 have the same shape (bst reads them alike) */
 	if (version > WORKSPACE_FORMAT_VERSION) {
 		node_error(err, doc, "Workspace configuration format version %ld not supported. Your version of buildstream may be too old. Max supported version: %d",
 			   version, WORKSPACE_FORMAT_VERSION);

@@ -128,4 +128,15 @@ run_rill show --deps none --format '%{workspaced}%{full-key}' hello.bst
 	fail "closed, the element uses its sources again" "$OUT"
 run_rill workspace close hello.bst
 expect_error "closing what is not open" "Workspace does not exist"
+# state files bst leaves: an empty one (BuildStream's own test projects have them) is no
+# workspace; the format before versions (ELEMENT: PATH) is read as bst reads it
+: >.bst/workspaces.yml
+run_rill show --deps none --format '%{name} %{workspaced}' hello.bst
+expect_out "an empty workspaces.yml is no workspace" "hello.bst "
+mkdir -p old
+printf 'hello.bst: old\n' >.bst/workspaces.yml
+run_rill workspace list
+expect_out "the format before versions is read" "workspaces:
+- element: hello.bst
+  directory: $P/old"
 finish
