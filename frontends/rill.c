@@ -507,8 +507,8 @@ static int cmd_control(int argc, char **argv, int cmd, const char *directory)
  * --network-retries, --on-error, --no-colors, --no-interactive) are handed to build, fetch and
  * track after their name (the command's own options, later, win); --config, --log-file,
  * --error-lines and --message-lines become environment variables the backend and frontends
- * read; --pushers, --verbose, --debug and --strict are accepted (rill has no remote cache
- * yet, logs everything, and builds strictly: --no-strict is refused). Rewrites *argv; returns
+ * read; --pushers goes to build and push; --verbose, --debug and --strict are accepted (rill
+ * logs everything and builds strictly: --no-strict is refused). Rewrites *argv; returns
  * 0, or 2 after a usage error. */
 /* global_options()' argv, reachable for the rest of the process (volatile: a store nobody
  * reads is otherwise dropped, and leak checkers would call it lost) */
@@ -533,7 +533,7 @@ static int global_options(int *argcp, char ***argvp)
 			out[n++] = argv[i++];
 			out[n++] = argv[i];
 		} else if ((!strcmp(a, "--fetchers") || !strcmp(a, "--builders") || !strcmp(a, "--network-retries") ||
-			    !strcmp(a, "--on-error")) && has) {
+			    !strcmp(a, "--on-error") || !strcmp(a, "--pushers")) && has) {
 			moved[m++] = argv[i++];
 			moved[m++] = argv[i];
 		} else if (!strcmp(a, "--no-colors")) {
@@ -557,8 +557,6 @@ static int global_options(int *argcp, char ***argvp)
 				return 2;
 			}
 			setenv(a[2] == 'e' ? "RILL_ERROR_LINES" : "RILL_MESSAGE_LINES", argv[++i], 1);
-		} else if (!strcmp(a, "--pushers") && has) {
-			i++;
 		} else if (!strcmp(a, "--verbose") || !strcmp(a, "--no-verbose") || !strcmp(a, "--debug") ||
 			   !strcmp(a, "--no-debug") || !strcmp(a, "--strict")) {
 			;
@@ -579,7 +577,8 @@ static int global_options(int *argcp, char ***argvp)
 			break;  /* --help, --version, or an unknown option: the usual parsing reports it */
 		}
 	}
-	if (i < argc && (!strcmp(argv[i], "build") || !strcmp(argv[i], "fetch") || !strcmp(argv[i], "track"))) {
+	if (i < argc && (!strcmp(argv[i], "build") || !strcmp(argv[i], "fetch") || !strcmp(argv[i], "track") ||
+			 !strcmp(argv[i], "pull") || !strcmp(argv[i], "push"))) {
 		out[n++] = argv[i++];
 		if (no_interactive) {
 			out[n++] = "--on-error";
@@ -631,7 +630,7 @@ int main(int argc, char **argv)
 	if (cmd && !strcmp(argv[cmd], "status"))
 		return status_command(argc - cmd, argv + cmd, directory, help);
 	if (cmd && !help && (!strcmp(argv[cmd], "build") || !strcmp(argv[cmd], "fetch") ||
-			     !strcmp(argv[cmd], "track"))) {
+			     !strcmp(argv[cmd], "track") || !strcmp(argv[cmd], "pull") || !strcmp(argv[cmd], "push"))) {
 		rc = run_pipeline(backend, argc, argv, cmd, directory, self);
 		if (rc >= 0)
 			return rc;

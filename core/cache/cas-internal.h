@@ -70,6 +70,19 @@ void cas_memo_put(struct memo *m, const char *key, void *val);
 int cas_load_object(struct cas *c, const char *digest, const char *what, struct buf *out,
 		    struct error *err);
 int cas_manifest_load(struct cas *c, const char *digest, struct cas_artifact **out, struct error *err);
+/* for casremote.c: objects from memory or streamed in (verified against the digest they
+ * must have), refs, escaping of tree and manifest fields */
+void cas_add_escaped(struct buf *b, const char *s);
+int cas_store_data(struct cas *c, const void *data, size_t len, int exec, char digest[65],
+		   struct error *err);
+int cas_write_ref(struct cas *c, const char *refpath, const char *digest, struct error *err);
+struct cas_newobj;
+struct cas_newobj *cas_newobj_open(struct cas *c, struct error *err);
+int cas_newobj_write(struct cas *c, struct cas_newobj *o, const void *data, size_t len, struct error *err);
+/* Check the content against hash and size, then make it the object (mode by exec); frees o. */
+int cas_newobj_commit(struct cas *c, struct cas_newobj *o, int exec, const char *hash,
+		      unsigned long long size, struct error *err);
+void cas_newobj_abort(struct cas_newobj *o);
 /* casgc.c: flock(2) op on the cache's lock (opened on first use); 0 or -1 with errno */
 int cas_lock(struct cas *c, int op);
 /* castree.c */

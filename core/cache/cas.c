@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/osutil.h"
+#include "base/sha256.h"
 #include "cache/cas-internal.h"
 #include "format/cachekey.h"
 
@@ -1027,3 +1028,80 @@ size_t cas_artifact_ndeps(const struct cas_artifact *a) { return a->ndeps; }
 const char *cas_artifact_dep_name(const struct cas_artifact *a, size_t i) { return a->dep_names[i]; }
 const char *cas_artifact_dep_key(const struct cas_artifact *a, size_t i) { return a->dep_keys[i]; }
 const char *cas_artifact_log_path(const struct cas_artifact *a) { return a->log_path; }
+
+/* ---- for the remote cache (casremote.c) ---- */
+
+void cas_add_escaped(struct buf *b, const char *s)
+{
+	add_escaped(b, s);
+}
+
+int cas_store_data(struct cas *c, const void *data, size_t len, int exec, char digest[65],
+		   struct error *err)
+{
+	return store_data(c, data, len, exec, digest, err);
+}
+
+int cas_write_ref(struct cas *c, const char *refpath, const char *digest, struct error *err)
+{
+	return write_ref(c, refpath, digest, err);
+}
+
+struct cas_newobj {
+	struct tmpf t;
+	struct sha256 h;
+	unsigned long long size;
+};
+
+struct cas_newobj *cas_newobj_open(struct cas *c, struct error *err)
+{
+	struct cas_newobj *o = xcalloc(1, sizeof(*o));
+	if (tmpf_open(c, &o->t, err)) {
+		free(o);
+		return NULL;
+	}
+	sha256_init(&o->h);
+	return o;
+}
+
+int cas_newobj_write(struct cas *c, struct cas_newobj *o, const void *data, size_t len, struct error *err)
+{
+	if (os_write_all(o->t.fd, data, len))
+		return error_set(err, "cannot write a file in '%s': %s", c->tmp, strerror(errno));
+	sha256_update(&o->h, data, len);
+	o->size += len;
+	return 0;
+}
+
+void cas_newobj_abort(struct cas_newobj *o)
+{
+	if (!o)
+		return;
+	tmpf_close(&o->t);
+	free(o);
+}
+
+int cas_newobj_commit(struct cas *c, struct cas_newobj *o, int exec, const char *hash,
+		      unsigned long long size, struct error *err)
+{
+	unsigned char raw[32];
+	char hex[65];
+	int rc;
+	sha256_final(&o->h, raw);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	if (o->size != size || strcmp(hex, hash)) {
+		error_set(err, "blob %s/%llu arrived as %s/%llu: the server sent wrong data", hash, size, hex,
+			  o->size);
+		cas_newobj_abort(o);
+		return -1;
+	}
+	if (fchmod(o->t.fd, exec ? 0555 : 0444)) {
+		error_set(err, "cannot write a file in '%s': %s", c->tmp, strerror(errno));
+		cas_newobj_abort(o);
+		return -1;
+	}
+	rc = place_object(c, &o->t, hash, exec, size, err);
+	free(o);
+	return rc;
+}

@@ -25,7 +25,9 @@ int lazylib_archive(struct error *err);
 	X(curl_easy_perform) \
 	X(curl_easy_getinfo) \
 	X(curl_easy_cleanup) \
-	X(curl_easy_strerror)
+	X(curl_easy_strerror) \
+	X(curl_slist_append) \
+	X(curl_slist_free_all)
 
 #define LAZYLIB_ARCHIVE_FUNCS(X) \
 	X(archive_entry_copy_hardlink) \
@@ -90,6 +92,10 @@ LAZYLIB_CURL_FUNCS(LAZYLIB_DECLARE)
 #define curl_easy_cleanup (*lazy_curl_easy_cleanup)
 #undef curl_easy_strerror
 #define curl_easy_strerror (*lazy_curl_easy_strerror)
+#undef curl_slist_append
+#define curl_slist_append (*lazy_curl_slist_append)
+#undef curl_slist_free_all
+#define curl_slist_free_all (*lazy_curl_slist_free_all)
 #endif
 
 #if defined(LAZYLIB_ARCHIVE) && !defined(RILL_LAZYLIB_ARCHIVE_DONE)

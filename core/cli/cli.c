@@ -52,6 +52,10 @@ int cli_common_option(struct cli *c, int argc, char **argv, int i, const char *c
 		c->default_mirror = argv[i + 1];
 		return 2;
 	}
+	if (!strcmp(a, "--bst-keys")) {
+		c->bst_keys = 1;
+		return 1;
+	}
 	if (!strcmp(a, "--max-jobs")) {
 		char *end;
 		long v;
@@ -117,6 +121,7 @@ struct project *cli_load(struct cli *c, const char *const *targets, size_t n, st
 	lp.plugin_dir = pdir;
 	lp.max_jobs = c->max_jobs;
 	lp.default_mirror = c->default_mirror;
+	lp.bst_keys = c->bst_keys;
 	lp.cache_dir = cache;
 	lp.fetch_subprojects = c->fetch_subprojects;
 	lp.open_junction = loader_open_junction;

@@ -13,13 +13,15 @@ struct cli {
 	size_t noptions, options_cap;
 	int max_jobs;
 	const char *default_mirror;     /* --default-mirror NAME */
+	int bst_keys;                   /* --bst-keys: BuildStream 1.6.8's keys and artifact names */
 	int fetch_subprojects;          /* loading may fetch junction sources (as bst's commands
 					 * other than show do) */
 };
 
 /* Print a usage error for `rill <cmd>` (cmd includes a trailing space, or NULL) and return 2. */
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
-/* Options accepted before and after the command (-C, -o, --max-jobs, --default-mirror). Returns the number of
+/* Options accepted before and after the command (-C, -o, --max-jobs, --default-mirror,
+ * --bst-keys). Returns the number of
  * arguments used, 0 when argv[i] is not one, -1 after a usage error. */
 int cli_common_option(struct cli *c, int argc, char **argv, int i, const char *cmd);
 /* A new directory <cache>/build/<prefix>-XXXXXX for a command's scratch work (heap; the caller

@@ -18,6 +18,7 @@
 #include "build/sandbox.h"
 #include "cache/archive.h"
 #include "cache/cas.h"
+#include "cli/remotes.h"
 #include "format/variables.h"
 #include "graph/element.h"
 #include "graph/loader.h"
@@ -108,6 +109,15 @@ static const char usage_fetch_track[] =
 	"                          Track elements of subprojects too (their refs go to the\n"
 	"                          project's project.refs; an error with inline refs). Without\n"
 	"                          it they are left out\n";
+
+static const char usage_transfer[] =
+	"  -d, --deps [none|all]   The dependencies to transfer too (default: none)\n"
+	"  -r, --remote URL        Only this remote artifact cache (pushes allowed), not the\n"
+	"                          configured ones (artifacts: in project.conf and the user\n"
+	"                          configuration)\n"
+	"  --pushers N             Maximum simultaneous push jobs (default: 4)\n"
+	"  --bst-keys              BuildStream 1.6.8's cache keys and artifact names, to share\n"
+	"                          artifacts with bst (also: bst-keys: true in rill.conf)\n";
 
 static const char usage_track_track[] =
 	"  -J, --cross-junctions   Track targets in subprojects too (their refs go to the\n"
@@ -263,11 +273,17 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 	struct buf tbuf = BUF_INIT;
 	struct track_opts topt = {0};
 	unsigned char *mask = NULL;
-	int k, rc = 1;
+	int k, rc = 1, transfer = !strcmp(cmd, "pull") || !strcmp(cmd, "push");
+	const char *remote_url = NULL, *deps = "none";
+	struct remote_spec *specs = NULL;
+	struct remote **remotes = NULL;
+	int *can_push = NULL;
+	size_t nspecs = 0, nremotes = 0;
 
 	snprintf(cmdsp, sizeof(cmdsp), "%s ", cmd);
 	sp.fetchers = 10;
 	sp.builders = 4;
+	sp.pushers = 4;
 	sp.retries = 2;
 	sp.on_error = ON_ERROR_QUIT;
 	for (k = 1; k < argc; k++) {
@@ -275,11 +291,13 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 		int used;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			printf(usage_pipeline, cmd,
-			       !strcmp(cmd, "build") ? "Build the targets and everything they need: fetch what is not cached,\n  then build each element in a sandbox."
+			       !strcmp(cmd, "build") ? "Build the targets and everything they need: pull what a remote artifact cache\n  has, fetch the sources of the rest, build each element in a sandbox, and push\n  the results to the remotes that take pushes."
 			       : !strcmp(cmd, "fetch") ? "Fetch the sources of the targets and their dependencies."
+			       : !strcmp(cmd, "pull") ? "Pull the targets' artifacts from the remote artifact caches (the first that\n  has each), as bst pull."
+			       : !strcmp(cmd, "push") ? "Push the targets' artifacts to the remote artifact caches that take pushes,\n  as bst push (what a remote already has is skipped)."
 						       : "Track new source references for the targets and write them back\n  (inline, or to project.refs and junction.refs).",
 			       !strcmp(cmd, "build") ? usage_build_track : !strcmp(cmd, "fetch") ? usage_fetch_track
-			       : usage_track_track);
+			       : transfer ? usage_transfer : usage_track_track);
 			rc = 0;
 			goto out;
 		}
@@ -292,6 +310,33 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 		}
 		if (used) {
 			k += used - 1;
+			continue;
+		}
+		if (transfer && (!strcmp(a, "--remote") || !strcmp(a, "-r") || !strcmp(a, "--deps") || !strcmp(a, "-d"))) {
+			if (k + 1 >= argc) {
+				rc = cli_usage_error(cmdsp, "Option '%s' requires an argument.", a);
+				goto out;
+			}
+			if (a[1] == 'r' || !strcmp(a, "--remote")) {
+				remote_url = argv[++k];
+			} else {
+				deps = argv[++k];
+				if (strcmp(deps, "none") && strcmp(deps, "all")) {
+					rc = cli_usage_error(cmdsp, "Invalid value for '--deps': '%s' is not one of 'none', 'all'.", deps);
+					goto out;
+				}
+			}
+			continue;
+		}
+		if (!strcmp(a, "--pushers")) {
+			if (k + 1 >= argc) {
+				rc = cli_usage_error(cmdsp, "Option '%s' requires an argument.", a);
+				goto out;
+			}
+			if (parse_count(cmdsp, a, argv[++k], &sp.pushers)) {
+				rc = 2;
+				goto out;
+			}
 			continue;
 		}
 		if (!strcmp(a, "--fetchers") || !strcmp(a, "--builders") || !strcmp(a, "--network-retries") ||
@@ -411,6 +456,11 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 				plan[n++] = roots[i];
 			}
 		sp.track = 1;
+	} else if (transfer) {
+		size_t cap = 0;
+		loader_walk(p, roots, nt, !strcmp(deps, "all") ? SCOPE_ALL : SCOPE_NONE, &plan, &n, &cap);
+		sp.pull = !strcmp(cmd, "pull");
+		sp.push = !sp.pull;
 	} else {
 		select_plan(p, roots, nt, &plan, &n);
 		sp.fetch = 1;
@@ -434,6 +484,52 @@ int cmd_pipeline(struct cli *c, int argc, char **argv)
 		goto fail;
 	if (p->cache_quota && parse_quota(p->cache_quota, artdir, &sp.quota, &err))
 		goto fail;
+	/* the remote artifact caches: each asked once what it offers; one that cannot be reached
+	 * is left out, one that refuses pushes is still pulled from (both said once) */
+	if (transfer || sp.build) {
+		size_t npush = 0;
+		if (remotes_configure(p, remote_url, &specs, &nspecs, &err))
+			goto fail;
+		remotes = xcalloc(nspecs ? nspecs : 1, sizeof(*remotes));
+		can_push = xcalloc(nspecs ? nspecs : 1, sizeof(*can_push));
+		for (i = 0; i < nspecs; i++) {
+			struct remote *r = remote_open(&specs[i], &err);
+			int allow = 0;
+			if (!r || remote_init(r, &allow, &err)) {
+				char *msg = xasprintf("Failed to initialize remote %s: %s", specs[i].url, err.msg);
+				status_message(w, RILL_MSG_WARN, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1, msg, NULL);
+				free(msg);
+				error_release(&err);
+				remote_close(r);
+				continue;
+			}
+			if (specs[i].push && !allow) {
+				char *msg = xasprintf("Remote %s does not allow push: artifacts are pulled from it, not pushed", specs[i].url);
+				status_message(w, RILL_MSG_WARN, RILL_STATUS_NONE, RILL_STATUS_NONE, NULL, -1, msg, NULL);
+				free(msg);
+			}
+			can_push[nremotes] = allow;
+			npush += allow != 0;
+			remotes[nremotes++] = r;
+		}
+		if (!strcmp(cmd, "pull") && !nremotes) {
+			error_set(&err, "No artifact caches available for pulling artifacts");
+			goto fail;
+		}
+		if (!strcmp(cmd, "push") && !npush) {
+			error_set(&err, "No artifact caches available for pushing artifacts");
+			goto fail;
+		}
+		if (sp.build) {
+			sp.pull = nremotes > 0;
+			sp.push = npush > 0;
+		}
+		sp.remotes = remotes;
+		sp.can_push = can_push;
+		sp.nremotes = nremotes;
+		if (status_commit(w, &err))
+			goto fail;
+	}
 	if (mask) {
 		/* track first; keys depend on refs, so the project is loaded again with the new ones
 		 * before anything is fetched or built (the plan, and so element ids, stay the same) */
@@ -483,6 +579,11 @@ fail:
 	}
 	rc = 1;
 out:
+	for (i = 0; i < nremotes; i++)
+		remote_close(remotes[i]);
+	free(remotes);
+	free(can_push);
+	remotes_free(specs, nspecs);
 	control_close(ctl);
 	if (w)
 		status_close(w);

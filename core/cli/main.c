@@ -45,9 +45,12 @@ static const char usage_global[] =
 	"  --no-interactive        Never ask: a failing job quits the build (--on-error quit)\n"
 	"  --error-lines N         Lines of a failed job's log shown (default: 20)\n"
 	"  --message-lines N       Lines of a message's detail in the summary (default: 10)\n"
-	"  --pushers N, --verbose, --debug, --strict\n"
-	"                          Accepted as bst accepts them (no remote cache yet; rill always\n"
-	"                          logs everything and builds strictly)\n"
+	"  --pushers N             Maximum simultaneous push jobs (build, push; default: 4)\n"
+	"  --bst-keys              BuildStream 1.6.8's cache keys, so artifacts are named as bst\n"
+	"                          names them and shared with it through a remote cache\n"
+	"  --verbose, --debug, --strict\n"
+	"                          Accepted as bst accepts them (rill always logs everything and\n"
+	"                          builds strictly)\n"
 	"  --version               Print the version and exit\n"
 	"  -h, --help              Show this message and exit\n"
 	"\n"
@@ -56,6 +59,8 @@ static const char usage_global[] =
 	"  build              Build elements in a pipeline\n"
 	"  fetch              Fetch sources in a pipeline\n"
 	"  track              Track new source references\n"
+	"  pull               Pull artifacts from remote artifact caches\n"
+	"  push               Push artifacts to remote artifact caches\n"
 	"  show               Show elements in the pipeline\n"
 	"  shell              Run a command (default: an interactive shell) in an element's sandbox\n"
 	"  checkout           Check out an artifact with its runtime dependencies, integrated\n"
@@ -152,7 +157,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	struct element **roots = NULL, **list = NULL;
 	struct error err = ERROR_INIT;
 	struct buf out = BUF_INIT;
-	int rc = 1, k, bst_keys = 0;
+	int rc = 1, k;
 	char *pdir = NULL;
 	struct cas *cas = NULL;
 	size_t keep = 0;
@@ -172,10 +177,6 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		}
 		if (used) {
 			k += used - 1;
-			continue;
-		}
-		if (!strcmp(a, "--bst-keys")) {
-			bst_keys = 1;
 			continue;
 		}
 		if (!strcmp(a, "-d") || !strcmp(a, "--deps") || !strcmp(a, "--order") || !strcmp(a, "-f") ||
@@ -231,7 +232,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	lp.plugin_dir = pdir;
 	lp.max_jobs = c->max_jobs;
 	lp.default_mirror = c->default_mirror;
-	lp.bst_keys = bst_keys;
+	lp.bst_keys = c->bst_keys;
 	lp.open_junction = loader_open_junction;
 	lp.junction_sources = &job_junction_sources;
 	lp.threads = getenv("RILL_THREADS") ? atoi(getenv("RILL_THREADS")) : 0;
@@ -346,7 +347,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "show"))
 		rc = cmd_show(&c, argc - i, argv + i);
-	else if (!strcmp(argv[i], "build") || !strcmp(argv[i], "fetch") || !strcmp(argv[i], "track"))
+	else if (!strcmp(argv[i], "build") || !strcmp(argv[i], "fetch") || !strcmp(argv[i], "track") ||
+		 !strcmp(argv[i], "pull") || !strcmp(argv[i], "push"))
 		rc = cmd_pipeline(&c, argc - i, argv + i);
 	else if (!strcmp(argv[i], "artifact"))
 		rc = cmd_artifact(&c, argc - i, argv + i);

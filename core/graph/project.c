@@ -212,13 +212,21 @@ static int load_user_options(struct project *p, struct error *err)
 		return -1;
 	{
 		struct node *cache;
-		if (node_get_map(conf, "cache", &cache, err) || node_get_str(cache, "quota", NULL, &p->cache_quota, err))
+		int bst_keys;
+		if (node_get_map(conf, "cache", &cache, err) || node_get_str(cache, "quota", NULL, &p->cache_quota, err) ||
+		    node_get_bool(conf, "bst-keys", 0, &bst_keys, err))
 			return -1;
+		/* rill's own setting: BuildStream 1.6.8's keys (and so its artifact names) always */
+		if (bst_keys)
+			p->bst_keys = 1;
 	}
 	if (node_get_map(conf, "projects", &projects, err) || node_get_map(projects, p->name, &mine, err) ||
 	    node_get_map(mine, "options", &opts, err) ||
 	    node_get_str(mine, "default-mirror", NULL, &p->default_mirror, err))
 		return -1;
+	/* remote artifact caches: checked where they are used (cli/remotes.c) */
+	p->user_artifacts = node_map_get(conf, "artifacts");
+	p->user_project_artifacts = node_map_get(mine, "artifacts");
 	return options_load_yaml_values(&p->options, opts, err);
 }
 

@@ -220,6 +220,8 @@ struct project {
 	struct node *mirrors;           /* the validated `mirrors:` list, NULL when none */
 	const char *default_mirror;     /* name of the mirror tried first, NULL when no mirrors */
 	const char *cache_quota;        /* the user configuration's cache: quota: (bst's syntax), or NULL */
+	struct node *user_artifacts;    /* the user configuration's artifacts: (one map or a list), or NULL */
+	struct node *user_project_artifacts;    /* its projects: <name>: artifacts:, or NULL */
 	struct node *fatal_warnings;    /* sorted list node */
 	struct kind_info *kinds;
 	const char *plugin_dir;

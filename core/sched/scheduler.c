@@ -17,12 +17,13 @@
 #include "base/osutil.h"
 #include "build/build.h"
 #include "build/job.h"
+#include "graph/element.h"
 #include "graph/keys.h"
 #include "graph/plugin.h"
 #include "graph/refs.h"
 #include "graph/workspaces.h"
 
-enum queue_id { Q_TRACK, Q_FETCH, Q_BUILD, NQUEUES };
+enum queue_id { Q_TRACK, Q_PULL, Q_FETCH, Q_BUILD, Q_PUSH, NQUEUES };
 
 struct sched;
 static void expire(struct sched *s, int now);
@@ -30,8 +31,11 @@ static void expire(struct sched *s, int now);
 /* At most one status table commit per this interval (the table is written once per tick). */
 #define COMMIT_INTERVAL_NS 10000000LL
 
-static const char *const q_action[NQUEUES] = {"track", "fetch", "build"};
-static const char *const q_complete[NQUEUES] = {"Tracked", "Fetched", "Built"};
+static const char *const q_action[NQUEUES] = {"track", "pull", "fetch", "build", "push"};
+static const char *const q_complete[NQUEUES] = {"Tracked", "Pulled", "Fetched", "Built", "Pushed"};
+
+/* A pull or push job that had nothing to move (not on any remote; already on every one) */
+#define EXIT_SKIPPED 2
 
 enum task_state { T_QUEUED, T_RUNNING, T_DONE, T_FAILED };
 
@@ -155,11 +159,22 @@ static int build_ready(struct sched *s, struct task *t)
 	return 1;
 }
 
+static int queue_runs(const struct sched_params *sp, int q)
+{
+	switch (q) {
+	case Q_TRACK: return sp->track;
+	case Q_PULL: return sp->pull;
+	case Q_FETCH: return sp->fetch;
+	case Q_BUILD: return sp->build;
+	default: return sp->push;
+	}
+}
+
 static void send_queues(struct sched *s)
 {
 	int q;
 	for (q = 0; q < NQUEUES; q++)
-		if ((q == Q_TRACK && s->sp->track) || (q == Q_FETCH && s->sp->fetch) || (q == Q_BUILD && s->sp->build))
+		if (queue_runs(s->sp, q))
 			status_queue(s->w, (unsigned)q, q_action[q], q_complete[q], s->processed[q], s->skipped[q],
 				     s->failed[q]);
 }
@@ -180,6 +195,11 @@ static void advance(struct sched *s, struct task *t)
 				return;
 			}
 			s->skipped[q]++;
+		} else if (q == Q_PULL && s->sp->pull) {
+			/* a workspaced element is built from its workspace, never pulled */
+			if (!t->cached && t->e->strict_key[0] && !t->e->workspace && !element_key_unstable(s->p, t->e))
+				return;
+			s->skipped[q]++;
 		} else if (q == Q_FETCH && s->sp->fetch) {
 			if ((!s->sp->build || !t->cached) && !job_sources_cached(s->p->cache_dir, t->e)) {
 				set_state(s, t, RILL_ELEMENT_FETCH_NEEDED);
@@ -189,6 +209,13 @@ static void advance(struct sched *s, struct task *t)
 		} else if (q == Q_BUILD && s->sp->build) {
 			if (!t->cached) {
 				set_state(s, t, RILL_ELEMENT_WAITING);
+				return;
+			}
+			s->skipped[q]++;
+		} else if (q == Q_PUSH && s->sp->push) {
+			/* bst pushes what is cached and not tainted (built in a workspace) */
+			if (t->cached && !t->e->workspace) {
+				set_state(s, t, RILL_ELEMENT_CACHED);
 				return;
 			}
 			s->skipped[q]++;
@@ -205,6 +232,54 @@ static char *log_path_for(struct sched *s, struct task *t, int q, pid_t pid)
 			       t->e->strict_key[0] ? t->e->strict_key : "00000000", q_action[q], (long)pid);
 	free(normal);
 	return path;
+}
+
+static void human_size(char *out, size_t n, unsigned long long bytes)
+{
+	if (bytes < 1000)
+		snprintf(out, n, "%llu B", bytes);
+	else if (bytes < 1000000)
+		snprintf(out, n, "%.1f kB", (double)bytes / 1e3);
+	else if (bytes < 1000000000)
+		snprintf(out, n, "%.1f MB", (double)bytes / 1e6);
+	else
+		snprintf(out, n, "%.2f GB", (double)bytes / 1e9);
+}
+
+/* A pull job (the first remote that has the artifact) or a push job (to every remote that takes
+ * pushes), with bst's messages and the bytes moved. 0, EXIT_SKIPPED, or -1 with err. */
+static int transfer_job(struct sched *s, struct task *t, int q, struct rill_ctx *c, struct error *err)
+{
+	const char *key = t->e->strict_key;
+	int any = 0;
+	for (size_t i = 0; i < s->sp->nremotes; i++) {
+		struct remote *r = s->sp->remotes[i];
+		struct remote_stats st = {0};
+		char size[32];
+		int rc;
+		if (q == Q_PUSH && !s->sp->can_push[i])
+			continue;
+		rc = q == Q_PULL ? remote_pull(r, s->cas, s->p->name, t->e->name, key, s->p->bst_keys, &st, err)
+				 : remote_push(r, s->cas, s->p->name, t->e->name, key, s->p->bst_keys, &st, err);
+		if (rc < 0)
+			return -1;
+		human_size(size, sizeof(size), st.bytes);
+		if (q == Q_PULL && rc) {
+			job_report(c, RILL_MSG_INFO, "Pulled artifact %.8s <- %s (%llu blobs, %s)", key, remote_url(r),
+				   st.blobs, size);
+			return 0;
+		}
+		if (q == Q_PULL) {
+			job_report(c, RILL_MSG_INFO, "Remote (%s) does not have %.8s cached", remote_url(r), key);
+		} else if (rc) {
+			job_report(c, RILL_MSG_INFO, "Pushed artifact %.8s -> %s (%llu blobs, %s; %llu already there)", key,
+				   remote_url(r), st.blobs, size, st.skipped);
+			any = 1;
+		} else {
+			job_report(c, RILL_MSG_INFO, "Remote (%s) already has %.8s cached", remote_url(r), key);
+		}
+	}
+	return q == Q_PUSH && any ? 0 : EXIT_SKIPPED;
 }
 
 /* The job process: never returns. Exit 0 ok, 1 failed (retryable for network queues). */
@@ -232,6 +307,8 @@ static void job_main(struct sched *s, struct task *t, int q, int report_fd)
 	job_ctx_init(&c, s->p, t->e, &io, &err);
 	if (q == Q_TRACK)
 		rc = job_track(s->p, t->e, &io, &err);
+	else if (q == Q_PULL || q == Q_PUSH)
+		rc = transfer_job(s, t, q, &c, &err);
 	else if (q == Q_FETCH)
 		rc = job_fetch(s->p, t->e, &io, &err);
 	else
@@ -253,7 +330,7 @@ static void job_main(struct sched *s, struct task *t, int q, int report_fd)
 		os_write_all(report_fd, line.data, line.len);
 		buf_release(&line);
 	}
-	_exit(rc ? 1 : 0);
+	_exit(rc == EXIT_SKIPPED ? EXIT_SKIPPED : rc ? 1 : 0);
 }
 
 static void unescape(char *s)
@@ -314,8 +391,8 @@ static int start_job(struct sched *s, struct task *t, struct error *err)
 	s->running[q]++;
 	t->state = T_RUNNING;
 	t->tries++;
-	set_state(s, t, q == Q_TRACK ? RILL_ELEMENT_TRACKING : q == Q_FETCH ? RILL_ELEMENT_FETCHING
-									      : RILL_ELEMENT_BUILDING);
+	set_state(s, t, q == Q_TRACK ? RILL_ELEMENT_TRACKING : q == Q_FETCH || q == Q_PULL ? RILL_ELEMENT_FETCHING
+				      : q == Q_PUSH ? RILL_ELEMENT_CACHED : RILL_ELEMENT_BUILDING);
 	status_job_start(s->w, j->id, q_action[q], t->id, pid, j->log_path);
 	{
 		const char *rel = j->log_path + strlen(s->sp->log_dir) + 1;
@@ -328,6 +405,8 @@ static unsigned limit(struct sched *s, int q)
 {
 	if (q == Q_BUILD)
 		return s->sp->builders > 0 ? (unsigned)s->sp->builders : 1;
+	if (q == Q_PUSH)
+		return s->sp->pushers > 0 ? (unsigned)s->sp->pushers : 4;
 	return s->sp->fetchers > 0 ? (unsigned)s->sp->fetchers : 1;
 }
 
@@ -513,6 +592,8 @@ static void finish_job(struct sched *s, struct job *j)
 {
 	struct task *t = j->t;
 	int q = j->queue, ok = j->exited && WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0;
+	int skipped = (q == Q_PULL || q == Q_PUSH) && j->exited && WIFEXITED(j->status) &&
+		      WEXITSTATUS(j->status) == EXIT_SKIPPED;
 	int64_t elapsed = os_now_mono_ns() - j->start_mono;
 	struct error err = ERROR_INIT;
 	s->running[q]--;
@@ -531,12 +612,22 @@ static void finish_job(struct sched *s, struct job *j)
 			free(warning);
 		}
 	}
-	if (ok) {
+	if (skipped) {
+		status_job_end(s->w, j->id, RILL_JOB_SKIPPED);
+		status_message(s->w, RILL_MSG_SKIPPED, t->id, j->id, q_action[q], elapsed,
+			       q == Q_PULL ? "Pull" : "Push", NULL);
+		s->skipped[q]++;
+		t->state = T_QUEUED;
+		advance(s, t);
+	} else if (ok) {
 		status_job_end(s->w, j->id, RILL_JOB_OK);
 		status_message(s->w, RILL_MSG_SUCCESS, t->id, j->id, q_action[q], elapsed,
-			       q == Q_BUILD ? "Build complete" : q == Q_FETCH ? "Fetch complete" : "Track complete",
+			       q == Q_BUILD ? "Build complete" : q == Q_FETCH ? "Fetch complete"
+			       : q == Q_PULL ? "Pull complete" : q == Q_PUSH ? "Push complete" : "Track complete",
 			       NULL);
 		s->processed[q]++;
+		if (q == Q_PULL)
+			t->cached = cas_has(s->cas, s->p->name, t->e->name, t->e->strict_key);
 		if (q == Q_BUILD) {
 			t->cached = 1;
 			s->expire_due = 1;
@@ -649,7 +740,7 @@ static int retry_task(struct sched *s, struct task *t, struct buf *reply)
 	s->failed[q]--;
 	s->nfailed--;
 	set_state(s, t, q == Q_TRACK ? RILL_ELEMENT_TRACKING : q == Q_FETCH ? RILL_ELEMENT_FETCH_NEEDED
-									      : RILL_ELEMENT_WAITING);
+		      : q == Q_PUSH ? RILL_ELEMENT_CACHED : RILL_ELEMENT_WAITING);
 	send_queues(s);
 	if (s->awaiting_task == t)
 		s->awaiting_id = RILL_STATUS_NONE;

@@ -1,4 +1,4 @@
-/* scheduler — runs the track, fetch and build queues over a build plan: one process per job
+/* scheduler — runs the track, pull, fetch, build and push queues over a build plan: one process per job
  * (its own log file; messages back over a pipe), limits per queue, retries of network jobs,
  * on-error policies and clean termination. Everything it knows goes into the status table,
  * one write transaction per tick; it never writes to a terminal.
@@ -7,6 +7,7 @@
 #define RILL_SCHEDULER_H
 
 #include "cache/cas.h"
+#include "cache/remote.h"
 #include "graph/project.h"
 #include "sched/control.h"
 #include "status/status.h"
@@ -16,10 +17,15 @@
 enum on_error { ON_ERROR_QUIT = 0, ON_ERROR_CONTINUE, ON_ERROR_TERMINATE, ON_ERROR_ASK };
 
 struct sched_params {
-	int track, fetch, build;        /* which queues run */
+	int track, pull, fetch, build, push;    /* which queues run (in this order) */
 	const unsigned char *track_mask; /* with track: 1 for the plan positions to track (NULL: all) */
 	uint32_t first_job_id;          /* job ids start here (a second run in the same session) */
-	int fetchers, builders;         /* job limits (DOWNLOAD and PROCESS resources) */
+	int fetchers, builders;         /* job limits (DOWNLOAD and PROCESS resources; pulls are
+					 * downloads) */
+	int pushers;                    /* push job limit (UPLOAD) */
+	struct remote *const *remotes;  /* pull: tried in order; push: those with can_push[i] */
+	const int *can_push;
+	size_t nremotes;
 	int retries;                    /* extra attempts of failed fetch and track jobs */
 	enum on_error on_error;
 	const char *log_dir;            /* <logdir>/<project>/<element>/<key>-<action>.<pid>.log */
