@@ -11,9 +11,10 @@ DEB_BUILD_PKGS := libyaml-dev liblmdb-dev libarchive-dev libcurl4-openssl-dev pk
 # tmux to drive the tty frontend, ps/pgrep, python3 for JSON checks, ostree, dpkg-deb and brz (bzr)
 # for the ostree, deb and bzr source tests; setuptools' pkg_resources finds `origin: pip` plugins,
 # and the tests load python3-bst-external's, whose quilt source needs quilt; the pip source runs
-# python3 -m pip; neovim runs the editor plugin of examples/editor/nvim).
+# python3 -m pip; neovim runs the editor plugin of examples/editor/nvim; python3-buildstream has
+# the artifact server the remote cache tests run, buildstream the bst they share artifacts with).
 DEB_RUN_PKGS := bubblewrap git busybox-static tmux procps python3 ostree dpkg python3-setuptools python3-bst-external brz \
-	python3-pip quilt neovim
+	python3-pip quilt neovim python3-buildstream buildstream
 
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 ifdef SANITIZE

@@ -7,7 +7,9 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "cli/commands.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,86 @@ static int copy_into(const char *src, const char *dest, int links, struct error 
 	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
 		return error_set(err, "Failed to checkout files into '%s'", dest);
 	return 0;
+}
+
+/* The relative form of the absolute symlink target (from the root) for a link in the
+ * directory dir (relative to the root, "" at the top): Python's os.path.relpath of
+ * root/target from root/dir, as bst computes it. Heap. */
+static char *relative_target(const char *dir, const char *target)
+{
+	const char *t[PATH_MAX / 2], *d[PATH_MAX / 2];
+	size_t tl[PATH_MAX / 2], dl[PATH_MAX / 2], nt = 0, nd = 0, common = 0;
+	struct buf b = BUF_INIT;
+	/* split into normalized components ('.' dropped, '..' pops, as normpath) */
+	for (int pass = 0; pass < 2; pass++) {
+		const char *s = pass ? dir : target, **v = pass ? d : t;
+		size_t *vl = pass ? dl : tl, *n = pass ? &nd : &nt;
+		while (*s) {
+			size_t len = strcspn(s, "/");
+			if (len == 2 && s[0] == '.' && s[1] == '.') {
+				if (*n)
+					(*n)--;
+			} else if (len && !(len == 1 && s[0] == '.') && *n < PATH_MAX / 2) {
+				v[*n] = s;
+				vl[(*n)++] = len;
+			}
+			s += len;
+			while (*s == '/')
+				s++;
+		}
+	}
+	while (common < nt && common < nd && tl[common] == dl[common] && !memcmp(t[common], d[common], tl[common]))
+		common++;
+	for (size_t i = common; i < nd; i++)
+		buf_adds(&b, i > common ? "/.." : "..");
+	for (size_t i = common; i < nt; i++) {
+		if (b.len)
+			buf_addch(&b, '/');
+		buf_add(&b, t[i], tl[i]);
+	}
+	if (!b.len)
+		buf_addch(&b, '.');
+	return buf_detach(&b);
+}
+
+/* As bst's copy_files() and link_files(): symlinks to absolute paths in the checkout become
+ * relative ones to the same place inside it (a checkout is not the root of a system). */
+static int relative_links(const char *root, const char *rel, struct error *err)
+{
+	char *path = rel[0] ? xasprintf("%s/%s", root, rel) : xstrdup(root);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int rc = 0;
+	if (!d) {
+		error_set(err, "cannot read '%s': %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	while (!rc && (de = readdir(d))) {
+		char *sub, *full, target[PATH_MAX];
+		struct stat sb;
+		ssize_t n;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+		full = xasprintf("%s/%s", root, sub);
+		if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			rc = relative_links(root, sub, err);
+		} else if (S_ISLNK(sb.st_mode) && (n = readlink(full, target, sizeof(target) - 1)) > 0 &&
+			   target[0] == '/') {
+			char *fixed;
+			target[n] = '\0';
+			fixed = relative_target(rel, target);
+			if (unlink(full) || symlink(fixed, full))
+				rc = error_set(err, "cannot rewrite symlink '%s': %s", full, strerror(errno));
+			free(fixed);
+		}
+		free(sub);
+		free(full);
+	}
+	closedir(d);
+	free(path);
+	return rc;
 }
 
 /* The integration commands of the staged elements, in order, in one sandbox rooted at root. */
@@ -211,7 +293,8 @@ int cmd_checkout(struct cli *c, int argc, char **argv)
 	rc = 1;
 	if (integ && integrate(&o, list, n, tmp, &err))
 		goto release;
-	if (tar ? archive_write_tar(tmp, location, &err) : copy_into(tmp, location, hardlinks && !integ, &err))
+	if (tar ? archive_write_tar(tmp, location, &err)
+		: copy_into(tmp, location, hardlinks && !integ, &err) || relative_links(location, "", &err))
 		goto release;
 	rc = 0;
 release:
