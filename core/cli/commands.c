@@ -64,9 +64,11 @@ static const char usage_pipeline[] =
 	"\n"
 	"Options:\n"
 	"%s"
-	"  --fetchers N            Maximum simultaneous fetch and track jobs (default: 10)\n"
+	"  --fetchers N            Maximum simultaneous fetch, track and pull jobs (default: 10)\n"
 	"  --builders N            Maximum simultaneous build jobs (default: 4)\n"
-	"  --network-retries N     Extra attempts of a failed fetch or track job (default: 2)\n"
+	"  --pushers N             Maximum simultaneous push jobs (default: 4)\n"
+	"  --network-retries N     Extra attempts of a failed fetch, track, pull or push job\n"
+	"                          (default: 2)\n"
 	"  --on-error [continue|quit|terminate|ask]\n"
 	"                          What to do when a job fails. Default: ask (offer the choices)\n"
 	"                          when the tty frontend runs on an interactive terminal, else quit\n"
@@ -88,6 +90,8 @@ static const char usage_pipeline[] =
 	"  -h, --help              Show this message and exit\n";
 
 static const char usage_build_track[] =
+	"  --bst-keys              BuildStream 1.6.8's cache keys and artifact names, to share\n"
+	"                          artifacts with bst (also: bst-keys: true in rill.conf)\n"
 	"  --track ELEMENT         Track ELEMENT and everything it depends on before building\n"
 	"                          (repeatable; ELEMENT must be a target or one of their\n"
 	"                          dependencies). Refs are written back (inline or to\n"
@@ -115,7 +119,6 @@ static const char usage_transfer[] =
 	"  -r, --remote URL        Only this remote artifact cache (pushes allowed), not the\n"
 	"                          configured ones (artifacts: in project.conf and the user\n"
 	"                          configuration)\n"
-	"  --pushers N             Maximum simultaneous push jobs (default: 4)\n"
 	"  --bst-keys              BuildStream 1.6.8's cache keys and artifact names, to share\n"
 	"                          artifacts with bst (also: bst-keys: true in rill.conf)\n";
 
