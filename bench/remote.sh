@@ -13,7 +13,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 RILL=$TOP/rill
 W=$(mktemp -d /tmp/rill-bench-remote.XXXXXX)
 PIDS=""
-trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$W"' EXIT
+trap 'for p in $PIDS; do kill $p 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 command -v bst >/dev/null || { echo "remote.sh needs bst 1.6.8 (apt-get install buildstream)" >&2; exit 2; }
 
 server() { # VAR REPO
@@ -78,6 +78,7 @@ export XDG_CACHE_HOME=$W/cache-rill2
 step "pull --deps all (empty cache)" "$RILL" -C "$P" --bst-keys pull --deps all --remote "http://127.0.0.1:$RS" all.bst
 r_pull=$T
 
+[ -n "${RILL_ONLY:-}" ] && { echo "work dir: $W"; exit 0; }
 echo "bst $(bst --version 2>/dev/null):"
 export XDG_CACHE_HOME=$W/cache-bst
 bst -C "$P" --no-colors build all.bst >/dev/null 2>&1
