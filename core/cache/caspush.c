@@ -319,7 +319,7 @@ static int bs_write(struct push *p, const struct blob *b, struct error *err)
 		}
 		if (code == GRPC_UNAVAILABLE && attempt + 1 < RETRIES) {
 			grpc_status_release(&gs);
-			rmt_sleep_ms(100L << attempt);
+			rmt_sleep_ms(250L << attempt);
 			continue;
 		}
 		if (code != GRPC_OK)

@@ -92,7 +92,7 @@ int rmt_call(struct remote *r, const char *method, const struct buf *req, struct
 		if (code != GRPC_UNAVAILABLE || i + 1 >= RETRIES)
 			return code;
 		grpc_status_release(st);
-		rmt_sleep_ms(100L << i);
+		rmt_sleep_ms(250L << i);
 	}
 }
 
@@ -485,7 +485,7 @@ int rmt_bs_read(struct remote *r, const struct digest *d, struct buf *mem, struc
 		if (code == GRPC_UNAVAILABLE && attempt + 1 < RETRIES) {
 			grpc_status_release(&gs);
 			cas_newobj_abort(s.obj);
-			rmt_sleep_ms(100L << attempt);
+			rmt_sleep_ms(250L << attempt);
 			continue;
 		}
 		if (code == GRPC_NOT_FOUND) {

@@ -317,4 +317,47 @@ expect_error "an unknown key" "pushy"
 cp project.conf.good project.conf
 run_rill pull --deps some data.bst
 expect_error "--deps takes none or all" "Invalid value for '--deps'"
+# TLS as bst configures it: https://, server-cert, client-key and client-cert
+if command -v openssl >/dev/null 2>&1; then
+	mkdir -p "$TMP/tls"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/tls/server.key" -out "$TMP/tls/server.crt" -days 2 \
+		-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/tls/client.key" -out "$TMP/tls/client.crt" -days 2 \
+		-subj /CN=client >/dev/null 2>&1
+	start_server TLS "$TMP/repoT" --tls "$TMP/tls/server.crt" "$TMP/tls/server.key" --client-certs "$TMP/tls/client.crt"
+	cp -r "$TMP/tls" "$P/certs"
+	cat >project.conf <<EOF
+name: rtest
+element-path: elements
+artifacts:
+  url: https://localhost:$TLS
+  push: true
+  server-cert: certs/server.crt
+  client-key: certs/client.key
+  client-cert: certs/client.crt
+EOF
+	export XDG_CACHE_HOME="$TMP/cacheB"
+	run_rill push --deps all gen.bst
+	expect_contains "https with a server certificate and a client key: pushed (paths from project.conf's directory)" "$ERR" \
+		"Push Queue:    processed 3, skipped 0, failed 0"
+	export XDG_CACHE_HOME="$TMP/cacheK"
+	run_rill build gen.bst
+	expect_contains "and pulled over TLS" "$ERR" "Pull Queue:    processed 3, skipped 0, failed 0"
+	sed -i '/client-/d' project.conf
+	export XDG_CACHE_HOME="$TMP/cacheL"
+	run_rill pull gen.bst
+	expect_error "a server that requires client certificates, none given: one clear error" "Failed to initialize remote https://localhost:$TLS"
+	sed -i '/server-cert/d' project.conf
+	run_rill pull gen.bst
+	expect_error "a certificate the system does not trust: refused" "certificate"
+	cp project.conf.good project.conf
+fi
+
+# a server that is not up yet when rill starts: calls are retried while UNAVAILABLE
+LATE=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+(sleep 0.6; exec /usr/bin/python3 "$TOP/tests/tools/casserver.py" "$TMP/repoA" --port "$LATE" >/dev/null 2>&1) &
+SERVERS="$SERVERS $!"
+export XDG_CACHE_HOME="$TMP/cacheM"
+run_rill pull --remote "http://127.0.0.1:$LATE" data.bst
+expect_contains "a server coming up during the retries is used" "$ERR" "Pull Queue:    processed 1, skipped 0, failed 0"
 finish

@@ -7,6 +7,9 @@
 #   --asset              also serve the Remote Asset API (Fetch/Push Directory) over the repo's
 #                        refs, as a REAPI server with an asset service would
 #   --die-during-read N  exit (as a killed server) in the middle of the Nth ByteStream Read
+#   --tls CERT KEY       serve TLS (PEM files) instead of cleartext, as bst-artifact-server's
+#                        --server-cert/--server-key
+#   --client-certs PEM   and require client certificates signed by these (its --client-certs)
 # SPDX-License-Identifier: Apache-2.0
 import argparse
 import os
@@ -68,6 +71,8 @@ def main():
     ap.add_argument("--read-only", action="store_true")
     ap.add_argument("--asset", action="store_true")
     ap.add_argument("--die-during-read", type=int, default=0)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--client-certs")
     args = ap.parse_args()
 
     if args.die_during_read:
@@ -87,7 +92,20 @@ def main():
         cas = casserver.CASCache(os.path.abspath(args.repo))
         remote_asset_pb2_grpc.add_FetchServicer_to_server(Fetch(cas), server)
         remote_asset_pb2_grpc.add_PushServicer_to_server(Push(cas, not args.read_only), server)
-    port = server.add_insecure_port("127.0.0.1:%d" % args.port)
+    if args.tls:
+        with open(args.tls[0], "rb") as f:
+            cert = f.read()
+        with open(args.tls[1], "rb") as f:
+            key = f.read()
+        roots = None
+        if args.client_certs:
+            with open(args.client_certs, "rb") as f:
+                roots = f.read()
+        creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=roots,
+                                            require_client_auth=bool(roots))
+        port = server.add_secure_port("127.0.0.1:%d" % args.port, creds)
+    else:
+        port = server.add_insecure_port("127.0.0.1:%d" % args.port)
     server.start()
     print(port, flush=True)
     signal.sigwait([signal.SIGTERM, signal.SIGINT])
