@@ -285,7 +285,7 @@ static int safe_key(const char *s)
 }
 
 int remote_pull(struct remote *r, struct cas *c, const char *project, const char *element,
-		const char *key, int bst_keys, struct remote_stats *st, struct error *err)
+		const char *key, const struct remote_name *rn, struct remote_stats *st, struct error *err)
 {
 	static const char *const meta_names[] = {"keys.yaml", "dependencies.yaml", "public.yaml"};
 	struct pull p = {0};
@@ -294,7 +294,7 @@ int remote_pull(struct remote *r, struct cas *c, const char *project, const char
 	struct fileset fs = {0}, xs = {0};
 	struct buf metab[3] = {BUF_INIT, BUF_INIT, BUF_INIT}, man = BUF_INIT;
 	struct arena *a = NULL;
-	char *ref = remote_ref_name(bst_keys, project, element, key), files_tree[65], log_obj[65] = "",
+	char *ref = remote_ref_name(rn->bst_keys, rn->project, rn->element, key), files_tree[65], log_obj[65] = "",
 	     pub_obj[65] = "", man_d[65], *sref = NULL, *wref = NULL;
 	const char *strong = NULL, *weak = NULL;
 	struct node *keys, *deps = NULL;

@@ -459,7 +459,7 @@ out:
 }
 
 int remote_push(struct remote *r, struct cas *c, const char *project, const char *element,
-		const char *key, int bst_keys, struct remote_stats *st, struct error *err)
+		const char *key, const struct remote_name *rn, struct remote_stats *st, struct error *err)
 {
 	struct push p = {0};
 	struct cas_artifact *a = NULL;
@@ -481,7 +481,7 @@ int remote_push(struct remote *r, struct cas *c, const char *project, const char
 		int found;
 		if (i == 1 && !strcmp(keys[1], keys[0]))
 			break;
-		ref = remote_ref_name(bst_keys, project, element, keys[i]);
+		ref = remote_ref_name(rn->bst_keys, rn->project, rn->element, keys[i]);
 		found = rmt_get_ref(r, ref, &have, err);
 		if (found < 0) {
 			free(ref);

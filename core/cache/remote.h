@@ -35,23 +35,33 @@ int remote_init(struct remote *r, int *allow_push, struct error *err);
  * enter). Heap. */
 char *remote_ref_name(int bst_keys, const char *project, const char *element, const char *key);
 
+/* How an artifact is named on the server: bst names an element of a subproject by its own
+ * project's name and its name there (the local cache names it by the loaded project and the
+ * full "junction.bst:x.bst" name). */
+struct remote_name {
+	int bst_keys;
+	const char *project;            /* the element's own project */
+	const char *element;            /* its name within that project */
+};
+
 struct remote_stats {
 	unsigned long long bytes;       /* blob bytes moved */
 	unsigned long long blobs;       /* blobs moved */
 	unsigned long long skipped;     /* blobs not moved (already there) */
 };
 
-/* Pull element's artifact under key: every Directory and file blob is checked against its
+/* Pull element's artifact under key (project and element: its names in the local cache, rn:
+ * on the server): every Directory and file blob is checked against its
  * digest, then the local artifact (trees, manifest, refs of both keys) is committed, refs last:
  * nothing is trusted before the whole tree is in. 1 when pulled, 0 when the server does not
  * have it (whole), -1 with err. */
 int remote_pull(struct remote *r, struct cas *c, const char *project, const char *element,
-		const char *key, int bst_keys, struct remote_stats *st, struct error *err);
+		const char *key, const struct remote_name *rn, struct remote_stats *st, struct error *err);
 
 /* Push element's local artifact under key: its refs (strong, then weak when different), each
  * skipped when the server already names the same root. 1 when something was pushed, 0 when the
  * server had it all, -1 with err. */
 int remote_push(struct remote *r, struct cas *c, const char *project, const char *element,
-		const char *key, int bst_keys, struct remote_stats *st, struct error *err);
+		const char *key, const struct remote_name *rn, struct remote_stats *st, struct error *err);
 
 #endif

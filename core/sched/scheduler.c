@@ -251,6 +251,7 @@ static void human_size(char *out, size_t n, unsigned long long bytes)
 static int transfer_job(struct sched *s, struct task *t, int q, struct rill_ctx *c, struct error *err)
 {
 	const char *key = t->e->strict_key;
+	const struct remote_name rn = {s->p->bst_keys, t->e->project->name, t->e->local_name};
 	int any = 0;
 	for (size_t i = 0; i < s->sp->nremotes; i++) {
 		struct remote *r = s->sp->remotes[i];
@@ -259,8 +260,8 @@ static int transfer_job(struct sched *s, struct task *t, int q, struct rill_ctx 
 		int rc;
 		if (q == Q_PUSH && !s->sp->can_push[i])
 			continue;
-		rc = q == Q_PULL ? remote_pull(r, s->cas, s->p->name, t->e->name, key, s->p->bst_keys, &st, err)
-				 : remote_push(r, s->cas, s->p->name, t->e->name, key, s->p->bst_keys, &st, err);
+		rc = q == Q_PULL ? remote_pull(r, s->cas, s->p->name, t->e->name, key, &rn, &st, err)
+				 : remote_push(r, s->cas, s->p->name, t->e->name, key, &rn, &st, err);
 		if (rc < 0)
 			return -1;
 		human_size(size, sizeof(size), st.bytes);

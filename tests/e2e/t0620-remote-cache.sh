@@ -206,6 +206,31 @@ EOF
 	expect_contains "bst's build log comes with the artifact" "$OUT" "install-commands"
 fi
 
+# an element of a subproject (through a junction) is named on the server as bst names it: by
+# its own project and its name there
+mkdir -p "$P/subp/elements" "$P/subp/files"
+printf 'name: subp\nelement-path: elements\n' >"$P/subp/project.conf"
+printf 'from the subproject\n' >"$P/subp/files/lib.txt"
+printf 'kind: import\nsources:\n- kind: local\n  path: files\n' >"$P/subp/elements/lib.bst"
+printf 'kind: junction\nsources:\n- kind: local\n  path: subp\n' >"$P/elements/subp.bst"
+printf 'kind: stack\ndepends:\n- junction: subp.bst\n  filename: lib.bst\n' >"$P/elements/usesub.bst"
+export XDG_CACHE_HOME="$TMP/cacheA"
+run_rill build usesub.bst
+kl=$(key_of subp.bst:lib.bst)
+[ "$RC" -eq 0 ] && [ -n "$kl" ] && [ -f "$TMP/repoA/cas/refs/heads/subp/lib/$kl" ] &&
+	pass "a junctioned element's artifact is subproject/name/key on the server, as bst names it" ||
+	fail "a junctioned element's ref" "rc $RC $ERR $(find "$TMP/repoA/cas/refs/heads" -maxdepth 2)"
+export XDG_CACHE_HOME="$TMP/cacheB"
+run_rill build usesub.bst
+expect_contains "and another cache pulls it" "$ERR" "Pull Queue:    processed 2, skipped 0, failed 0"
+if command -v bst >/dev/null 2>&1; then
+	XDG_CACHE_HOME="$TMP/cacheBst" bst --no-colors pull --deps all usesub.bst >"$TMP/bst4.out" 2>&1
+	XDG_CACHE_HOME="$TMP/cacheBst" bst --no-colors checkout usesub.bst "$TMP/coSub" >>"$TMP/bst4.out" 2>&1
+	[ "$(cat "$TMP/coSub/lib.txt" 2>/dev/null)" = "from the subproject" ] &&
+		pass "bst pulls and checks out the junctioned element rill pushed" ||
+		fail "bst pulls the junctioned element" "$(tail -8 "$TMP/bst4.out")"
+fi
+
 # rill's own keys: their own namespace on the same server
 rm "$TMP/config/rill.conf"
 export XDG_CACHE_HOME="$TMP/cacheD"
