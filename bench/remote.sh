@@ -70,9 +70,9 @@ server BS "$W/repo-bst"
 echo "rill $(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo '?'):"
 export XDG_CACHE_HOME=$W/cache-rill
 "$RILL" -C "$P" --bst-keys build all.bst >/dev/null 2>&1
-step "push --deps all (empty server)" "$RILL" -C "$P" --bst-keys push --deps all --remote "http://127.0.0.1:$RS" all.bst
+step "push --deps all (empty server)" "$RILL" -C "$P" --bst-keys ${RILL_PUSH_ARGS:-} push --deps all --remote "http://127.0.0.1:$RS" all.bst
 r_push=$T
-step "push again (all there)" "$RILL" -C "$P" --bst-keys push --deps all --remote "http://127.0.0.1:$RS" all.bst
+step "push again (all there)" "$RILL" -C "$P" --bst-keys ${RILL_PUSH_ARGS:-} push --deps all --remote "http://127.0.0.1:$RS" all.bst
 r_again=$T
 export XDG_CACHE_HOME=$W/cache-rill2
 step "pull --deps all (empty cache)" "$RILL" -C "$P" --bst-keys pull --deps all --remote "http://127.0.0.1:$RS" all.bst

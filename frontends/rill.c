@@ -536,6 +536,8 @@ static int global_options(int *argcp, char ***argvp)
 			    !strcmp(a, "--on-error") || !strcmp(a, "--pushers")) && has) {
 			moved[m++] = argv[i++];
 			moved[m++] = argv[i];
+		} else if (!strcmp(a, "--bst-keys")) {
+			out[n++] = argv[i];
 		} else if (!strcmp(a, "--no-colors")) {
 			setenv("NO_COLOR", "1", 1);
 		} else if (!strcmp(a, "--colors")) {

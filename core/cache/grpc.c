@@ -349,13 +349,19 @@ int grpc_call(struct grpc_chan *ch, const char *method, grpc_next_fn next, void 
 		st->code = http_to_grpc(c.http);
 		st->message = xasprintf("HTTP status %ld from %s (not a gRPC server?)", c.http, ch->target);
 	} else {
-		st->code = GRPC_INTERNAL;
-		st->message = xasprintf("no gRPC status in the reply of %s%s", ch->target, method);
+		/* the stream ended without trailers: cut off on the way, as a dropped connection */
+		st->code = GRPC_UNAVAILABLE;
+		st->message = xasprintf("no gRPC status in the reply of %s%s (the stream was cut off)", ch->target, method);
+		ch->no_reuse = 1;
 	}
 	if (st->code == GRPC_OK && c.in.len) {
-		st->code = GRPC_INTERNAL;
+		/* seen once in some hundred 1 MiB replies under load (libcurl 7.88): the stream ends
+		 * with a status but not all of the last message; the caller's retry asks again on a
+		 * new connection */
+		st->code = GRPC_UNAVAILABLE;
 		free(st->message);
 		st->message = xstrdup("the reply ends inside a message");
+		ch->no_reuse = 1;
 	}
 	free(c.message);
 	free(c.abort_why);
