@@ -274,6 +274,29 @@ expect_contains "with a server again the pull completes" "$ERR" "Pull Queue:    
 run_rill artifact fsck
 expect_ok "and the cache checks clean"
 
+# the backend and its jobs SIGKILLed in the middle of a pull: nothing half-pulled
+start_server SLOW "$TMP/repoA" --slow-read 30
+export XDG_CACHE_HOME="$TMP/cacheN"
+setsid "$TOP/rill-backend" -C "$P" pull --remote "http://127.0.0.1:$SLOW" data.bst >/dev/null 2>&1 &
+BPID=$!
+_i=0
+while ! grep -q 'slow read' "$TMP/SLOW.log" && [ $_i -lt 150 ]; do sleep 0.1; _i=$((_i + 1)); done
+# the backend's session: the backend and every job it started (each in its own process group)
+pkill -9 -s "$BPID"
+wait "$BPID" 2>/dev/null
+stop_server "$SLOW_PID"
+if grep -q 'slow read' "$TMP/SLOW.log" && ! find "$TMP/cacheN/rill/artifacts/refs" -type f 2>/dev/null | grep -q .; then
+	pass "backend SIGKILLed inside a pull: no ref"
+else
+	fail "backend SIGKILLed inside a pull" "$(cat "$TMP/SLOW.log"; find "$TMP/cacheN/rill/artifacts/refs" -type f 2>/dev/null)"
+fi
+run_rill artifact fsck
+expect_ok "the killed pull leaves a cache that checks clean"
+run_rill pull --remote "http://127.0.0.1:$SRV" data.bst
+expect_contains "and the next pull completes" "$ERR" "Pull Queue:    processed 1, skipped 0, failed 0"
+[ -z "$(ls -A "$TMP/cacheN/rill/artifacts/tmp" 2>/dev/null)" ] && pass "no temporary file is left" ||
+	fail "no temporary file is left" "$(ls -A "$TMP/cacheN/rill/artifacts/tmp")"
+
 # a server sending wrong data (an object corrupted on its disk, size kept)
 cp -a "$TMP/repoA" "$TMP/repoW"
 obj=$(find "$TMP/repoW/cas/objects" -type f -size 1048576c | head -1)

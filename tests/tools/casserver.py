@@ -7,6 +7,8 @@
 #   --asset              also serve the Remote Asset API (Fetch/Push Directory) over the repo's
 #                        refs, as a REAPI server with an asset service would
 #   --die-during-read N  exit (as a killed server) in the middle of the Nth ByteStream Read
+#   --slow-read SECONDS  pause that long after the first chunk of every multi-chunk ByteStream
+#                        Read (printing "slow read" on stderr), to be killed in the middle of
 #   --tls CERT KEY       serve TLS (PEM files) instead of cleartext, as bst-artifact-server's
 #                        --server-cert/--server-key
 #   --client-certs PEM   and require client certificates signed by these (its --client-certs)
@@ -15,6 +17,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 
 import grpc
 
@@ -71,6 +74,7 @@ def main():
     ap.add_argument("--read-only", action="store_true")
     ap.add_argument("--asset", action="store_true")
     ap.add_argument("--die-during-read", type=int, default=0)
+    ap.add_argument("--slow-read", type=float, default=0)
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--client-certs")
     args = ap.parse_args()
@@ -86,6 +90,17 @@ def main():
                     os._exit(9)
                 yield response
         casserver._ByteStreamServicer.Read = dying_read
+
+    if args.slow_read:
+        slow_original = casserver._ByteStreamServicer.Read
+
+        def slow_read(self, request, context):
+            for i, response in enumerate(slow_original(self, request, context)):
+                if i == 1:
+                    print("slow read", request.resource_name, file=sys.stderr, flush=True)
+                    time.sleep(args.slow_read)
+                yield response
+        casserver._ByteStreamServicer.Read = slow_read
 
     server = create_server(args.repo, enable_push=not args.read_only)
     if args.asset:
