@@ -274,6 +274,20 @@ expect_contains "with a server again the pull completes" "$ERR" "Pull Queue:    
 run_rill artifact fsck
 expect_ok "and the cache checks clean"
 
+# --pushers: at most that many push jobs at once (the job records' times in the status table)
+start_server PU "$TMP/repoPU"
+export XDG_CACHE_HOME="$TMP/cacheA"
+run_rill --pushers 1 push --deps all --remote "http://127.0.0.1:$PU" top.bst
+"$RILL" -C "$P" status --json >"$TMP/pu.json" 2>/dev/null
+most=$(/usr/bin/python3 - "$TMP/pu.json" <<'PY'
+import json, sys
+jobs = [j for j in json.load(open(sys.argv[1]))["jobs"] if j["action"] == "push"]
+print(len(jobs), max(sum(1 for k in jobs if k["start_ns"] < j["end_ns"] and j["start_ns"] < k["end_ns"]) for j in jobs))
+PY
+)
+[ "$RC" -eq 0 ] && [ "$most" = "5 1" ] && pass "--pushers 1: 5 push jobs, never two at once" ||
+	fail "--pushers 1" "rc $RC jobs/overlap: $most $ERR"
+
 # the backend and its jobs SIGKILLed in the middle of a pull: nothing half-pulled
 start_server SLOW "$TMP/repoA" --slow-read 30
 export XDG_CACHE_HOME="$TMP/cacheN"
