@@ -328,8 +328,7 @@ static int bs_write(struct push *p, const struct blob *b, struct error *err)
 			error_set(err, "Remote (%s): Write of blob %s/%llu committed %llu bytes", r->spec.url, b->d.hash,
 				  b->d.size, cm.size);
 		else {
-			p->st->bytes += b->d.size;
-			p->st->blobs++;
+			remote_stats_add(p->st, b->d.size, 1);
 			rc = 0;
 		}
 		grpc_status_release(&gs);
@@ -385,8 +384,7 @@ static int flush_batch(struct push *p, const size_t *idx, size_t n, struct error
 				}
 		}
 	}
-	p->st->bytes += bytes;
-	p->st->blobs += n;
+	remote_stats_add(p->st, bytes, n);
 	rc = 0;
 out:
 	grpc_status_release(&gs);

@@ -60,6 +60,14 @@ void remote_close(struct remote *r)
 	free(r);
 }
 
+void remote_stats_add(struct remote_stats *st, unsigned long long bytes, unsigned long long blobs)
+{
+	st->bytes += bytes;
+	st->blobs += blobs;
+	if (st->progress)
+		st->progress(st->progress_arg, st);
+}
+
 const char *remote_url(const struct remote *r)
 {
 	return r->spec.url;
@@ -505,10 +513,8 @@ int rmt_bs_read(struct remote *r, const struct digest *d, struct buf *mem, struc
 			if (rc < 0)
 				error_prefix(err, "Remote (%s)", r->spec.url);
 		}
-		if (rc == 1) {
-			st->bytes += d->size;
-			st->blobs++;
-		}
+		if (rc == 1)
+			remote_stats_add(st, d->size, 1);
 		grpc_status_release(&gs);
 		break;
 	}
@@ -599,8 +605,7 @@ int rmt_read_small(struct remote *r, const struct digest *d, size_t n, blob_fn f
 				rc = -1;
 				break;
 			}
-			st->bytes += len;
-			st->blobs++;
+			remote_stats_add(st, len, 1);
 			got++;
 			if (fn(ud, k, data ? (const void *)data : "", len, err)) {
 				rc = -1;

@@ -48,7 +48,13 @@ struct remote_stats {
 	unsigned long long bytes;       /* blob bytes moved */
 	unsigned long long blobs;       /* blobs moved */
 	unsigned long long skipped;     /* blobs not moved (already there) */
+	/* Called (when set) each time bytes or blobs grow, from inside the transfer. */
+	void (*progress)(void *arg, const struct remote_stats *st);
+	void *progress_arg;
 };
+
+/* Count n bytes in one or more blobs as moved, and tell st->progress. */
+void remote_stats_add(struct remote_stats *st, unsigned long long bytes, unsigned long long blobs);
 
 /* Pull element's artifact under key (project and element: its names in the local cache, rn:
  * on the server): every Directory and file blob is checked against its

@@ -246,6 +246,26 @@ static void human_size(char *out, size_t n, unsigned long long bytes)
 		snprintf(out, n, "%.2f GB", (double)bytes / 1e9);
 }
 
+struct transfer_progress {
+	struct rill_ctx *c;
+	const char *verb, *arrow, *key, *url;
+	unsigned long long last;
+};
+
+/* At most once a second during a transfer: a STATUS message with the bytes moved so far. */
+static void transfer_progress(void *arg, const struct remote_stats *st)
+{
+	struct transfer_progress *tp = arg;
+	unsigned long long now = (unsigned long long)os_now_mono_ns();
+	char size[32];
+	if (now - tp->last < 1000000000ULL)
+		return;
+	tp->last = now;
+	human_size(size, sizeof(size), st->bytes);
+	job_report(tp->c, RILL_MSG_STATUS, "%s artifact %.8s %s %s: %s in %llu blobs so far", tp->verb, tp->key,
+		   tp->arrow, tp->url, size, st->blobs);
+}
+
 /* A pull job (the first remote that has the artifact) or a push job (to every remote that takes
  * pushes), with bst's messages and the bytes moved. 0, EXIT_SKIPPED, or -1 with err. */
 static int transfer_job(struct sched *s, struct task *t, int q, struct rill_ctx *c, struct error *err)
@@ -256,10 +276,14 @@ static int transfer_job(struct sched *s, struct task *t, int q, struct rill_ctx 
 	for (size_t i = 0; i < s->sp->nremotes; i++) {
 		struct remote *r = s->sp->remotes[i];
 		struct remote_stats st = {0};
+		struct transfer_progress tp = {c, q == Q_PULL ? "Pulling" : "Pushing", q == Q_PULL ? "<-" : "->", key,
+					       remote_url(r), (unsigned long long)os_now_mono_ns()};
 		char size[32];
 		int rc;
 		if (q == Q_PUSH && !s->sp->can_push[i])
 			continue;
+		st.progress = transfer_progress;
+		st.progress_arg = &tp;
 		rc = q == Q_PULL ? remote_pull(r, s->cas, s->p->name, t->e->name, key, &rn, &st, err)
 				 : remote_push(r, s->cas, s->p->name, t->e->name, key, &rn, &st, err);
 		if (rc < 0)

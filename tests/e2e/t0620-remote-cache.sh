@@ -311,6 +311,19 @@ expect_contains "and the next pull completes" "$ERR" "Pull Queue:    processed 1
 [ -z "$(ls -A "$TMP/cacheN/rill/artifacts/tmp" 2>/dev/null)" ] && pass "no temporary file is left" ||
 	fail "no temporary file is left" "$(ls -A "$TMP/cacheN/rill/artifacts/tmp")"
 
+# a long transfer reports the bytes moved so far, at most once a second (the frontend prints
+# what the backend wrote into the status table: it reads nothing else)
+start_server SLOW2 "$TMP/repoA" --slow-read 1.5
+export XDG_CACHE_HOME="$TMP/cacheP"
+run_rill pull --remote "http://127.0.0.1:$SLOW2" data.bst
+stop_server "$SLOW2_PID"
+if [ "$RC" -eq 0 ] && printf '%s' "$ERR" |
+	grep -q "STATUS  Pulling artifact [0-9a-f]\{8\} <- http://127.0.0.1:$SLOW2: [0-9.]* [kM]\?B in [0-9]* blobs so far"; then
+	pass "a slow pull reports the bytes moved so far"
+else
+	fail "a slow pull reports the bytes moved so far" "rc $RC $ERR"
+fi
+
 # a server sending wrong data (an object corrupted on its disk, size kept)
 cp -a "$TMP/repoA" "$TMP/repoW"
 obj=$(find "$TMP/repoW/cas/objects" -type f -size 1048576c | head -1)
