@@ -77,7 +77,7 @@ FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -DRILL_ARENA_MALLOC -O1 -g -Wall -fsanitize
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CORE_OBJS := $(patsubst %.c,tests/fuzz/obj/%.o,$(CORE_SRCS) $(READER_SRCS))
 # Benchmark tools (`make bench`); nothing else depends on them.
-BENCH_TOOLS := bench/ptydrain
+BENCH_TOOLS := bench/ptydrain bench/cpu-of
 
 all: rill rill-backend $(PLUGINS) $(PY_BRIDGE) $(READER_SO)
 
@@ -141,6 +141,9 @@ $(EXAMPLE_PLUGIN): examples/plugins/elements/checksum.c core/plugin/rill-plugin.
 
 bench/ptydrain: bench/ptydrain.c $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lutil
+
+bench/cpu-of: bench/cpu-of.c $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 bench: all bench/reader-bench $(BENCH_TOOLS)
 

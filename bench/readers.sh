@@ -12,8 +12,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-200}
 f=${2:-50}
 r=${3:-100}
-for b in rill rill-backend bench/reader-bench; do
-	[ -x "$top/$b" ] || { echo "readers.sh: $top/$b is missing: run 'make all bench/reader-bench'" >&2; exit 2; }
+for b in rill rill-backend bench/reader-bench bench/cpu-of; do
+	[ -x "$top/$b" ] || { echo "readers.sh: $top/$b is missing: run 'make bench'" >&2; exit 2; }
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/rill-bench-readers.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -52,7 +52,7 @@ follow_build() {
 	done
 	i=0
 	while [ $i -lt "$f" ]; do
-		/usr/bin/time -f '%U %S' -o "$work/cpu.$i" "$rill" -C "$proj" status --follow --json >"$work/out.$i" 2>/dev/null &
+		"$top/bench/cpu-of" "$work/cpu.$i" "$rill" -C "$proj" status --follow --json >"$work/out.$i" 2>/dev/null &
 		i=$((i + 1))
 	done
 	wait $b
@@ -61,11 +61,11 @@ follow_build() {
 	echo "$e - $s" | bc
 }
 tf=$(follow_build)
-cpu=$(cat "$work"/cpu.* | awk '{ t += $1 + $2; if ($1 + $2 > m) m = $1 + $2 } END { printf "%.3f %.3f", t / NR, m }')
+cpu=$(cat "$work"/cpu.* | awk '{ c = ($1 + $2) / 1e6; t += c; if (c > m) m = c } END { printf "%.4f %.4f", t / NR, m }')
 avg=${cpu% *}
 max=${cpu#* }
 printf 'build, %3d followers:        %6.2f s  (%.3fx)\n' "$f" "$tf" "$(echo "$tf / $base" | bc -l)"
-printf 'follower CPU: mean %.3f s, max %.3f s  (%.2f%% of the build, max %.2f%%)\n' "$avg" "$max" \
+printf 'follower CPU: mean %.4f s, max %.4f s  (%.2f%% of the build, max %.2f%%)\n' "$avg" "$max" \
 	"$(echo "100 * $avg / $tf" | bc -l)" "$(echo "100 * $max / $tf" | bc -l)"
 ok=0
 i=0

@@ -131,6 +131,13 @@ static const char *escape_of(unsigned char c, char esc[8])
 	return esc;
 }
 
+/* The bytes a string cannot hold as they are: control characters, '"', '\\', and the bytes of
+ * non-ASCII sequences (checked as UTF-8). */
+static int special(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
 void json_string_n(struct json *j, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
@@ -141,13 +148,14 @@ void json_string_n(struct json *j, const char *s, size_t n)
 	while (p < end) {
 		const unsigned char *run = p;
 		/* copy the longest run that needs no escape in one go */
-		while (p < end && *p < 0x80 && !escape_of(*p, esc))
+		while (p < end && !special(*p))
 			p++;
 		if (p > run)
 			put(j, (const char *)run, (size_t)(p - run));
 		if (p == end)
 			break;
 		if (*p < 0x80) {
+			escape_of(*p, esc);
 			put(j, esc, strlen(esc));
 			p++;
 			continue;
@@ -177,21 +185,31 @@ void json_key(struct json *j, const char *key)
 	j->need_comma = 0;
 }
 
+/* The decimal digits of v, ending at end; returns where they start. */
+static char *digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 void json_int(struct json *j, int64_t v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRId64, v);
+	char b[24], *p = digits(b + sizeof(b), v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
 	sep(j);
-	put(j, b, (size_t)n);
+	put(j, p, (size_t)(b + sizeof(b) - p));
 	j->need_comma = 1;
 }
 
 void json_uint(struct json *j, uint64_t v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRIu64, v);
+	char b[24], *p = digits(b + sizeof(b), v);
 	sep(j);
-	put(j, b, (size_t)n);
+	put(j, p, (size_t)(b + sizeof(b) - p));
 	j->need_comma = 1;
 }
 
@@ -203,6 +221,11 @@ void json_bool(struct json *j, int v)
 void json_null(struct json *j)
 {
 	json_raw(j, "null", 4);
+}
+
+void json_put(struct json *j, const char *text, size_t len)
+{
+	put(j, text, len);
 }
 
 void json_raw(struct json *j, const char *text, size_t len)

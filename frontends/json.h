@@ -38,6 +38,8 @@ void json_bool(struct json *j, int v);
 void json_null(struct json *j);
 /* A value already in JSON form (len bytes of text, e.g. another writer's buffer), as is. */
 void json_raw(struct json *j, const char *text, size_t len);
+/* Append len bytes as they are, outside the value structure (no separator): joining lines. */
+void json_put(struct json *j, const char *text, size_t len);
 
 /* key + value in one call. */
 void json_field_string(struct json *j, const char *key, const char *s);

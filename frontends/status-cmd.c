@@ -18,7 +18,7 @@
 #include "status-json.h"
 
 #define POLL_MS 10              /* a change shows within this (plus the backend's commit tick) */
-#define GATHER_MS 20            /* after a change is printed, changes are gathered this long: the
+#define GATHER_MS 40            /* after a change is printed, changes are gathered this long: the
 				 * reads (and lines) of a busy build stay few; latency stays < 50 ms */
 #define LIVENESS_MS 100         /* how often a follower asks whether the backend still runs */
 
@@ -115,11 +115,16 @@ struct seen {
 
 static uint64_t text_hash(const char *p, size_t n)
 {
-	uint64_t h = 14695981039346656037ULL;   /* FNV-1a 64 */
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
+	uint64_t h = 14695981039346656037ULL ^ n, w;
+	/* eight bytes a step (a multiply and a rotation each): records are hundreds of bytes */
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
 	}
+	for (; n; p++, n--)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h ^= h >> 32;
 	return h ? h : 1;
 }
 
@@ -159,8 +164,12 @@ struct reader {
 	int json;                       /* print JSON, else text for humans */
 	int hung;                       /* follow: the backend was reported as not responding */
 	int snapshot;                   /* this read collects the whole state, else prints changes */
-	FILE *out;                      /* changes mode: what this read prints (a memory stream) */
+	FILE *out;                      /* changes mode for people: what this read prints (a memory
+					 * stream) */
 	struct json rec, line;          /* one record; one output line */
+	struct json pending;            /* JSON lines not yet written to stdout (kept: no allocation
+					 * once it has grown to a busy read's size) */
+	int in_read;                    /* inside read_state: pending is written when the read ends */
 	struct json elements, jobs, queues;     /* snapshot: the arrays' text */
 	struct rill_status_session ses; /* from the latest read */
 	uint64_t session_id;            /* the session followed */
@@ -187,6 +196,7 @@ static void reader_release(struct reader *r)
 {
 	json_release(&r->rec);
 	json_release(&r->line);
+	json_release(&r->pending);
 	json_release(&r->elements);
 	json_release(&r->jobs);
 	json_release(&r->queues);
@@ -198,7 +208,6 @@ static void reader_release(struct reader *r)
 	free(r->logs);
 }
 
-/* Print {"type": TYPE, TYPE: <r->rec>} as one line to r->out. */
 static int element_wanted(const struct reader *r, const char *name)
 {
 	for (size_t i = 0; i < r->nonly; i++)
@@ -207,6 +216,16 @@ static int element_wanted(const struct reader *r, const char *name)
 	return r->nonly == 0;
 }
 
+/* Write the pending JSON lines to stdout. */
+static void flush_pending(struct reader *r)
+{
+	if (r->pending.len)
+		fwrite(r->pending.buf, 1, r->pending.len, stdout);
+	r->pending.len = 0;
+}
+
+/* {"type": TYPE, "generation": G, TYPE: <r->rec>} as one line: pending until the read that
+ * found it ends (a read that fails prints nothing), at once outside a read. */
 static void emit_change(struct reader *r, const char *type)
 {
 	json_reset(&r->line);
@@ -217,8 +236,10 @@ static void emit_change(struct reader *r, const char *type)
 	json_key(&r->line, type);
 	json_raw(&r->line, r->rec.buf, r->rec.len);
 	json_object_end(&r->line);
-	fwrite(r->line.buf, 1, r->line.len, r->out);
-	fputc('\n', r->out);
+	json_put(&r->pending, r->line.buf, r->line.len);
+	json_put(&r->pending, "\n", 1);
+	if (!r->in_read)
+		flush_pending(r);
 }
 
 /* After r->rec holds a record's JSON: add it to the snapshot section, or print it as a change
@@ -336,8 +357,11 @@ static int on_message(void *ctx, const struct rill_status_message *m)
 	if (m->seq > r->last_seq + 1) {
 		/* the ring was overrun: the reader fell behind by more than the ring holds */
 		uint64_t missed = m->seq - r->last_seq - 1;
+		char gap[64];
 		if (r->json)
-			fprintf(r->out, "{\"type\":\"gap\",\"missed\":%llu}\n", (unsigned long long)missed);
+			json_put(&r->pending, gap,
+				 (size_t)snprintf(gap, sizeof(gap), "{\"type\":\"gap\",\"missed\":%llu}\n",
+						  (unsigned long long)missed));
 		else
 			fprintf(r->out, "[--:--:--] WARNING %llu messages were missed (this reader fell behind)\n",
 				(unsigned long long)missed);
@@ -384,8 +408,9 @@ static int read_state(struct rill_status *st, struct reader *r, int snapshot)
 	v.element = on_element;
 	v.job = on_job;
 	v.queue = on_queue;
-	r->out = open_memstream(&text, &size);
-	if (!r->out)
+	r->pending.len = 0;
+	r->in_read = 1;
+	if (!r->json && !(r->out = open_memstream(&text, &size)))
 		abort();
 	/* after the snapshot, only the records written since the last read (a follower's cost
 	 * follows the build's changes, not the size of the table) */
@@ -396,15 +421,20 @@ static int read_state(struct rill_status *st, struct reader *r, int snapshot)
 		r->last_gen = r->ses.generation;
 		r->gen_known = 1;
 	}
-	fclose(r->out);
+	r->in_read = 0;
+	if (r->out)
+		fclose(r->out);
 	r->out = NULL;
 	if (snapshot) {
 		json_array_end(&r->elements);
 		json_array_end(&r->jobs);
 		json_array_end(&r->queues);
 	}
-	if (rc == 0)
+	if (rc == 0 && text)
 		fwrite(text, 1, size, stdout);
+	if (rc == 0)
+		flush_pending(r);
+	r->pending.len = 0;
 	free(text);
 	return rc;
 }
@@ -629,9 +659,7 @@ static void print_session_change(struct reader *r, const struct rill_status_sess
 	if (r->json) {
 		json_reset(&r->rec);
 		status_json_session(&r->rec, &r->ses);
-		r->out = stdout;
 		emit_change(r, "session");
-		r->out = NULL;
 	} else if (before->state != r->ses.state || strcmp(before->error, r->ses.error)) {
 		char when[32];
 		fmt_clock(when, sizeof(when), now_ns(CLOCK_REALTIME), "%H:%M:%S");
@@ -667,9 +695,7 @@ static void follow_liveness(struct rill_status *st, struct reader *r)
 		json_field_int(&r->rec, "pid", r->ses.backend_pid);
 		json_field_int(&r->rec, "quiet_ns", quiet);
 		json_object_end(&r->rec);
-		r->out = stdout;
 		emit_change(r, "backend");
-		r->out = NULL;
 	} else {
 		char when[32];
 		fmt_clock(when, sizeof(when), now_ns(CLOCK_REALTIME), "%H:%M:%S");
